@@ -1,1 +1,101 @@
-fn main() {}
+//! `namesrv`: command line, config, logging, signals; then the server.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use clap::Parser;
+use namesrv::config::Config;
+use namesrv::kv::KvStore;
+use namesrv::server::Server;
+
+/// A thread-per-core drop-in replacement for the Apache RocketMQ NameServer.
+#[derive(Parser, Debug)]
+#[command(name = "namesrv", version, about)]
+struct Cli {
+    /// A Java properties file with upstream's key names (e.g. `listenPort=9876`).
+    #[arg(short = 'c', long = "configFile")]
+    config_file: Option<PathBuf>,
+    /// Print the effective configuration and exit.
+    #[arg(short = 'p', long = "printConfigItem")]
+    print_config: bool,
+    /// Accepted for compatibility with `mqnamesrv`; has no effect there either.
+    #[arg(short = 'n', long = "namesrvAddr")]
+    namesrv_addr: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+
+    let config = match &cli.config_file {
+        Some(path) => match Config::load_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "bad configuration");
+                eprintln!("namesrv: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::default(),
+    };
+    if cli.print_config {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(config.to_properties_text().as_bytes());
+        return ExitCode::SUCCESS;
+    }
+
+    let kv = match KvStore::load(&config.kv_config_path) {
+        Ok(kv) => kv,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot load the KV store");
+            eprintln!("namesrv: {e}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
+            eprintln!("namesrv: cannot install a signal handler: {e}");
+            return ExitCode::from(2);
+        }
+    }
+
+    let serialize = config.reply_serialize.name();
+    let server = match Server::start(config, kv, stop) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("namesrv: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // The boot line is a contract: operators' scripts grep for "boot success".
+    let line = format!(
+        "The Name Server boot success. serializeType={serialize}, address {}",
+        server.local_addr()
+    );
+    tracing::info!(address = %server.local_addr(), "{line}");
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+    server.join();
+    tracing::info!("name server stopped");
+    ExitCode::SUCCESS
+}
+
+/// Logs to stderr; the filter comes from `RUST_LOG` (default `info`). glommio logs
+/// through the `log` crate, which tracing-subscriber picks up.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

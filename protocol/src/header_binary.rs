@@ -1,14 +1,197 @@
 //! ROCKETMQ binary header codec (serialize type 1).
+//!
+//! Layout, all big-endian: `code:i16 | language:u8 | version:i16 | opaque:i32 |
+//! flag:i32 | remark_len:i32 + remark | ext_len:i32 + (key_len:i16 + key +
+//! val_len:i32 + val)*`. A zero length stands for null in both directions.
 
-use crate::command::RemotingCommand;
+use crate::command::{LanguageCode, RemotingCommand};
 use crate::frame::FrameError;
+use crate::header_json::java_ext_order;
 
+/// The fixed part plus the two length words: the smallest valid header.
+pub const MIN_HEADER_LEN: usize = 21;
+
+/// Writes `cmd` as `RocketMQSerializable.rocketMQProtocolEncode` does.
+///
+/// `code` and `version` are truncated to 16 bits as Java's `writeShort` does. A
+/// `None` language is written as JAVA (Java's field default; upstream would throw).
+/// Ext entries are written in Java HashMap order so the bytes match upstream's; a key
+/// longer than an `i16` can describe is skipped rather than written corrupt.
 pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
-    let _ = (cmd, out);
-    todo!("header_binary::encode")
+    out.extend_from_slice(&(cmd.code as i16).to_be_bytes());
+    out.push(cmd.language.unwrap_or(LanguageCode::Java) as u8);
+    out.extend_from_slice(&(cmd.version as i16).to_be_bytes());
+    out.extend_from_slice(&cmd.opaque.to_be_bytes());
+    out.extend_from_slice(&cmd.flag.to_be_bytes());
+    match cmd.remark.as_deref() {
+        Some(r) if !r.is_empty() => {
+            out.extend_from_slice(&len_i32(r.len()).to_be_bytes());
+            out.extend_from_slice(r.as_bytes());
+        }
+        _ => out.extend_from_slice(&0i32.to_be_bytes()),
+    }
+    let len_at = out.len();
+    out.extend_from_slice(&0i32.to_be_bytes()); // ext_len, patched below
+    if let Some(ext) = cmd.ext_fields.as_deref() {
+        for (k, v) in java_ext_order(ext) {
+            let Ok(klen) = i16::try_from(k.len()) else {
+                continue;
+            };
+            out.extend_from_slice(&klen.to_be_bytes());
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(&len_i32(v.len()).to_be_bytes());
+            out.extend_from_slice(v.as_bytes());
+        }
+    }
+    let ext_len = len_i32(out.len() - len_at - 4);
+    out[len_at..len_at + 4].copy_from_slice(&ext_len.to_be_bytes());
 }
 
+/// Lengths beyond `i32::MAX` cannot occur in a frame (its header length has 24
+/// bits); saturate rather than wrap to a negative length.
+fn len_i32(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn bad(msg: impl Into<String>) -> FrameError {
+    FrameError::BadHeader(msg.into())
+}
+
+/// A bounds-checked big-endian reader over the header bytes.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], FrameError> {
+        if n > self.remaining() {
+            return Err(bad(format!(
+                "binary header needs {n} more bytes at offset {}, has {}",
+                self.pos,
+                self.remaining()
+            )));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], FrameError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    fn u8(&mut self) -> Result<u8, FrameError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn i16(&mut self) -> Result<i16, FrameError> {
+        Ok(i16::from_be_bytes(self.array()?))
+    }
+
+    fn i32(&mut self) -> Result<i32, FrameError> {
+        Ok(i32::from_be_bytes(self.array()?))
+    }
+
+    /// A length-prefixed UTF-8 string (upstream `readStr`): 0 is null; a negative
+    /// length, one above `limit`, or one past the header's end is an error.
+    fn string(&mut self, len: i32, limit: usize, what: &str) -> Result<Option<String>, FrameError> {
+        if len == 0 {
+            return Ok(None);
+        }
+        let n = usize::try_from(len).map_err(|_| bad(format!("negative {what} length {len}")))?;
+        if n > limit {
+            return Err(bad(format!("{what} length {n} exceeds limit {limit}")));
+        }
+        let bytes = self.take(n)?;
+        // Upstream decodes malformed UTF-8 lossily; we reject it as a bad header.
+        let s = std::str::from_utf8(bytes).map_err(|e| bad(format!("{what} is not UTF-8: {e}")))?;
+        Ok(Some(s.to_owned()))
+    }
+}
+
+/// Reads a binary header occupying all of `bytes`.
 pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, FrameError> {
-    let _ = bytes;
-    todo!("header_binary::decode")
+    let hdr_len = bytes.len();
+    if hdr_len < MIN_HEADER_LEN {
+        return Err(bad(format!(
+            "binary header of {hdr_len} bytes is shorter than {MIN_HEADER_LEN}"
+        )));
+    }
+    let mut r = Reader { buf: bytes, pos: 0 };
+    let code = i32::from(r.i16()?);
+    // Unknown language bytes decode to null, as `LanguageCode.valueOf(byte)` does.
+    let language = LanguageCode::from_ordinal(i64::from(r.u8()?));
+    let version = i32::from(r.i16()?);
+    let opaque = r.i32()?;
+    let flag = r.i32()?;
+    let remark_len = r.i32()?;
+    let remark = r.string(remark_len, hdr_len, "remark")?;
+
+    let ext_len = r.i32()?;
+    if ext_len < 0 {
+        return Err(bad(format!("negative extFields length {ext_len}")));
+    }
+    let ext_len = ext_len as usize; // non-negative i32 always fits
+    let ext_fields = if ext_len == 0 {
+        None
+    } else {
+        if ext_len > hdr_len {
+            return Err(bad(format!(
+                "extFields length {ext_len} exceeds header length {hdr_len}"
+            )));
+        }
+        if ext_len > r.remaining() {
+            return Err(bad(format!(
+                "extFields length {ext_len} exceeds the {} bytes left in the header",
+                r.remaining()
+            )));
+        }
+        Some(read_ext(&mut r, ext_len)?)
+    };
+    // Bytes after the ext section are ignored. (Upstream decodes from the whole frame
+    // and would count them as body; our header slice is exactly `hdr_len` bytes.)
+    Ok(RemotingCommand {
+        code,
+        language,
+        version,
+        opaque,
+        flag,
+        remark,
+        ext_fields,
+    })
+}
+
+/// The ext map (upstream `mapDeserialize`). As upstream, the loop runs while the
+/// cursor is short of the section's end and string lengths are limited by `ext_len`,
+/// so the last entry may run past the announced end if the header holds it. A
+/// repeated key keeps its last value, as `HashMap.put` does.
+fn read_ext(r: &mut Reader<'_>, ext_len: usize) -> Result<Vec<(String, String)>, FrameError> {
+    let end = r.pos + ext_len;
+    let mut fields: Vec<(String, String)> = Vec::new();
+    while r.pos < end {
+        let klen = r.i16()?;
+        let key = r.string(i32::from(klen), ext_len, "extFields key")?;
+        let vlen = r.i32()?;
+        let val = r.string(vlen, ext_len, "extFields value")?;
+        // A null key is unreachable by lookups, so it is dropped.
+        let Some(key) = key else { continue };
+        let existing = fields.iter().position(|(k, _)| *k == key);
+        match (existing, val) {
+            (Some(i), Some(val)) => fields[i].1 = val,
+            (None, Some(val)) => fields.push((key, val)),
+            // `put(key, null)` leaves the key mapped to null: as good as absent.
+            (Some(i), None) => {
+                fields.remove(i);
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(fields)
 }

@@ -4,15 +4,268 @@
 //! read leniently (any order, unknown keys ignored, numbers/booleans in `extFields`
 //! turned into strings, language by name or ordinal).
 
-use crate::command::RemotingCommand;
-use crate::frame::FrameError;
+use serde_json::Value;
 
+use crate::command::{LanguageCode, RemotingCommand};
+use crate::frame::FrameError;
+use crate::json::{java_hash_order, java_string_hash};
+
+/// Writes `cmd` exactly as `JSON.toJSONString(remotingCommand)` does in fastjson
+/// 1.2.83: bean properties sorted by name, nulls left out, no whitespace.
 pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
-    let _ = (cmd, out);
-    todo!("header_json::encode")
+    out.extend_from_slice(b"{\"code\":");
+    write_i32(out, cmd.code);
+    if let Some(ext) = &cmd.ext_fields {
+        out.extend_from_slice(b",\"extFields\":{");
+        for (i, (k, v)) in java_ext_order(ext).into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, k);
+            out.push(b':');
+            write_str(out, v);
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b",\"flag\":");
+    write_i32(out, cmd.flag);
+    if let Some(lang) = cmd.language {
+        out.extend_from_slice(b",\"language\":\"");
+        out.extend_from_slice(lang.name().as_bytes());
+        out.push(b'"');
+    }
+    out.extend_from_slice(b",\"opaque\":");
+    write_i32(out, cmd.opaque);
+    if let Some(remark) = &cmd.remark {
+        out.extend_from_slice(b",\"remark\":");
+        write_str(out, remark);
+    }
+    // Only JSON headers are written by this codec, so the property is constant.
+    out.extend_from_slice(b",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
+    write_i32(out, cmd.version);
+    out.push(b'}');
 }
 
+/// The ext fields as Java holds them in `HashMap<String, String>`: a repeated key
+/// keeps its last value (a `put` replaces), and iteration follows the HashMap's
+/// bucket order, which both fastjson and `RocketMQSerializable` write in.
+pub(crate) fn java_ext_order(ext: &[(String, String)]) -> Vec<(&str, &str)> {
+    let mut items: Vec<(&str, &str)> = Vec::with_capacity(ext.len());
+    for (k, v) in ext {
+        // Headers hold a handful of fields, so a linear probe is cheapest.
+        match items.iter_mut().find(|(ek, _)| *ek == k.as_str()) {
+            Some(slot) => slot.1 = v.as_str(),
+            None => items.push((k.as_str(), v.as_str())),
+        }
+    }
+    java_hash_order(&mut items, |(k, _)| java_string_hash(k));
+    items
+}
+
+/// Decimal digits of an int, as Java's `Integer.toString`.
+fn write_i32(out: &mut Vec<u8>, v: i32) {
+    let mut buf = [0u8; 11];
+    let mut pos = buf.len();
+    // Work on the unsigned magnitude so i32::MIN does not overflow.
+    let mut n = v.unsigned_abs();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    out.extend_from_slice(&buf[pos..]);
+}
+
+/// A quoted string with fastjson's default escaping: `"` and `\`, control characters
+/// (short forms where JSON has them, else `\u00XX` in uppercase hex) and DEL.
+/// `/` and non-ASCII characters are written raw as UTF-8.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        // Multi-byte UTF-8 sequences only contain bytes >= 0x80, so a byte-wise scan
+        // never splits a character.
+        let short: Option<&[u8]> = match b {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            0x08 => Some(b"\\b"),
+            0x0C => Some(b"\\f"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0x00..=0x1F | 0x7F => None,
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        match short {
+            Some(esc) => out.extend_from_slice(esc),
+            None => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 0xF) as usize],
+            ]),
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+fn bad(msg: impl Into<String>) -> FrameError {
+    FrameError::BadHeader(msg.into())
+}
+
+/// Reads a JSON header leniently, as fastjson's bean deserializer does.
+///
+/// Missing ints are 0 and a missing `language` is JAVA (the Java field defaults,
+/// except `opaque`, whose Java default is a fresh request id); an unknown language
+/// name or ordinal, or an explicit null, gives `None`.
 pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, FrameError> {
-    let _ = bytes;
-    todo!("header_json::decode")
+    // serde_json bounds nesting depth, so hostile input cannot overflow the stack.
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("invalid JSON header: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(bad("JSON header is not an object"));
+    };
+    let mut cmd = RemotingCommand {
+        language: Some(LanguageCode::Java),
+        ..RemotingCommand::default()
+    };
+    for (key, v) in map {
+        match property(&key) {
+            Some(Prop::Code) => cmd.code = int_field("code", &v)?,
+            Some(Prop::Flag) => cmd.flag = int_field("flag", &v)?,
+            Some(Prop::Opaque) => cmd.opaque = int_field("opaque", &v)?,
+            Some(Prop::Version) => cmd.version = int_field("version", &v)?,
+            Some(Prop::Language) => cmd.language = language_field(&v)?,
+            Some(Prop::Remark) => cmd.remark = string_value(v),
+            Some(Prop::ExtFields) => cmd.ext_fields = ext_field(v)?,
+            // serializeTypeCurrentRPC is ignored (the type byte wins), as are
+            // unknown keys.
+            None => {}
+        }
+    }
+    Ok(cmd)
+}
+
+#[derive(Clone, Copy)]
+enum Prop {
+    Code,
+    Flag,
+    Opaque,
+    Version,
+    Language,
+    Remark,
+    ExtFields,
+}
+
+fn exact_property(key: &str) -> Option<Prop> {
+    Some(match key {
+        "code" => Prop::Code,
+        "flag" => Prop::Flag,
+        "opaque" => Prop::Opaque,
+        "version" => Prop::Version,
+        "language" => Prop::Language,
+        "remark" => Prop::Remark,
+        "extFields" => Prop::ExtFields,
+        _ => return None,
+    })
+}
+
+/// The property a key sets. Exact names are the fast path; otherwise fastjson's
+/// "smart match" retries ignoring case, `_` and `-` (none of our names collide
+/// under that folding).
+fn property(key: &str) -> Option<Prop> {
+    exact_property(key).or_else(|| {
+        let folded: String = key
+            .chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        match folded.as_str() {
+            "extfields" => Some(Prop::ExtFields),
+            other => exact_property(other),
+        }
+    })
+}
+
+/// An `int` property: a JSON integer in range, or a string holding one (fastjson
+/// accepts quoted numbers); null (or an empty/"null" string) is 0.
+fn int_field(name: &str, v: &Value) -> Result<i32, FrameError> {
+    let parsed = match v {
+        Value::Null => Some(0),
+        Value::Number(n) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
+        Value::String(s) if s.is_empty() || s == "null" || s == "NULL" => Some(0),
+        Value::String(s) => s.parse::<i32>().ok(),
+        _ => None,
+    };
+    parsed.ok_or_else(|| bad(format!("`{name}` is not an int ({})", kind(v))))
+}
+
+/// `language`: a name (case-insensitive, as fastjson's enum lookup also tries the
+/// lower-cased hash) or an ordinal; unknown values decode to `None`.
+fn language_field(v: &Value) -> Result<Option<LanguageCode>, FrameError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => {
+            Ok(LanguageCode::from_name(s)
+                .or_else(|| LanguageCode::from_name(&s.to_ascii_uppercase())))
+        }
+        // fastjson rejects an out-of-range ordinal; we are lenient and treat it like
+        // an unknown name.
+        Value::Number(n) => Ok(n.as_i64().and_then(LanguageCode::from_ordinal)),
+        _ => Err(bad(format!(
+            "`language` is not a name or ordinal ({})",
+            kind(v)
+        ))),
+    }
+}
+
+/// A `String` property or map value: strings as they are, other scalars in their
+/// JSON text (fastjson's `toString` of the parsed value), null as absent.
+fn string_value(v: Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
+
+fn ext_field(v: Value) -> Result<Option<Vec<(String, String)>>, FrameError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Object(map) => Ok(Some(
+            map.into_iter()
+                .filter_map(|(k, v)| string_value(v).map(|v| (k, v)))
+                .collect(),
+        )),
+        other => Err(bad(format!(
+            "`extFields` is not an object ({})",
+            kind(&other)
+        ))),
+    }
+}
+
+/// The JSON type of a value, for error messages (values themselves may be huge).
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }

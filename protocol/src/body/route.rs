@@ -2,7 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::json::Dialect;
+use serde::Deserialize;
+
+use super::lenient::{long_or_string, map_skip_nulls, null_default, vec_skip_nulls};
+use super::BodyError;
+use crate::json::{
+    order_int_keys, order_long_keys, order_str_keys, parse_dialect, Dialect, JavaTable, JsonOut,
+};
 
 /// One broker's queues for a topic. Equality compares all five fields, as upstream.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -50,27 +56,284 @@ pub struct TopicRouteData {
 
 impl TopicRouteData {
     pub fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
-        let _ = (dialect, out);
-        todo!()
+        self.write_json(&mut JsonOut::new(out, dialect));
+    }
+
+    /// Writes the route as the next value of `w`. Map orders follow how
+    /// `pickupTopicRouteData` builds them: each BrokerData is a copy
+    /// (`new HashMap<>(addrs)`), the filter table and the per-broker mapping are
+    /// plain `new HashMap<>()`.
+    pub fn write_json(&self, w: &mut JsonOut<'_>) {
+        let dialect = w.dialect();
+        w.begin_object();
+
+        w.key("brokerDatas");
+        w.begin_array();
+        for bd in &self.broker_datas {
+            bd.write_json(w, JavaTable::HashMapCopy);
+        }
+        w.end_array();
+
+        w.key("filterServerTable");
+        let mut filters: Vec<(&String, &Vec<String>)> = self.filter_server_table.iter().collect();
+        order_str_keys(&mut filters, dialect, JavaTable::HashMap);
+        w.begin_object();
+        for (addr, servers) in filters {
+            w.key(addr);
+            w.str_array(servers);
+        }
+        w.end_object();
+
+        w.field_opt_str("orderTopicConf", self.order_topic_conf.as_deref());
+
+        w.key("queueDatas");
+        w.begin_array();
+        for qd in &self.queue_datas {
+            qd.write_json(w);
+        }
+        w.end_array();
+
+        if let Some(by_broker) = &self.topic_queue_mapping_by_broker {
+            w.key("topicQueueMappingByBroker");
+            let mut entries: Vec<(&String, &TopicQueueMappingInfo)> = by_broker.iter().collect();
+            order_str_keys(&mut entries, dialect, JavaTable::HashMap);
+            w.begin_object();
+            for (name, info) in entries {
+                w.key(name);
+                info.write_json(w);
+            }
+            w.end_object();
+        }
+
+        w.end_object();
     }
 
     /// Parses a route in either dialect (also accepts `topicSynFlag`).
     pub fn decode(bytes: &[u8]) -> Result<Self, super::BodyError> {
-        let _ = bytes;
-        todo!()
+        let wire: TopicRouteDataWire = parse_dialect(bytes).map_err(BodyError::Json)?;
+        Ok(wire.into())
+    }
+}
+
+impl QueueData {
+    pub fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
+        self.write_json(&mut JsonOut::new(out, dialect));
+    }
+
+    pub fn write_json(&self, w: &mut JsonOut<'_>) {
+        w.begin_object();
+        w.field_str("brokerName", &self.broker_name);
+        w.field_i32("perm", self.perm);
+        w.field_i32("readQueueNums", self.read_queue_nums);
+        w.field_i32("topicSysFlag", self.topic_sys_flag);
+        w.field_i32("writeQueueNums", self.write_queue_nums);
+        w.end_object();
     }
 }
 
 impl BrokerData {
+    /// Encodes with `brokerAddrs` ordered as a `new HashMap<>()` filled by puts
+    /// (the live BrokerData of ClusterInfo); routes use [`Self::write_json`] with
+    /// [`JavaTable::HashMapCopy`].
     pub fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
-        let _ = (dialect, out);
-        todo!()
+        self.write_json(&mut JsonOut::new(out, dialect), JavaTable::HashMap);
     }
+
+    /// Writes this BrokerData as the next value of `w`; `addrs_table` says how
+    /// the Java `brokerAddrs` map was built (it fixes the legacy key order).
+    pub fn write_json(&self, w: &mut JsonOut<'_>, addrs_table: JavaTable) {
+        let dialect = w.dialect();
+        w.begin_object();
+        w.key("brokerAddrs");
+        write_long_map(w, &self.broker_addrs, dialect, addrs_table);
+        w.field_str("brokerName", &self.broker_name);
+        w.field_str("cluster", &self.cluster);
+        w.field_bool("enableActingMaster", self.enable_acting_master);
+        w.field_opt_str("zoneName", self.zone_name.as_deref());
+        w.end_object();
+    }
+}
+
+/// A `Map<Long, String>` as fastjson writes it (`{0:"a"}` / `{"0":"a"}`).
+pub(crate) fn write_long_map(
+    w: &mut JsonOut<'_>,
+    map: &BTreeMap<i64, String>,
+    dialect: Dialect,
+    table: JavaTable,
+) {
+    let mut entries: Vec<(i64, &String)> = map.iter().map(|(k, v)| (*k, v)).collect();
+    order_long_keys(&mut entries, dialect, table);
+    w.begin_object();
+    for (id, addr) in entries {
+        w.int_key(id);
+        w.str(addr);
+    }
+    w.end_object();
 }
 
 impl TopicQueueMappingInfo {
     pub fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
-        let _ = (dialect, out);
-        todo!()
+        self.write_json(&mut JsonOut::new(out, dialect));
+    }
+
+    /// Writes this info as the next value of `w`. `currIdMap` is a
+    /// `ConcurrentHashMap<Integer, Integer>` as fastjson deserialized it.
+    pub fn write_json(&self, w: &mut JsonOut<'_>) {
+        let dialect = w.dialect();
+        w.begin_object();
+        w.field_opt_str("bname", self.bname.as_deref());
+        if let Some(map) = &self.curr_id_map {
+            w.key("currIdMap");
+            let mut entries: Vec<(i32, i32)> = map.iter().map(|(k, v)| (*k, *v)).collect();
+            order_int_keys(&mut entries, dialect, JavaTable::ConcurrentHashMap);
+            w.begin_object();
+            for (logic, physical) in entries {
+                w.int_key(i64::from(logic));
+                w.i32(physical);
+            }
+            w.end_object();
+        }
+        w.field_bool("dirty", self.dirty);
+        w.field_i64("epoch", self.epoch);
+        w.field_opt_str("scope", self.scope.as_deref());
+        w.field_opt_str("topic", self.topic.as_deref());
+        w.field_i32("totalQueues", self.total_queues);
+        w.end_object();
+    }
+
+    /// Parses one info (either dialect). Missing `scope`/`currIdMap` take the
+    /// Java field defaults (`"__global__"`, empty); explicit nulls stay `None`.
+    pub fn decode(bytes: &[u8]) -> Result<Self, BodyError> {
+        let wire: MappingInfoWire = parse_dialect(bytes).map_err(BodyError::Json)?;
+        Ok(wire.into())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Decoding (serde wire structs; lenient like fastjson)
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct QueueDataWire {
+    #[serde(deserialize_with = "null_default")]
+    broker_name: String,
+    #[serde(deserialize_with = "null_default")]
+    perm: i32,
+    #[serde(deserialize_with = "null_default")]
+    read_queue_nums: i32,
+    #[serde(deserialize_with = "null_default")]
+    write_queue_nums: i32,
+    topic_sys_flag: Option<i32>,
+    /// The pre-4.9.0 spelling; two fields rather than a serde alias so a body
+    /// carrying both is not a "duplicate field" error.
+    topic_syn_flag: Option<i32>,
+}
+
+impl From<QueueDataWire> for QueueData {
+    fn from(w: QueueDataWire) -> Self {
+        QueueData {
+            broker_name: w.broker_name,
+            perm: w.perm,
+            read_queue_nums: w.read_queue_nums,
+            topic_sys_flag: w.topic_sys_flag.or(w.topic_syn_flag).unwrap_or(0),
+            write_queue_nums: w.write_queue_nums,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct BrokerDataWire {
+    #[serde(deserialize_with = "null_default")]
+    cluster: String,
+    #[serde(deserialize_with = "null_default")]
+    broker_name: String,
+    #[serde(deserialize_with = "map_skip_nulls")]
+    broker_addrs: BTreeMap<i64, String>,
+    #[serde(deserialize_with = "null_default")]
+    enable_acting_master: bool,
+    zone_name: Option<String>,
+}
+
+impl From<BrokerDataWire> for BrokerData {
+    fn from(w: BrokerDataWire) -> Self {
+        BrokerData {
+            cluster: w.cluster,
+            broker_name: w.broker_name,
+            broker_addrs: w.broker_addrs,
+            enable_acting_master: w.enable_acting_master,
+            zone_name: w.zone_name,
+        }
+    }
+}
+
+fn global_scope() -> Option<String> {
+    Some("__global__".to_string())
+}
+
+fn empty_id_map() -> Option<BTreeMap<i32, i32>> {
+    Some(BTreeMap::new())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MappingInfoWire {
+    #[serde(default)]
+    bname: Option<String>,
+    #[serde(default = "empty_id_map")]
+    curr_id_map: Option<BTreeMap<i32, i32>>,
+    #[serde(default, deserialize_with = "null_default")]
+    dirty: bool,
+    #[serde(default, deserialize_with = "long_or_string")]
+    epoch: i64,
+    #[serde(default = "global_scope")]
+    scope: Option<String>,
+    #[serde(default)]
+    topic: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    total_queues: i32,
+}
+
+impl From<MappingInfoWire> for TopicQueueMappingInfo {
+    fn from(w: MappingInfoWire) -> Self {
+        TopicQueueMappingInfo {
+            bname: w.bname,
+            curr_id_map: w.curr_id_map,
+            dirty: w.dirty,
+            epoch: w.epoch,
+            scope: w.scope,
+            topic: w.topic,
+            total_queues: w.total_queues,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct TopicRouteDataWire {
+    #[serde(deserialize_with = "vec_skip_nulls")]
+    broker_datas: Vec<BrokerDataWire>,
+    #[serde(deserialize_with = "map_skip_nulls")]
+    filter_server_table: BTreeMap<String, Vec<String>>,
+    order_topic_conf: Option<String>,
+    #[serde(deserialize_with = "vec_skip_nulls")]
+    queue_datas: Vec<QueueDataWire>,
+    topic_queue_mapping_by_broker: Option<BTreeMap<String, Option<MappingInfoWire>>>,
+}
+
+impl From<TopicRouteDataWire> for TopicRouteData {
+    fn from(w: TopicRouteDataWire) -> Self {
+        TopicRouteData {
+            broker_datas: w.broker_datas.into_iter().map(Into::into).collect(),
+            filter_server_table: w.filter_server_table,
+            order_topic_conf: w.order_topic_conf,
+            queue_datas: w.queue_datas.into_iter().map(Into::into).collect(),
+            topic_queue_mapping_by_broker: w.topic_queue_mapping_by_broker.map(|m| {
+                m.into_iter()
+                    .filter_map(|(k, v)| Some((k, v?.into())))
+                    .collect()
+            }),
+        }
     }
 }

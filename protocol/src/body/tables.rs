@@ -3,8 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::route::BrokerData;
-use crate::json::Dialect;
+use serde::Deserialize;
+
+use super::lenient::{map_skip_nulls, null_default, vec_skip_nulls};
+use super::route::{write_long_map, BrokerData, BrokerDataWire};
+use super::BodyError;
+use crate::json::{order_str_keys, order_str_set, parse_dialect, Dialect, JavaTable, JsonOut};
 
 /// `{"counter":5,"stateVersion":0,"timestamp":1700000000000}`; equal iff all three are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -16,12 +20,44 @@ pub struct DataVersion {
 
 impl DataVersion {
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let _ = out;
-        todo!()
+        self.write_json(&mut JsonOut::new(out, Dialect::Legacy));
     }
+
+    /// Writes this version as the next value of `w`.
+    pub fn write_json(&self, w: &mut JsonOut<'_>) {
+        w.begin_object();
+        w.field_i64("counter", self.counter);
+        w.field_i64("stateVersion", self.state_version);
+        w.field_i64("timestamp", self.timestamp);
+        w.end_object();
+    }
+
+    /// Missing fields read as 0 (Java would take `now` for a missing timestamp;
+    /// no real peer omits it).
     pub fn decode(bytes: &[u8]) -> Result<Self, super::BodyError> {
-        let _ = bytes;
-        todo!()
+        let wire: DataVersionWire = parse_dialect(bytes).map_err(BodyError::Json)?;
+        Ok(wire.into())
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct DataVersionWire {
+    #[serde(deserialize_with = "null_default")]
+    counter: i64,
+    #[serde(deserialize_with = "null_default")]
+    state_version: i64,
+    #[serde(deserialize_with = "null_default")]
+    timestamp: i64,
+}
+
+impl From<DataVersionWire> for DataVersion {
+    fn from(w: DataVersionWire) -> Self {
+        DataVersion {
+            counter: w.counter,
+            state_version: w.state_version,
+            timestamp: w.timestamp,
+        }
     }
 }
 
@@ -33,18 +69,82 @@ pub struct ClusterInfo {
 }
 
 impl ClusterInfo {
+    /// Upstream serializes RouteInfoManager's own tables: `brokerAddrTable` is a
+    /// `new ConcurrentHashMap<>(128)` (256 buckets), `clusterAddrTable` a
+    /// `new ConcurrentHashMap<>(32)` (64 buckets) of `new HashSet<>()`, and each
+    /// BrokerData's `brokerAddrs` a `new HashMap<>()`. Sets keep their iteration
+    /// order in both dialects (`MapSortField` sorts maps only).
     pub fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
-        let _ = (dialect, out);
-        todo!()
+        let mut w = JsonOut::new(out, dialect);
+        w.begin_object();
+
+        w.key("brokerAddrTable");
+        let mut brokers: Vec<(&String, &BrokerData)> = self.broker_addr_table.iter().collect();
+        order_str_keys(&mut brokers, dialect, JavaTable::ConcurrentHashMapWith(128));
+        w.begin_object();
+        for (name, bd) in brokers {
+            w.key(name);
+            bd.write_json(&mut w, JavaTable::HashMap);
+        }
+        w.end_object();
+
+        w.key("clusterAddrTable");
+        let mut clusters: Vec<(&String, &BTreeSet<String>)> =
+            self.cluster_addr_table.iter().collect();
+        order_str_keys(&mut clusters, dialect, JavaTable::ConcurrentHashMapWith(32));
+        w.begin_object();
+        for (cluster, names) in clusters {
+            w.key(cluster);
+            let mut names: Vec<&String> = names.iter().collect();
+            order_str_set(&mut names, JavaTable::HashMap);
+            w.str_array(names);
+        }
+        w.end_object();
+
+        w.end_object();
     }
+
     pub fn decode(bytes: &[u8]) -> Result<Self, super::BodyError> {
-        let _ = bytes;
-        todo!()
+        let wire: ClusterInfoWire = parse_dialect(bytes).map_err(BodyError::Json)?;
+        Ok(ClusterInfo {
+            broker_addr_table: wire
+                .broker_addr_table
+                .into_iter()
+                .map(|(k, v)| (k, v.into()))
+                .collect(),
+            cluster_addr_table: wire
+                .cluster_addr_table
+                .into_iter()
+                .map(|(k, v)| (k, v.into_iter().collect()))
+                .collect(),
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct ClusterInfoWire {
+    #[serde(deserialize_with = "map_skip_nulls")]
+    broker_addr_table: BTreeMap<String, BrokerDataWire>,
+    #[serde(deserialize_with = "map_skip_nulls")]
+    cluster_addr_table: BTreeMap<String, StringList>,
+}
+
+/// A JSON array of strings with `null` elements dropped.
+#[derive(Deserialize, Default)]
+#[serde(transparent)]
+struct StringList(#[serde(deserialize_with = "vec_skip_nulls")] Vec<String>);
+
+impl IntoIterator for StringList {
+    type Item = String;
+    type IntoIter = std::vec::IntoIter<String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
     }
 }
 
 /// Body of the topic-list codes: `{"brokerAddr"?:..,"topicList":[..]}`.
-/// `topic_list` is a Java Set: written in HashMap order (legacy) or sorted (standard).
+/// `topic_list` is a Java Set: written in its Java iteration order (see [`TopicList::encode`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TopicList {
     pub broker_addr: Option<String>,
@@ -52,14 +152,35 @@ pub struct TopicList {
 }
 
 impl TopicList {
+    /// `topicList` is a `ConcurrentHashMap.newKeySet()`, so it is written in that
+    /// set's iteration order in both dialects (fastjson's `MapSortField` does not
+    /// sort sets); duplicates are dropped, ties in a bucket keep the order held.
     pub fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
-        let _ = (dialect, out);
-        todo!()
+        let mut w = JsonOut::new(out, dialect);
+        w.begin_object();
+        w.field_opt_str("brokerAddr", self.broker_addr.as_deref());
+        w.key("topicList");
+        let mut topics: Vec<&String> = self.topic_list.iter().collect();
+        order_str_set(&mut topics, JavaTable::ConcurrentHashMap);
+        w.str_array(topics);
+        w.end_object();
     }
+
     pub fn decode(bytes: &[u8]) -> Result<Self, super::BodyError> {
-        let _ = bytes;
-        todo!()
+        let wire: TopicListWire = parse_dialect(bytes).map_err(BodyError::Json)?;
+        Ok(TopicList {
+            broker_addr: wire.broker_addr,
+            topic_list: wire.topic_list,
+        })
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct TopicListWire {
+    broker_addr: Option<String>,
+    #[serde(deserialize_with = "vec_skip_nulls")]
+    topic_list: Vec<String>,
 }
 
 /// `{"table":{k:v}}`, the body of 219 and of a register reply.
@@ -69,14 +190,33 @@ pub struct KvTable {
 }
 
 impl KvTable {
+    /// `table` is KVConfigManager's per-namespace `new HashMap<>()`.
     pub fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
-        let _ = (dialect, out);
-        todo!()
+        let mut w = JsonOut::new(out, dialect);
+        w.begin_object();
+        w.key("table");
+        let mut entries: Vec<(&String, &String)> = self.table.iter().collect();
+        order_str_keys(&mut entries, dialect, JavaTable::HashMap);
+        w.begin_object();
+        for (k, v) in entries {
+            w.key(k);
+            w.str(v);
+        }
+        w.end_object();
+        w.end_object();
     }
+
     pub fn decode(bytes: &[u8]) -> Result<Self, super::BodyError> {
-        let _ = bytes;
-        todo!()
+        let wire: KvTableWire = parse_dialect(bytes).map_err(BodyError::Json)?;
+        Ok(KvTable { table: wire.table })
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct KvTableWire {
+    #[serde(deserialize_with = "super::lenient::string_map")]
+    table: BTreeMap<String, String>,
 }
 
 /// Body of 901: `{"brokerMemberGroup":{"brokerAddrs":{..},"brokerName":..,"cluster":..}}`.
@@ -88,8 +228,18 @@ pub struct BrokerMemberGroup {
 }
 
 impl BrokerMemberGroup {
+    /// `brokerAddrs` is filled by `putAll` into an empty `new HashMap<>()`, which
+    /// pre-sizes the table like a copy.
     pub fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
-        let _ = (dialect, out);
-        todo!()
+        let mut w = JsonOut::new(out, dialect);
+        w.begin_object();
+        w.key("brokerMemberGroup");
+        w.begin_object();
+        w.key("brokerAddrs");
+        write_long_map(&mut w, &self.broker_addrs, dialect, JavaTable::HashMapCopy);
+        w.field_opt_str("brokerName", self.broker_name.as_deref());
+        w.field_opt_str("cluster", self.cluster.as_deref());
+        w.end_object();
+        w.end_object();
     }
 }

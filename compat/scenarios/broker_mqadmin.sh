@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Drop-in proof, scenario 1: a real 5.x broker, the real mqadmin and real clients against a
+# NameServer.
+#
+#   compat/scenarios/broker_mqadmin.sh java   # the Java NameServer (validates the scenario)
+#   compat/scenarios/broker_mqadmin.sh ours   # our namesrv (target/{release,debug}/namesrv or $NAMESRV_BIN)
+#
+# Needs `compat/peers fetch` first. Prints PASS/FAIL per check and ends with
+# "N passed, M failed"; exits non-zero if anything failed.
+#
+# Knobs: COMPAT_MSGS (messages per client, default 100), COMPAT_EXTRA=0 (skip the 4.9.x/Go
+# clients and the 4.9.x mqadmin), COMPAT_KEEP=1 (keep logs), COMPAT_NETNS=0 (no private netns).
+set -uo pipefail
+
+KIND=${1:-${NAMESRV_KIND:-java}}
+case "$KIND" in java | ours) ;; *) echo "usage: $0 java|ours" >&2; exit 2 ;; esac
+
+# shellcheck source=../lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
+compat_init "broker_mqadmin-$KIND" "$@"
+
+N=${COMPAT_MSGS:-100}
+EXTRA=${COMPAT_EXTRA:-1}
+T1=CompatT1
+NSPACE=CompatNS
+
+compat_start_namesrv "$KIND"
+NS=$NAMESRV_ADDR
+compat_start_broker compat-broker-a
+B=$BROKER_NAME
+C=$BROKER_CLUSTER
+BA=$BROKER_ADDR
+# regex-quoted forms
+qre() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g'; }
+NSRE=$(qre "$NS")
+BARE=$(qre "$BA")
+
+# --- helpers -------------------------------------------------------------------------------
+
+# route_field TOPIC REGEX...: RouteDump (5.x client) output matches all REGEXes
+route_has() {
+    local topic=$1 a=()
+    shift
+    local re
+    for re in "$@"; do a+=(-e "$re"); done
+    compat_expect "${a[@]}" compat_java5 RouteDump "$NS" "$topic"
+}
+
+# route_absent TOPIC: the NameServer answers TOPIC_NOT_EXIST (17)
+route_absent() {
+    local out rc
+    out=$(compat_java5 RouteDump "$NS" "$1")
+    rc=$?
+    echo "$out (exit $rc)"
+    [[ $rc -eq 3 && "$out" == *'"code":17'* ]]
+}
+
+# kv_absent NS KEY: GET_KV_CONFIG answers QUERY_NOT_FOUND (22)
+kv_absent() {
+    local out rc
+    out=$(compat_java5 KvGet "$NS" "$1" "$2")
+    rc=$?
+    echo "$out (exit $rc)"
+    [[ $rc -eq 3 && "$out" == *'"code":22'* ]]
+}
+
+# routes_agree TOPIC: the 5.x and 4.9.x clients decode the same route
+routes_agree() {
+    local r5 r4
+    r5=$(compat_java5 RouteDump "$NS" "$1") || { echo "5.x: $r5"; return 1; }
+    r4=$(compat_java4 RouteDump "$NS" "$1") || { echo "4.9: $r4"; return 1; }
+    echo "5.x: $r5"
+    echo "4.9: $r4"
+    [[ "$r5" == "$r4" ]] || { echo ">> routes differ"; return 1; }
+}
+
+kv_file_has() { # NS KEY VALUE: kvConfigPath holds configTable[NS][KEY] == VALUE
+    python3 - "$NAMESRV_KV" "$@" <<'EOF'
+import json, sys
+path, ns, key, value = sys.argv[1:5]
+try:
+    raw = open(path, encoding="utf-8").read()
+except OSError as e:
+    sys.exit(f"cannot read {path}: {e}")
+print(raw)
+got = json.loads(raw).get("configTable", {}).get(ns, {}).get(key)
+sys.exit(0 if got == value else f">> configTable[{ns}][{key}] = {got!r}, want {value!r}")
+EOF
+}
+
+wipe_then_check() {
+    compat_expect -e "wipe write perm of broker\[$B\] in name server\[$NSRE\] OK, [1-9]" \
+        compat_mqadmin wipeWritePerm -b "$B" -n "$NS" || return 1
+    # A periodic broker re-registration (every 30 s) restores perm 6; a retry covers that race.
+    route_has "$T1" '"perm":4'
+}
+
+add_then_check() {
+    compat_expect -e "add write perm of broker\[$B\] in name server\[$NSRE\] OK, [1-9]" \
+        compat_mqadmin addWritePerm -b "$B" -n "$NS" || return 1
+    route_has "$T1" '"perm":6'
+}
+
+# produce_consume KIND TOPIC GROUP
+produce_java() { # 5|4 TOPIC
+    compat_expect -e "^SENT $N\$" "compat_java$1" Producer "$NS" "$2" "$N" "compat_pg_$1" "m$1"
+}
+consume_java() { # 5|4 TOPIC
+    compat_expect -e "^RECEIVED $N\$" "compat_java$1" PushConsumer "$NS" "$2" "compat_cg_$1" "$N" 60 "m$1"
+}
+
+# --- checks --------------------------------------------------------------------------------
+
+compat_check clusterList compat_until 60 \
+    compat_expect -e "^$C +$B +0 +$BARE " compat_mqadmin clusterList -n "$NS"
+
+compat_check topicList compat_expect -e '^TBW102$' -e "^$C\$" -e "^$B\$" \
+    compat_mqadmin topicList -n "$NS"
+
+compat_check updateTopic compat_expect -e "create topic to $BARE success" \
+    compat_mqadmin updateTopic -n "$NS" -c "$C" -t "$T1" -r 4 -w 4
+
+compat_check topicRoute compat_until 30 \
+    compat_expect -e "\"$BARE\"" -e '"writeQueueNums" ?: ?4' -e "\"brokerName\" ?: ?\"$B\"" \
+    compat_mqadmin topicRoute -n "$NS" -t "$T1"
+
+compat_check routeDump_5x route_has "$T1" "\"brokerAddrs\":\\{\"0\":\"$BARE\"\\}" \
+    '"readQueueNums":4,"writeQueueNums":4,"perm":6'
+
+compat_check routeDump_4x_agrees routes_agree "$T1"
+
+compat_check updateKvConfig compat_expect -e 'create or update kv config to namespace success' \
+    compat_mqadmin updateKvConfig -n "$NS" -s "$NSPACE" -k compatKey -v compatValue
+
+compat_check getKvConfig compat_expect -e '"value":"compatValue"' compat_java5 KvGet "$NS" "$NSPACE" compatKey
+
+compat_check getKvList_4x compat_expect -e '"table":\{"compatKey":"compatValue"\}' compat_java4 KvGet "$NS" "$NSPACE"
+
+compat_check kvConfigFile kv_file_has "$NSPACE" compatKey compatValue
+
+compat_check deleteKvConfig compat_expect -e 'delete kv config from namespace success' \
+    compat_mqadmin deleteKvConfig -n "$NS" -s "$NSPACE" -k compatKey
+
+compat_check getKvConfig_deleted kv_absent "$NSPACE" compatKey
+
+compat_check updateOrderConf compat_expect -x -e 'update orderConf success' \
+    compat_mqadmin updateOrderConf -n "$NS" -t "$T1" -v "$B:4" -m put
+
+compat_check routeOrderTopicConf route_has "$T1" "\"orderTopicConf\":\"$B:4\""
+
+compat_check deleteOrderConf compat_expect -x -e 'delete orderConf success' \
+    compat_mqadmin updateOrderConf -n "$NS" -t "$T1" -m delete
+
+compat_check routeOrderTopicConf_deleted route_has "$T1" '"orderTopicConf":null'
+
+compat_check wipeWritePerm compat_tries 3 wipe_then_check
+
+compat_check addWritePerm compat_tries 2 add_then_check
+
+compat_check getNamesrvConfig compat_expect -e "^============$NSRE============" \
+    -e "^listenPort +=  $NAMESRV_PORT\$" -e "^kvConfigPath +=  $(qre "$NAMESRV_KV")\$" \
+    compat_mqadmin getNamesrvConfig -n "$NS"
+
+compat_check deleteTopic compat_expect \
+    -e "delete topic \[$T1\] from cluster \[$C\] success" -e "delete topic \[$T1\] from NameServer success" \
+    compat_mqadmin deleteTopic -n "$NS" -c "$C" -t "$T1"
+
+compat_check topicRoute_deleted compat_until 10 route_absent "$T1"
+
+compat_check topicList_deleted compat_expect -e '^TBW102$' -v "^$T1\$" compat_mqadmin topicList -n "$NS"
+
+compat_check updateTopic_msg compat_expect -e "create topic to $BARE success" \
+    compat_mqadmin updateTopic -n "$NS" -c "$C" -t CompatMsg5 -r 4 -w 4
+compat_check produce_5x produce_java 5 CompatMsg5
+compat_check consume_5x consume_java 5 CompatMsg5
+
+if [[ "$EXTRA" == 1 ]]; then
+    # topic auto-created by the broker on first send (the client falls back to TBW102's route)
+    compat_check produce_4x_autocreate produce_java 4 CompatMsg4
+    compat_check consume_4x consume_java 4 CompatMsg4
+    compat_check produce_go_autocreate compat_expect -e "^SENT $N\$" \
+        compat_go produce -n "$NS" -t CompatMsgGo -c "$N" -prefix mgo
+    compat_check consume_go compat_expect -e "^RECEIVED $N\$" \
+        compat_go consume -n "$NS" -t CompatMsgGo -g compat_cg_go -c "$N" -timeout 60 -prefix mgo
+    compat_check clusterList_4x compat_expect -e "^$C +$B +0 +$BARE " compat_mqadmin4 clusterList -n "$NS"
+    compat_check topicRoute_4x compat_expect -e "\"$BARE\"" compat_mqadmin4 topicRoute -n "$NS" -t CompatMsg4
+fi
+
+# Graceful broker shutdown sends UNREGISTER_BROKER (104): the broker must vanish at once.
+compat_log "stopping the broker"
+compat_stop "$BROKER_PID" 30
+compat_check broker_unregistered compat_until 10 \
+    compat_expect -e '^#Cluster Name' -v "$BARE" compat_mqadmin clusterList -n "$NS"
+compat_check route_after_unregister compat_until 10 route_absent TBW102
+
+compat_finish

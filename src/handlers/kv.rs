@@ -1,0 +1,68 @@
+//! The KV codes: reads from the snapshot, writes through the writer.
+
+use protocol::body::KvTable;
+use protocol::codes::response;
+use protocol::json::Dialect;
+use protocol::RemotingCommand;
+
+use super::{ext_string, Outcome};
+use crate::registry::snapshot::Snapshot;
+use crate::registry::WriteOp;
+use crate::reply::Reply;
+
+/// 100
+pub fn put(cmd: &RemotingCommand) -> Outcome {
+    match (ext_string(cmd, "namespace"), ext_string(cmd, "key")) {
+        (Some(namespace), Some(key)) => Outcome::Write(WriteOp::PutKv {
+            namespace,
+            key,
+            value: ext_string(cmd, "value"),
+        }),
+        _ => Reply::system_error("namespace or key is null").into(),
+    }
+}
+
+/// 101
+pub fn get(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
+    let ns = cmd.ext("namespace");
+    let key = cmd.ext("key");
+    match ns.zip(key).and_then(|(n, k)| snap.kv_get(n, k)) {
+        Some(v) => Reply::success().ext("value", v),
+        None => Reply::error(
+            response::QUERY_NOT_FOUND,
+            format!(
+                "No config item, Namespace: {} Key: {}",
+                ns.unwrap_or("null"),
+                key.unwrap_or("null")
+            ),
+        )
+        .custom_header(),
+    }
+}
+
+/// 102: always succeeds, even for a key that does not exist.
+pub fn delete(cmd: &RemotingCommand) -> Outcome {
+    Outcome::Write(WriteOp::DeleteKv {
+        namespace: ext_string(cmd, "namespace").unwrap_or_default(),
+        key: ext_string(cmd, "key").unwrap_or_default(),
+    })
+}
+
+/// 219
+pub fn list(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
+    let ns = cmd.ext("namespace");
+    match ns.and_then(|n| snap.kv.get(n)) {
+        Some(table) => {
+            let mut body = Vec::new();
+            KvTable {
+                table: table.clone(),
+            }
+            .encode(Dialect::Legacy, &mut body);
+            Reply::with_body(body)
+        }
+        None => Reply::error(
+            response::QUERY_NOT_FOUND,
+            format!("No config item, Namespace: {}", ns.unwrap_or("null")),
+        ),
+    }
+}

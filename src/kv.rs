@@ -1,0 +1,361 @@
+//! The persisted KV store (upstream's `KVConfigManager`): `namespace → {key →
+//! value}`, kept in `kvConfigPath` as compact JSON
+//! `{"configTable":{"ORDER_TOPIC_CONFIG":{"TopicA":"broker-a:4"}}}`.
+//!
+//! Upstream rewrites the file after every put and delete (even of a key that does
+//! not exist), first copying the old file to `<path>.bak`. The store here only
+//! holds the data; the caller decides when to write, off the I/O threads, with
+//! [`write_file_durably`] (or [`KvStore::persist`]).
+//!
+//! Null values: PUT_KV_CONFIG without a value makes upstream store `key → null`
+//! in the namespace (creating the namespace). A null value is invisible
+//! everywhere: GET_KV_CONFIG answers "No config item" as for a missing key,
+//! fastjson leaves null map values out of GET_KVLIST_BY_NAMESPACE and REGISTER
+//! replies, and the file leaves them out, so the key is gone after a restart. We
+//! therefore represent a null value by *not storing the key*:
+//! `KvStore::put(ns, key, None)` creates the namespace if needed and removes the
+//! key, which is observably the same.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The namespace the server itself reads (topic → `"broker:n;broker:n"`).
+pub const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
+
+/// KV store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum KvError {
+    /// The file exists but could not be read.
+    #[error("cannot read KV config file {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not the expected JSON.
+    #[error("malformed KV config file {}: {source}", path.display())]
+    Malformed {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// The namespaces, each a sorted key → value map.
+pub type KvTable = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The KV store and the file it is persisted to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvStore {
+    path: PathBuf,
+    table: KvTable,
+}
+
+/// The file as read: fastjson tolerates nulls anywhere and scalars as strings.
+#[derive(Deserialize)]
+struct FileIn {
+    #[serde(rename = "configTable", default)]
+    config_table: Option<BTreeMap<String, Option<NamespaceIn>>>,
+}
+
+type NamespaceIn = BTreeMap<String, Option<ScalarIn>>;
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScalarIn {
+    Str(String),
+    Num(serde_json::Number),
+    Bool(bool),
+}
+
+impl ScalarIn {
+    fn into_string(self) -> String {
+        match self {
+            Self::Str(s) => s,
+            Self::Num(n) => n.to_string(),
+            Self::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct FileOut<'a> {
+    #[serde(rename = "configTable")]
+    config_table: &'a KvTable,
+}
+
+impl KvStore {
+    /// An empty store persisted to `path`.
+    pub fn new(path: impl Into<PathBuf>) -> KvStore {
+        KvStore {
+            path: path.into(),
+            table: KvTable::new(),
+        }
+    }
+
+    /// Loads the store from `path`. A missing file, an empty file, `null` or a
+    /// missing `configTable` give an empty store (upstream loads nothing then);
+    /// malformed JSON is an error naming the file. Null values are skipped.
+    pub fn load(path: impl Into<PathBuf>) -> Result<KvStore, KvError> {
+        let path = path.into();
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                tracing::info!(path = %path.display(), "no KV config file; starting empty");
+                return Ok(KvStore::new(path));
+            }
+            Err(source) => return Err(KvError::Io { path, source }),
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(KvStore::new(path));
+        }
+        let parsed: Option<FileIn> = match serde_json::from_slice(&bytes) {
+            Ok(p) => p,
+            Err(source) => return Err(KvError::Malformed { path, source }),
+        };
+        let mut table = KvTable::new();
+        for (ns, kvs) in parsed.and_then(|f| f.config_table).unwrap_or_default() {
+            let Some(kvs) = kvs else { continue };
+            let kvs = kvs
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v.into_string())))
+                .collect();
+            table.insert(ns, kvs);
+        }
+        tracing::info!(path = %path.display(), namespaces = table.len(), "KV config loaded");
+        Ok(KvStore { path, table })
+    }
+
+    /// The file the store is persisted to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The value of `key` in `namespace`.
+    pub fn get(&self, namespace: &str, key: &str) -> Option<&str> {
+        self.table.get(namespace)?.get(key).map(String::as_str)
+    }
+
+    /// A whole namespace (an existing empty namespace is `Some(empty)`).
+    pub fn namespace(&self, namespace: &str) -> Option<&BTreeMap<String, String>> {
+        self.table.get(namespace)
+    }
+
+    /// PUT_KV_CONFIG: stores `key → value`, creating the namespace if needed.
+    /// A `None` value (the request had no value; upstream stores a null) creates
+    /// the namespace and removes the key, see the module doc. Returns the
+    /// previous value.
+    pub fn put(&mut self, namespace: &str, key: &str, value: Option<String>) -> Option<String> {
+        let kvs = self.table.entry(namespace.to_string()).or_default();
+        match value {
+            Some(v) => kvs.insert(key.to_string(), v),
+            None => kvs.remove(key),
+        }
+    }
+
+    /// Removes `key` from `namespace`; the namespace stays even when emptied (as
+    /// upstream). Returns the removed value.
+    pub fn delete(&mut self, namespace: &str, key: &str) -> Option<String> {
+        self.table.get_mut(namespace)?.remove(key)
+    }
+
+    /// All namespaces.
+    pub fn table(&self) -> &KvTable {
+        &self.table
+    }
+
+    /// The file content: compact JSON `{"configTable":{ns:{key:value}}}`.
+    pub fn encode_file(&self) -> Vec<u8> {
+        // Serializing string maps cannot fail; fall back to an empty table anyway.
+        serde_json::to_vec(&FileOut {
+            config_table: &self.table,
+        })
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "KV table could not be encoded");
+            b"{\"configTable\":{}}".to_vec()
+        })
+    }
+
+    /// Writes [`KvStore::encode_file`] to the store's path (blocking).
+    pub fn persist(&self) -> io::Result<()> {
+        write_file_durably(&self.path, &self.encode_file())
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Replaces the file at `path` with `bytes` so that a crash leaves either the old
+/// or the new content: creates the parent directories, copies the existing file
+/// to `<path>.bak` (upstream keeps one), writes `<path>.tmp`, fsyncs it, renames
+/// it over `path` and fsyncs the directory. A symlink at `path` is followed (the
+/// link's target is replaced, as upstream's in-place write would change it).
+///
+/// Blocking; call it from a blocking thread. Writers of the same path must be
+/// serialized by the caller (they share the `.tmp` name).
+pub fn write_file_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let target = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir)?;
+
+    if target.is_file() {
+        fs::copy(&target, with_suffix(&target, ".bak"))?;
+    }
+
+    let tmp = with_suffix(&target, ".tmp");
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    if let Err(e) = fs::rename(&tmp, &target) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    File::open(&dir)?.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_missing_is_empty() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nope").join("kvConfig.json");
+        let kv = KvStore::load(&path).expect("load");
+        assert!(kv.table().is_empty());
+        assert_eq!(kv.path(), path);
+    }
+
+    #[test]
+    fn load_malformed_names_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kvConfig.json");
+        fs::write(&path, b"{\"configTable\":{").expect("write");
+        let err = KvStore::load(&path).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+        assert!(matches!(err, KvError::Malformed { .. }));
+
+        fs::write(&path, b"[1,2]").expect("write");
+        assert!(KvStore::load(&path).is_err());
+    }
+
+    #[test]
+    fn load_tolerates_empty_and_nulls() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kvConfig.json");
+        for text in ["", "  \n", "null", "{}", "{\"configTable\":null}"] {
+            fs::write(&path, text).expect("write");
+            let kv = KvStore::load(&path).expect(text);
+            assert!(kv.table().is_empty(), "{text}");
+        }
+        fs::write(
+            &path,
+            br#"{"configTable":{"A":{"k":null,"n":4,"s":"v"},"B":null,"C":{}},"other":1}"#,
+        )
+        .expect("write");
+        let kv = KvStore::load(&path).expect("load");
+        assert_eq!(kv.get("A", "s"), Some("v"));
+        assert_eq!(kv.get("A", "n"), Some("4"));
+        assert_eq!(kv.get("A", "k"), None);
+        assert!(kv.namespace("B").is_none());
+        assert_eq!(kv.namespace("C").map(|m| m.len()), Some(0));
+    }
+
+    #[test]
+    fn encode_is_upstream_shape() {
+        let mut kv = KvStore::new("/unused");
+        kv.put(ORDER_TOPIC_CONFIG, "TopicA", Some("broker-a:4".into()));
+        assert_eq!(
+            kv.encode_file(),
+            br#"{"configTable":{"ORDER_TOPIC_CONFIG":{"TopicA":"broker-a:4"}}}"#
+        );
+        assert_eq!(KvStore::new("/x").encode_file(), br#"{"configTable":{}}"#);
+    }
+
+    #[test]
+    fn put_get_delete() {
+        let mut kv = KvStore::new("/unused");
+        assert_eq!(kv.put("ns", "k", Some("v1".into())), None);
+        assert_eq!(kv.put("ns", "k", Some("v2".into())).as_deref(), Some("v1"));
+        assert_eq!(kv.get("ns", "k"), Some("v2"));
+        assert_eq!(kv.get("ns", "other"), None);
+        assert_eq!(kv.get("nons", "k"), None);
+        assert_eq!(kv.delete("ns", "k").as_deref(), Some("v2"));
+        // The emptied namespace stays.
+        assert_eq!(kv.namespace("ns").map(|m| m.len()), Some(0));
+        assert_eq!(kv.encode_file(), br#"{"configTable":{"ns":{}}}"#);
+        assert_eq!(kv.delete("ns", "k"), None);
+        assert_eq!(kv.delete("nons", "k"), None);
+        assert!(kv.namespace("nons").is_none());
+    }
+
+    #[test]
+    fn put_none_creates_namespace_without_key() {
+        let mut kv = KvStore::new("/unused");
+        assert_eq!(kv.put("ns", "k", None), None);
+        assert_eq!(kv.namespace("ns").map(|m| m.len()), Some(0));
+        kv.put("ns", "k", Some("v".into()));
+        assert_eq!(kv.put("ns", "k", None).as_deref(), Some("v"));
+        assert_eq!(kv.get("ns", "k"), None);
+    }
+
+    #[test]
+    fn persist_round_trip_and_bak() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("namesrv").join("kvConfig.json");
+        let bak = with_suffix(&path, ".bak");
+        let mut kv = KvStore::load(&path).expect("load");
+        kv.put(ORDER_TOPIC_CONFIG, "TopicA", Some("broker-a:4".into()));
+        kv.persist().expect("persist");
+        assert!(!bak.exists());
+        let first = fs::read(&path).expect("read");
+
+        kv.put("ns", "k", Some("v \"quoted\" é".into()));
+        kv.delete(ORDER_TOPIC_CONFIG, "TopicA");
+        kv.persist().expect("persist");
+        assert_eq!(fs::read(&bak).expect("bak"), first);
+        assert!(!with_suffix(&path, ".tmp").exists());
+
+        let again = KvStore::load(&path).expect("reload");
+        assert_eq!(again, kv);
+        assert_eq!(again.get("ns", "k"), Some("v \"quoted\" é"));
+        assert_eq!(
+            again.namespace(ORDER_TOPIC_CONFIG).map(|m| m.len()),
+            Some(0)
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_through_symlink() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let real = dir.path().join("real.json");
+        let link = dir.path().join("link.json");
+        fs::write(&real, b"old").expect("write");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        write_file_durably(&link, b"new").expect("write");
+        assert!(fs::symlink_metadata(&link)
+            .expect("meta")
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(&real).expect("read"), b"new");
+        assert_eq!(fs::read(with_suffix(&real, ".bak")).expect("bak"), b"old");
+    }
+}

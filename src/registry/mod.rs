@@ -1,0 +1,97 @@
+//! The route registry: one writer owns the tables, readers see immutable snapshots.
+//!
+//! - [`tables`]: the mutable tables and upstream's semantics (writer core only).
+//! - [`snapshot`]: what readers see; per-topic route bodies pre-encoded in both
+//!   dialects, published through `arc-swap`.
+//! - [`writer`]: the writer loop: applies writes in batches, persists KV and config
+//!   changes, publishes one snapshot per batch, then acknowledges.
+
+pub mod snapshot;
+pub mod tables;
+pub mod writer;
+
+use bytes::Bytes;
+use protocol::body::{DataVersion, QueueData};
+
+pub use tables::Registration;
+
+/// A connection, unique across shards: the shard index in the top 16 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+impl ConnId {
+    pub fn new(shard: usize, seq: u64) -> Self {
+        ConnId(((shard as u64) << 48) | (seq & 0x0000_FFFF_FFFF_FFFF))
+    }
+
+    pub fn shard(self) -> usize {
+        (self.0 >> 48) as usize
+    }
+}
+
+/// Every change to the registry, as sent to the writer core.
+#[derive(Debug)]
+pub enum WriteOp {
+    Register(Box<Registration>),
+    Unregister {
+        cluster: String,
+        addr: String,
+        name: String,
+        broker_id: i64,
+    },
+    /// 904: refresh a live broker.
+    Heartbeat {
+        cluster: String,
+        addr: String,
+    },
+    /// 322: refresh, and compare the broker's DataVersion with ours.
+    QueryDataVersion {
+        cluster: String,
+        addr: String,
+        version: DataVersion,
+    },
+    PutKv {
+        namespace: String,
+        key: String,
+        value: Option<String>,
+    },
+    DeleteKv {
+        namespace: String,
+        key: String,
+    },
+    /// 205 (`wipe = true`) and 327.
+    WritePerm {
+        broker_name: String,
+        wipe: bool,
+    },
+    RegisterTopic {
+        topic: String,
+        queue_datas: Vec<QueueData>,
+    },
+    DeleteTopic {
+        topic: String,
+        cluster: Option<String>,
+    },
+    UpdateConfig {
+        body: Bytes,
+    },
+    /// A connection closed: unregister what its latest registrations hold.
+    ConnectionClosed,
+    /// The periodic liveness scan (sent by the writer's own timer).
+    ScanExpired,
+}
+
+/// A write and where its answer goes.
+pub struct WriteRequest {
+    pub op: WriteOp,
+    pub conn: ConnId,
+    /// `None` for oneway requests and internal events.
+    pub reply: Option<futures_channel::oneshot::Sender<crate::reply::Reply>>,
+}
+
+/// Messages from the writer to a shard.
+#[derive(Debug)]
+pub enum ShardControl {
+    /// Close this connection (its broker expired).
+    CloseConnection(ConnId),
+}

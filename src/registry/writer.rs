@@ -1,0 +1,359 @@
+//! The single writer: owns the tables, applies writes in batches, publishes.
+//!
+//! Writes from every shard arrive on the writer core's inbox. The loop takes what is
+//! queued (group commit), applies each write to the tables, makes KV/config changes
+//! durable, publishes one snapshot holding all of them, and only then answers —
+//! so a caller that got its acknowledgement sees its write on any core.
+
+use std::mem;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use futures_lite::future::poll_once;
+use glommio::channels::local_channel::LocalReceiver;
+use glommio::channels::shared_channel::ConnectedSender;
+use protocol::body::KvTable;
+use protocol::codes::response;
+use protocol::json::Dialect;
+
+use super::snapshot::{
+    build_cluster_view, build_route_entry, ClusterView, KvTableMap, RouteEntry, Snapshot,
+    ORDER_TOPIC_CONFIG,
+};
+use super::tables::{TableSettings, Tables};
+use super::{ConnId, ShardControl, WriteOp, WriteRequest};
+use crate::config::Config;
+use crate::kv::KvStore;
+use crate::reply::Reply;
+
+/// Most writes applied before one publish, so a flood cannot starve replies.
+const MAX_BATCH: usize = 4096;
+
+pub struct Writer {
+    tables: Tables,
+    kv: KvStore,
+    config: Config,
+    routes: im::HashMap<Arc<str>, Arc<RouteEntry>>,
+    cluster: Arc<ClusterView>,
+    kv_view: Arc<KvTableMap>,
+    config_view: Arc<Config>,
+    started: Instant,
+    published: Arc<ArcSwap<Snapshot>>,
+    shards: Vec<Rc<ConnectedSender<ShardControl>>>,
+}
+
+/// Files a batch must make durable before it is acknowledged.
+#[derive(Default)]
+struct Persist {
+    kv: bool,
+    config: bool,
+}
+
+impl Writer {
+    pub fn new(
+        config: Config,
+        kv: KvStore,
+        started: Instant,
+        published: Arc<ArcSwap<Snapshot>>,
+        shards: Vec<Rc<ConnectedSender<ShardControl>>>,
+    ) -> Writer {
+        let snap = published.load();
+        Writer {
+            tables: Tables::default(),
+            kv,
+            routes: snap.routes.clone(),
+            cluster: snap.cluster.clone(),
+            kv_view: snap.kv.clone(),
+            config_view: snap.config.clone(),
+            config,
+            started,
+            published: published.clone(),
+            shards,
+        }
+    }
+
+    /// Runs until every sender of the inbox is gone.
+    pub async fn run(mut self, inbox: LocalReceiver<WriteRequest>) {
+        // (where the answer goes, the answer, whether it waits on a file write)
+        let mut pending: Vec<(futures_channel::oneshot::Sender<Reply>, Reply, bool)> = Vec::new();
+        while let Some(first) = inbox.recv().await {
+            let mut persist = Persist::default();
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match poll_once(inbox.recv()).await {
+                    Some(Some(req)) => batch.push(req),
+                    _ => break,
+                }
+            }
+            let now = Instant::now();
+            for req in batch {
+                let durable = matches!(
+                    req.op,
+                    WriteOp::PutKv { .. } | WriteOp::DeleteKv { .. } | WriteOp::UpdateConfig { .. }
+                );
+                let reply = self.apply(req.op, req.conn, now, &mut persist).await;
+                if let Some(tx) = req.reply {
+                    pending.push((tx, reply, durable));
+                }
+            }
+            if let Some(err) = self.make_durable(&persist).await {
+                // The change is in memory but not on disk: tell the callers that
+                // wrote KV/config rather than acknowledge a write we could lose.
+                for (_, reply, durable) in pending.iter_mut() {
+                    if *durable && reply.code == response::SUCCESS {
+                        *reply = Reply::system_error(err.clone());
+                    }
+                }
+            }
+            if !self.tables.dirty.is_empty() {
+                self.publish();
+            }
+            for (tx, reply, _) in pending.drain(..) {
+                // A closed receiver means the connection went away; nothing to do.
+                let _ = tx.send(reply);
+            }
+            glommio::yield_if_needed().await;
+        }
+        tracing::debug!("writer stopped");
+    }
+
+    fn settings(&self) -> TableSettings {
+        TableSettings {
+            delete_topic_with_broker_registration: self
+                .config
+                .delete_topic_with_broker_registration,
+        }
+    }
+
+    async fn apply(
+        &mut self,
+        op: WriteOp,
+        conn: ConnId,
+        now: Instant,
+        persist: &mut Persist,
+    ) -> Reply {
+        match op {
+            WriteOp::Register(reg) => {
+                let settings = self.settings();
+                match self.tables.register_broker(&reg, conn, now, settings) {
+                    None => Reply::system_error("register broker failed"),
+                    Some(result) => {
+                        let mut reply = Reply::success().custom_header();
+                        if let Some(ha) = result.ha_server_addr {
+                            reply = reply.ext("haServerAddr", ha);
+                        }
+                        if let Some(m) = result.master_addr {
+                            reply = reply.ext("masterAddr", m);
+                        }
+                        if self.config.return_order_topic_config_to_broker {
+                            if let Some(ns) = self.kv.table().get(ORDER_TOPIC_CONFIG) {
+                                let mut body = Vec::new();
+                                KvTable { table: ns.clone() }.encode(Dialect::Legacy, &mut body);
+                                reply.body = Some(body.into());
+                            }
+                        }
+                        reply
+                    }
+                }
+            }
+            WriteOp::Unregister {
+                cluster,
+                addr,
+                name,
+                broker_id,
+            } => {
+                self.tables
+                    .unregister_broker(&cluster, &addr, &name, broker_id);
+                Reply::success()
+            }
+            WriteOp::Heartbeat { cluster, addr } => {
+                self.tables.heartbeat(&cluster, &addr, now);
+                Reply::success()
+            }
+            WriteOp::QueryDataVersion {
+                cluster,
+                addr,
+                version,
+            } => {
+                let stored = self.tables.heartbeat(&cluster, &addr, now);
+                let changed = stored != Some(version);
+                let mut reply =
+                    Reply::success().ext("changed", if changed { "true" } else { "false" });
+                if let Some(v) = stored {
+                    let mut body = Vec::new();
+                    v.encode(&mut body);
+                    reply.body = Some(body.into());
+                }
+                reply
+            }
+            WriteOp::PutKv {
+                namespace,
+                key,
+                value,
+            } => {
+                self.order_conf_touched(&namespace, &key);
+                self.kv.put(&namespace, &key, value);
+                self.tables.dirty.kv = true;
+                persist.kv = true;
+                Reply::success()
+            }
+            WriteOp::DeleteKv { namespace, key } => {
+                self.order_conf_touched(&namespace, &key);
+                self.kv.delete(&namespace, &key);
+                self.tables.dirty.kv = true;
+                persist.kv = true;
+                Reply::success()
+            }
+            WriteOp::WritePerm { broker_name, wipe } => {
+                let count = self.tables.change_write_perm(&broker_name, wipe);
+                let key = if wipe {
+                    "wipeTopicCount"
+                } else {
+                    "addTopicCount"
+                };
+                Reply::success().ext(key, count.to_string())
+            }
+            WriteOp::RegisterTopic { topic, queue_datas } => {
+                self.tables.register_topic(&topic, &queue_datas);
+                Reply::success()
+            }
+            WriteOp::DeleteTopic { topic, cluster } => {
+                self.tables.delete_topic(&topic, cluster.as_deref());
+                Reply::success()
+            }
+            WriteOp::UpdateConfig { body } => match self.config.apply_update(&body) {
+                Ok(changed) => {
+                    if changed {
+                        self.tables.dirty.config = true;
+                        persist.config = true;
+                    }
+                    Reply::success()
+                }
+                Err(crate::config::UpdateError::BlackListed { .. }) => Reply::error(
+                    response::NO_PERMISSION,
+                    "Can not update config in black list.",
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "namesrv config update refused");
+                    Reply::system_error("string2Properties error")
+                }
+            },
+            WriteOp::ConnectionClosed => {
+                let n = self.tables.connection_closed(conn);
+                if n > 0 {
+                    tracing::info!(
+                        conn = conn.0,
+                        brokers = n,
+                        "connection closed: its brokers unregistered"
+                    );
+                }
+                Reply::success()
+            }
+            WriteOp::ScanExpired => {
+                for (_key, conn) in self.tables.expire(now) {
+                    self.close_connection(conn).await;
+                }
+                Reply::success()
+            }
+        }
+    }
+
+    /// A change to `ORDER_TOPIC_CONFIG` changes that topic's route bytes when
+    /// order messages are enabled.
+    fn order_conf_touched(&mut self, namespace: &str, key: &str) {
+        if namespace == ORDER_TOPIC_CONFIG && self.config.order_message_enable {
+            self.tables.dirty.topics.insert(key.to_string());
+        }
+    }
+
+    async fn close_connection(&self, conn: ConnId) {
+        if let Some(tx) = self.shards.get(conn.shard()) {
+            if tx.send(ShardControl::CloseConnection(conn)).await.is_err() {
+                tracing::debug!(conn = conn.0, "shard gone; connection not closed");
+            }
+        }
+    }
+
+    /// Writes changed files on a blocking thread (fsync must not stall this core).
+    /// Returns an error text if a file could not be written.
+    async fn make_durable(&self, persist: &Persist) -> Option<String> {
+        let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+        if persist.kv {
+            files.push((self.kv.path().to_path_buf(), self.kv.encode_file()));
+        }
+        if persist.config {
+            files.push((
+                PathBuf::from(&self.config.config_store_path),
+                self.config.to_properties_text().into_bytes(),
+            ));
+        }
+        if files.is_empty() {
+            return None;
+        }
+        let result = glommio::executor()
+            .spawn_blocking(move || {
+                for (path, bytes) in &files {
+                    crate::kv::write_file_durably(path, bytes)
+                        .map_err(|e| format!("persist {} failed: {e}", path.display()))?;
+                }
+                Ok::<(), String>(())
+            })
+            .await;
+        match result {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "could not persist");
+                Some(e)
+            }
+        }
+    }
+
+    /// Re-encodes what changed and swaps in the new snapshot.
+    fn publish(&mut self) {
+        let mut dirty = mem::take(&mut self.tables.dirty);
+        if dirty.config {
+            self.config_view = Arc::new(self.config.clone());
+            // Acting-master and order-topic settings shape every route.
+            self.tables.all_topics_dirty();
+            let again = mem::take(&mut self.tables.dirty);
+            dirty.topics.extend(again.topics);
+            dirty.brokers = true;
+        }
+        if dirty.kv {
+            self.kv_view = Arc::new(self.kv.table().clone());
+        }
+        for topic in dirty.topics.drain() {
+            match build_route_entry(&self.tables, &topic, &self.config, &self.kv_view) {
+                Some(entry) => {
+                    self.routes
+                        .insert(Arc::from(topic.as_str()), Arc::new(entry));
+                }
+                None => {
+                    self.routes.remove(topic.as_str());
+                }
+            }
+        }
+        if dirty.brokers {
+            self.cluster = Arc::new(build_cluster_view(&self.tables));
+        }
+        let snap = Snapshot {
+            routes: self.routes.clone(),
+            cluster: self.cluster.clone(),
+            kv: self.kv_view.clone(),
+            config: self.config_view.clone(),
+            started: self.started,
+        };
+        // The previous snapshot is dropped here, on the writer, unless a reader
+        // still holds it.
+        let old = self.published.swap(Arc::new(snap));
+        drop(old);
+    }
+
+    #[cfg(test)]
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+}

@@ -1,0 +1,223 @@
+//! One client connection: read frames, dispatch, write the replies of a read batch
+//! with one send.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use protocol::codes::{request as rq, response};
+use protocol::frame::{self, Frame, FrameError};
+use protocol::{RemotingCommand, SerializeType};
+
+use super::shard::ShardContext;
+use super::signal::Signal;
+use crate::config::ReplySerialize;
+use crate::handlers::{self, Outcome};
+use crate::registry::{ConnId, WriteOp, WriteRequest};
+use crate::reply::Reply;
+
+/// Bytes asked of the socket per read; the buffer grows for larger frames.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Why a connection ended (for the log line).
+#[derive(Debug)]
+enum End {
+    PeerClosed,
+    Io(std::io::Error),
+    Frame(FrameError),
+    Closed,
+}
+
+pub struct Connection {
+    id: ConnId,
+    peer: Option<SocketAddr>,
+    stream: TcpStream,
+    ctx: Rc<ShardContext>,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    /// Whether a broker registered over this connection (its close then matters).
+    registered: bool,
+}
+
+impl Connection {
+    pub fn new(id: ConnId, stream: TcpStream, ctx: Rc<ShardContext>) -> Connection {
+        let peer = stream.peer_addr().ok();
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "set_nodelay failed");
+        }
+        let idle = ctx.config.server_channel_max_idle_time_seconds;
+        if idle > 0 {
+            if let Err(e) = stream.set_read_timeout(Some(Duration::from_secs(idle as u64))) {
+                tracing::debug!(error = %e, "set_read_timeout failed");
+            }
+        }
+        Connection {
+            id,
+            peer,
+            stream,
+            ctx,
+            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            write_buf: BytesMut::with_capacity(READ_CHUNK),
+            registered: false,
+        }
+    }
+
+    /// Serves the connection until the peer leaves, an error, `close` or shutdown.
+    pub async fn run(mut self, close: Signal) {
+        let end = self.serve(&close).await;
+        match &end {
+            End::PeerClosed | End::Closed => {
+                tracing::debug!(conn = self.id.0, peer = ?self.peer, reason = ?end, "connection closed")
+            }
+            End::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                tracing::info!(conn = self.id.0, peer = ?self.peer, "idle connection closed")
+            }
+            End::Io(e) => {
+                tracing::debug!(conn = self.id.0, peer = ?self.peer, error = %e, "connection error")
+            }
+            End::Frame(e) => {
+                tracing::warn!(conn = self.id.0, peer = ?self.peer, error = %e, "bad frame; connection closed")
+            }
+        }
+        let _ = self.stream.shutdown(std::net::Shutdown::Both).await;
+        if self.registered && !self.ctx.shutdown.is_fired() {
+            let req = WriteRequest {
+                op: WriteOp::ConnectionClosed,
+                conn: self.id,
+                reply: None,
+            };
+            if self.ctx.writer.send(req).await.is_err() {
+                tracing::debug!(conn = self.id.0, "writer gone; close not reported");
+            }
+        }
+    }
+
+    async fn serve(&mut self, close: &Signal) -> End {
+        let max = self.ctx.config.max_frame_length;
+        loop {
+            // Answer every complete frame already buffered, then send once.
+            loop {
+                match Frame::parse(&mut self.read_buf, max) {
+                    Ok(Some(frame)) => {
+                        if let Err(e) = self.on_frame(frame).await {
+                            return End::Frame(e);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return End::Frame(e),
+                }
+            }
+            if !self.write_buf.is_empty() {
+                if let Err(e) = self.stream.write_all(&self.write_buf).await {
+                    return End::Io(e);
+                }
+                self.write_buf.clear();
+            }
+            if close.is_fired() || self.ctx.shutdown.is_fired() {
+                return End::Closed;
+            }
+            // Wait for bytes, or for a close/shutdown while idle.
+            let len = self.read_buf.len();
+            self.read_buf.resize(len + READ_CHUNK, 0);
+            let read = {
+                let stream = &mut self.stream;
+                let buf = &mut self.read_buf[len..];
+                let shutdown = self.ctx.shutdown.clone();
+                futures_lite::future::or(async { Some(stream.read(buf).await) }, async {
+                    futures_lite::future::or(close.wait(), shutdown.wait()).await;
+                    None
+                })
+                .await
+            };
+            match read {
+                None => {
+                    self.read_buf.truncate(len);
+                    return End::Closed;
+                }
+                Some(Ok(0)) => {
+                    self.read_buf.truncate(len);
+                    return End::PeerClosed;
+                }
+                Some(Ok(n)) => self.read_buf.truncate(len + n),
+                Some(Err(e)) => return End::Io(e),
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, frame: Frame) -> Result<(), FrameError> {
+        let cmd = frame.command()?;
+        if cmd.is_response() {
+            // We send no requests that expect an answer; stray responses are dropped.
+            tracing::debug!(
+                conn = self.id.0,
+                opaque = cmd.opaque,
+                "unexpected response frame dropped"
+            );
+            return Ok(());
+        }
+        let oneway = cmd.is_oneway();
+        let reply = {
+            let snap = self.ctx.snapshot.load();
+            handlers::handle(&snap, &cmd, frame.body)
+        };
+        let reply = match reply {
+            Outcome::Reply(r) => r,
+            Outcome::Write(op) => {
+                if cmd.code == rq::REGISTER_BROKER {
+                    self.registered = true;
+                }
+                match self.write(op, oneway).await {
+                    Some(r) => r,
+                    None => return Ok(()),
+                }
+            }
+        };
+        if !oneway {
+            self.encode_reply(&cmd, frame.serialize, &reply);
+        }
+        Ok(())
+    }
+
+    /// Sends a write to the writer; waits for its answer unless the request is oneway.
+    async fn write(&self, op: WriteOp, oneway: bool) -> Option<Reply> {
+        let (tx, rx) = if oneway {
+            (None, None)
+        } else {
+            let (tx, rx) = futures_channel::oneshot::channel();
+            (Some(tx), Some(rx))
+        };
+        let req = WriteRequest {
+            op,
+            conn: self.id,
+            reply: tx,
+        };
+        if self.ctx.writer.send(req).await.is_err() {
+            return Some(Reply::error(
+                response::SYSTEM_ERROR,
+                "name server is shutting down",
+            ));
+        }
+        match rx?.await {
+            Ok(r) => Some(r),
+            Err(_) => Some(Reply::error(
+                response::SYSTEM_ERROR,
+                "name server is shutting down",
+            )),
+        }
+    }
+
+    fn encode_reply(&mut self, req: &RemotingCommand, req_ty: SerializeType, reply: &Reply) {
+        let ty = match self.ctx.config.reply_serialize {
+            ReplySerialize::Json => SerializeType::Json,
+            ReplySerialize::Rocketmq => SerializeType::Rocketmq,
+            ReplySerialize::Mirror => req_ty,
+        };
+        let mut header = RemotingCommand::response(reply.code, req.opaque, reply.remark.clone());
+        header.ext_fields = reply.ext.clone();
+        let body: Option<&Bytes> = reply.body.as_ref();
+        frame::encode(&header, ty, body.map(|b| b.as_ref()), &mut self.write_buf);
+    }
+}

@@ -1,0 +1,286 @@
+//! The thread-per-core server: one glommio executor per core, each with its own
+//! SO_REUSEPORT listener shard; shard 0 also runs the registry writer.
+//!
+//! - [`shard`]: accept loop and per-shard context.
+//! - [`connection`]: frame loop of one client.
+//! - [`signal`]: single-core stop signals.
+
+pub mod connection;
+pub mod shard;
+pub mod signal;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::IntoRawFd;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use glommio::channels::local_channel;
+use glommio::channels::shared_channel;
+use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::config::Config;
+use crate::kv::KvStore;
+use crate::registry::snapshot::Snapshot;
+use crate::registry::writer::Writer;
+use crate::registry::{ConnId, WriteOp, WriteRequest};
+use shard::{run_shard, ShardWiring};
+
+/// io_uring memory per executor: a network server needs little (glommio's default
+/// of 10 MiB x 3 rings exceeds many memlock limits).
+const IO_MEMORY: usize = 1 << 20;
+/// Writes queued per shard before senders wait (backpressure toward connections).
+const WRITE_QUEUE: usize = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot resolve listen address {0}")]
+    Address(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot start executor {index}: {reason}")]
+    Executor { index: usize, reason: String },
+}
+
+/// A started server.
+pub struct Server {
+    local_addr: SocketAddr,
+    executors: Vec<ExecutorJoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Server {
+    /// Binds every shard's listener, starts the executors and returns once all of
+    /// them are serving. Setting `stop` starts a graceful shutdown.
+    pub fn start(
+        config: Config,
+        kv: KvStore,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Server, ServerError> {
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let shards = if config.cores == 0 {
+            cpus
+        } else {
+            config.cores
+        };
+        let started = Instant::now();
+
+        let listeners = bind_listeners(&config, shards)?;
+        let local_addr = listeners
+            .first()
+            .and_then(|s| s.local_addr().ok())
+            .and_then(|a| a.as_socket())
+            .ok_or_else(|| ServerError::Address(config.bind_address.clone()))?;
+
+        let config = Arc::new(config);
+        let kv_view = Arc::new(kv.table().clone());
+        let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::empty(
+            config.clone(),
+            kv_view,
+            started,
+        )));
+
+        let mut to_writer_rx = Vec::new();
+        let mut control_tx = Vec::new();
+        let mut wirings = Vec::new();
+        for listener in listeners {
+            let (wtx, wrx) = shared_channel::new_bounded(WRITE_QUEUE);
+            let (ctx, crx) = shared_channel::new_bounded(1024);
+            to_writer_rx.push(wrx);
+            control_tx.push(ctx);
+            wirings.push(ShardWiring {
+                listener_fd: listener.into_raw_fd(),
+                to_writer: wtx,
+                control: crx,
+            });
+        }
+
+        let (ready_tx, ready_rx) = mpsc::channel::<usize>();
+        let mut executors = Vec::new();
+        let mut writer_parts = Some((to_writer_rx, control_tx, kv));
+        for (index, wiring) in wirings.into_iter().enumerate() {
+            let placement = if shards <= cpus {
+                Placement::Fixed(index)
+            } else {
+                Placement::Unbound
+            };
+            let config = config.clone();
+            let snapshot = snapshot.clone();
+            let stop = stop.clone();
+            let ready = ready_tx.clone();
+            let writer = if index == 0 {
+                writer_parts.take()
+            } else {
+                None
+            };
+            let handle = LocalExecutorBuilder::new(placement)
+                .name(&format!("namesrv-{index}"))
+                .io_memory(IO_MEMORY)
+                .spawn(move || async move {
+                    let writer_task = writer.map(|(rxs, ctl, kv)| {
+                        glommio::spawn_local(run_writer(
+                            (*config).clone(),
+                            kv,
+                            started,
+                            snapshot.clone(),
+                            rxs,
+                            ctl,
+                            stop.clone(),
+                        ))
+                    });
+                    let _ = ready.send(index);
+                    run_shard(index, config, snapshot, wiring, stop).await;
+                    if let Some(task) = writer_task {
+                        task.await;
+                    }
+                })
+                .map_err(|e| ServerError::Executor {
+                    index,
+                    reason: e.to_string(),
+                })?;
+            executors.push(handle);
+        }
+        drop(ready_tx);
+
+        // Executor setup errors surface only at join: wait for every shard's "ready".
+        for _ in 0..shards {
+            if ready_rx.recv_timeout(Duration::from_secs(10)).is_err() {
+                stop.store(true, Ordering::Relaxed);
+                let mut reason = "executor did not become ready".to_string();
+                for h in executors {
+                    if let Err(e) = h.join() {
+                        reason = e.to_string();
+                    }
+                }
+                return Err(ServerError::Executor { index: 0, reason });
+            }
+        }
+        Ok(Server {
+            local_addr,
+            executors,
+            stop,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Waits for every executor to finish (after `stop`).
+    pub fn join(self) {
+        for h in self.executors {
+            if let Err(e) = h.join() {
+                tracing::error!(error = %e, "executor failed");
+            }
+        }
+    }
+}
+
+/// Runs the writer on shard 0: one forwarder per shard feeds a local inbox; a timer
+/// feeds the liveness scan.
+async fn run_writer(
+    config: Config,
+    kv: KvStore,
+    started: Instant,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    from_shards: Vec<shared_channel::SharedReceiver<WriteRequest>>,
+    to_shards: Vec<shared_channel::SharedSender<crate::registry::ShardControl>>,
+    stop: Arc<AtomicBool>,
+) {
+    let (inbox_tx, inbox_rx) = local_channel::new_bounded::<WriteRequest>(64 * 1024);
+    let inbox_tx = Rc::new(inbox_tx);
+    // Forwarders first: shards wait for their writer channel to connect before they
+    // connect their control channel, so connecting in the other order would deadlock.
+    for rx in from_shards {
+        let inbox = inbox_tx.clone();
+        glommio::spawn_local(async move {
+            let rx = rx.connect().await;
+            while let Some(req) = rx.recv().await {
+                if inbox.send(req).await.is_err() {
+                    break;
+                }
+            }
+        })
+        .detach();
+    }
+    let scan_every = Duration::from_millis(config.scan_not_active_broker_interval.max(10) as u64);
+    {
+        let inbox = inbox_tx.clone();
+        glommio::spawn_local(async move {
+            let mut next = Instant::now() + scan_every;
+            while !stop.load(Ordering::Relaxed) {
+                glommio::timer::sleep(Duration::from_millis(50).min(scan_every)).await;
+                if Instant::now() < next {
+                    continue;
+                }
+                next += scan_every;
+                let req = WriteRequest {
+                    op: WriteOp::ScanExpired,
+                    conn: ConnId(u64::MAX),
+                    reply: None,
+                };
+                if inbox.send(req).await.is_err() {
+                    break;
+                }
+            }
+        })
+        .detach();
+    }
+    drop(inbox_tx);
+    let mut controls = Vec::new();
+    for tx in to_shards {
+        controls.push(Rc::new(tx.connect().await));
+    }
+    Writer::new(config, kv, started, snapshot, controls)
+        .run(inbox_rx)
+        .await;
+}
+
+/// One listening socket per shard on the same address (SO_REUSEPORT). The first
+/// binds the configured port (0 = any); the rest bind the port it got.
+fn bind_listeners(config: &Config, shards: usize) -> Result<Vec<Socket>, ServerError> {
+    let spec = format!("{}:{}", config.bind_address, config.listen_port);
+    let mut addr = spec
+        .to_socket_addrs()
+        .map_err(|_| ServerError::Address(spec.clone()))?
+        .next()
+        .ok_or_else(|| ServerError::Address(spec.clone()))?;
+    let backlog = if config.server_socket_backlog > 0 {
+        config.server_socket_backlog as i32
+    } else {
+        1024
+    };
+    let mut sockets = Vec::with_capacity(shards);
+    for _ in 0..shards {
+        let bind_err = |source| ServerError::Bind {
+            addr: addr.to_string(),
+            source,
+        };
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+            .map_err(bind_err)?;
+        socket.set_reuse_address(true).map_err(bind_err)?;
+        socket.set_reuse_port(true).map_err(bind_err)?;
+        socket.set_nonblocking(true).map_err(bind_err)?;
+        socket.bind(&addr.into()).map_err(bind_err)?;
+        socket.listen(backlog).map_err(bind_err)?;
+        if addr.port() == 0 {
+            if let Some(bound) = socket.local_addr().ok().and_then(|a| a.as_socket()) {
+                addr = bound;
+            }
+        }
+        sockets.push(socket);
+    }
+    Ok(sockets)
+}

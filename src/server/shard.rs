@@ -1,0 +1,150 @@
+//! One executor's share of the server: its listener, its connections, and (on
+//! shard 0) the writer.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use glommio::channels::shared_channel::{ConnectedSender, SharedReceiver, SharedSender};
+use glommio::net::TcpListener;
+use glommio::sync::Gate;
+
+use super::connection::Connection;
+use super::signal::Signal;
+use crate::config::Config;
+use crate::registry::snapshot::Snapshot;
+use crate::registry::{ConnId, ShardControl, WriteRequest};
+
+/// What every connection of a shard shares.
+pub struct ShardContext {
+    pub index: usize,
+    pub config: Arc<Config>,
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    pub writer: ConnectedSender<WriteRequest>,
+    pub shutdown: Signal,
+    /// Close signals of live connections, so the writer can close an expired broker's.
+    conns: RefCell<HashMap<ConnId, Signal>>,
+    next_conn: Cell<u64>,
+}
+
+/// The channel ends a shard is started with.
+pub struct ShardWiring {
+    pub listener_fd: RawFd,
+    pub to_writer: SharedSender<WriteRequest>,
+    pub control: SharedReceiver<ShardControl>,
+}
+
+/// Runs one shard until `stop` is set and its connections have finished.
+pub async fn run_shard(
+    index: usize,
+    config: Arc<Config>,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    wiring: ShardWiring,
+    stop: Arc<AtomicBool>,
+) {
+    // Safety: the fd is a listening socket created for this shard alone in `server::start`.
+    let listener =
+        unsafe { <TcpListener as std::os::fd::FromRawFd>::from_raw_fd(wiring.listener_fd) };
+    // Connect the control channel concurrently with the writer channel (see
+    // `run_writer` for the order on the other side).
+    let control_rx = glommio::spawn_local(wiring.control.connect());
+    let writer = wiring.to_writer.connect().await;
+    let control_rx = control_rx.await;
+    let ctx = Rc::new(ShardContext {
+        index,
+        config,
+        snapshot,
+        writer,
+        shutdown: Signal::new(),
+        conns: RefCell::new(HashMap::new()),
+        next_conn: Cell::new(1),
+    });
+
+    // Polls the process-wide stop flag (set by the signal handler).
+    let poller = {
+        let shutdown = ctx.shutdown.clone();
+        glommio::spawn_local(async move {
+            while !stop.load(Ordering::Relaxed) {
+                glommio::timer::sleep(Duration::from_millis(50)).await;
+            }
+            shutdown.fire();
+        })
+        .detach()
+    };
+
+    let control = {
+        let ctx = ctx.clone();
+        let rx = control_rx;
+        glommio::spawn_local(async move {
+            while let Some(msg) = rx.recv().await {
+                match msg {
+                    ShardControl::CloseConnection(id) => {
+                        if let Some(sig) = ctx.conns.borrow().get(&id) {
+                            tracing::info!(
+                                conn = id.0,
+                                "closing the connection of an expired broker"
+                            );
+                            sig.fire();
+                        }
+                    }
+                }
+            }
+        })
+        .detach()
+    };
+
+    let gate = Gate::new();
+    accept_loop(&listener, &ctx, &gate).await;
+    drop(listener);
+    if let Err(e) = gate.close().await {
+        tracing::warn!(shard = index, error = %e, "waiting for connections failed");
+    }
+    let _ = poller;
+    let _ = control;
+    tracing::debug!(shard = index, "shard stopped");
+}
+
+async fn accept_loop(listener: &TcpListener, ctx: &Rc<ShardContext>, gate: &Gate) {
+    loop {
+        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
+            ctx.shutdown.wait().await;
+            None
+        })
+        .await;
+        let stream = match accepted {
+            None => return,
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                // Usually EMFILE: back off instead of spinning.
+                tracing::warn!(shard = ctx.index, error = %e, "accept failed");
+                glommio::timer::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let seq = ctx.next_conn.get();
+        ctx.next_conn.set(seq + 1);
+        let id = ConnId::new(ctx.index, seq);
+        let close = Signal::new();
+        ctx.conns.borrow_mut().insert(id, close.clone());
+        let conn = Connection::new(id, stream, ctx.clone());
+        let ctx2 = ctx.clone();
+        let spawned = gate.spawn(async move {
+            conn.run(close).await;
+            ctx2.conns.borrow_mut().remove(&id);
+        });
+        match spawned {
+            Ok(task) => {
+                task.detach();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not start a connection task");
+                ctx.conns.borrow_mut().remove(&id);
+            }
+        }
+    }
+}
