@@ -104,26 +104,35 @@ compat_kill_tree() {
     kill "-$sig" "$pid" 2>/dev/null || true
 }
 
-compat_cleanup() {
-    local rc=$? i
-    trap - EXIT INT TERM
-    # a check still running in the background (client JVM, mqadmin ...)
+# compat_teardown RC: stop everything we started (reverse order), then remove or keep the
+# work dir. Safe to call twice.
+compat_teardown() {
+    local rc=${1:-0} i
     if [[ -n "${COMPAT_CUR_PID:-}" ]] && kill -0 "$COMPAT_CUR_PID" 2>/dev/null; then
+        # a check still running in the background (client JVM, mqadmin ...)
         compat_kill_tree "$COMPAT_CUR_PID" KILL
         wait "$COMPAT_CUR_PID" 2>/dev/null
     fi
+    COMPAT_CUR_PID=
     for ((i = ${#COMPAT_PIDS[@]} - 1; i >= 0; i--)); do
         compat_stop "${COMPAT_PIDS[$i]}" "${COMPAT_STOP_GRACE:-20}"
     done
     COMPAT_PIDS=()
     if [[ -n "${COMPAT_TMP:-}" && -d "$COMPAT_TMP" ]]; then
-        if [[ "${COMPAT_KEEP:-0}" == 1 || $rc -ne 0 && "${COMPAT_KEEP_ON_FAIL:-1}" == 1 ]]; then
+        if [[ "${COMPAT_KEEP:-0}" == 1 || ($rc -ne 0 && "${COMPAT_KEEP_ON_FAIL:-1}" == 1) ]]; then
             compat_log "logs kept in $COMPAT_TMP"
         else
             rm -rf "$COMPAT_TMP"
         fi
+        COMPAT_TMP=
     fi
-    exit $rc
+}
+
+compat_cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    compat_teardown "$rc"
+    exit "$rc"
 }
 
 # ------------------------------------------------------------------ ports / waiting
@@ -287,7 +296,6 @@ compat_start_broker() {
         echo "mapedFileSizeConsumeQueue=60000"
         echo "mappedFileSizeConsumeQueueExt=1048576"
         echo "mappedFileSizeTimerLog=4194304"
-        echo "timerWheelEnable=false"
         echo "maxHashSlotNum=10000"
         echo "maxIndexNum=40000"
         echo "transientStorePoolEnable=false"
@@ -320,6 +328,25 @@ compat_start_broker() {
     compat_wait_ready "$BROKER_PID" "$BROKER_LOG" "boot success" "$BROKER_PORT" "${BROKER_BOOT_TIMEOUT:-120}" \
         || compat_die "broker $BROKER_NAME did not start"
     compat_log "broker ready: $(grep -m1 'boot success' "$BROKER_LOG")"
+    # A 5.x broker prints "boot success" before its first REGISTER_BROKER (about 10 s later).
+    [[ "${BROKER_WAIT_REGISTERED:-1}" == 1 ]] && compat_wait_registered "$BROKER_NAME" "$BROKER_ADDR" 60
+    return 0
+}
+
+# compat_wait_registered BROKER_NAME BROKER_ADDR TIMEOUT_S: poll the route of the topic the
+# broker registers under its own name (cheap: one small JVM) until it shows BROKER_ADDR.
+# Only logs on timeout, so that the scenario's own checks report the failure.
+compat_wait_registered() {
+    local name=$1 addr=$2 timeout=${3:-60} t0=$SECONDS
+    while ((SECONDS - t0 < timeout)); do
+        if compat_java5 RouteDump "${BROKER_NAMESRV_ADDR:-$NAMESRV_ADDR}" "$name" 2>/dev/null | grep -qF "\"$addr\""; then
+            compat_log "broker $name registered (route of topic $name shows $addr)"
+            return 0
+        fi
+        sleep 1
+    done
+    compat_log "WARNING: broker $name not visible in the NameServer's routes after ${timeout}s"
+    return 1
 }
 
 # ------------------------------------------------------------------ clients
@@ -460,12 +487,16 @@ compat_until() {
     done
 }
 
-# compat_finish: summary line; returns 1 if anything failed.
+# compat_finish: stop everything, then print the summary as the very last line
+# ("N passed, M failed"); returns 1 if anything failed.
 compat_finish() {
+    local rc=0
+    ((COMPAT_FAIL > 0)) && rc=1
+    compat_teardown "$rc"
     compat_log "wall time $(($(date +%s) - COMPAT_T0))s"
     ((COMPAT_FAIL > 0)) && compat_log "failed: ${COMPAT_FAILED_NAMES[*]}"
     echo "$COMPAT_PASS passed, $COMPAT_FAIL failed"
-    ((COMPAT_FAIL == 0))
+    return "$rc"
 }
 
 RMQ5_VERSION_LABEL="$(ls "$PEERS_LIB5"/rocketmq-namesrv-*.jar 2>/dev/null | sed -n 's/.*rocketmq-namesrv-\(.*\)\.jar/\1/p')"

@@ -24,7 +24,8 @@ EXTRA=${COMPAT_EXTRA:-1}
 T1=CompatT1
 NSPACE=CompatNS
 
-compat_start_namesrv "$KIND"
+# orderMessageEnable: the route reply carries orderTopicConf from the KV store (checked below)
+compat_start_namesrv "$KIND" orderMessageEnable=true
 NS=$NAMESRV_ADDR
 compat_start_broker compat-broker-a
 B=$BROKER_NAME

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use protocol::body::{BrokerData, ClusterInfo, QueueData, TopicRouteData};
-use protocol::json::{java_hash_order, java_string_hash, Dialect};
+use protocol::json::{java_hash_order, java_hash_order_in, java_string_hash, Dialect, JavaTable};
 
 use super::tables::Tables;
 use crate::config::Config;
@@ -57,8 +57,29 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The snapshot of an empty registry.
     pub fn empty(config: Arc<Config>, kv: Arc<KvTableMap>, started: Instant) -> Snapshot {
-        Snapshot {
+        SnapshotBuilder::new(config, kv, started).snapshot()
+    }
+
+    pub fn kv_get(&self, namespace: &str, key: &str) -> Option<&str> {
+        self.kv.get(namespace)?.get(key).map(String::as_str)
+    }
+}
+
+/// The writer's half of publishing: the parts of the last snapshot, each replaced
+/// only when something in it changed.
+pub struct SnapshotBuilder {
+    routes: im::HashMap<Arc<str>, Arc<RouteEntry>>,
+    cluster: Arc<ClusterView>,
+    kv: Arc<KvTableMap>,
+    config: Arc<Config>,
+    started: Instant,
+}
+
+impl SnapshotBuilder {
+    pub fn new(config: Arc<Config>, kv: Arc<KvTableMap>, started: Instant) -> Self {
+        SnapshotBuilder {
             routes: im::HashMap::new(),
             cluster: Arc::new(build_cluster_view(&Tables::default())),
             kv,
@@ -67,8 +88,47 @@ impl Snapshot {
         }
     }
 
-    pub fn kv_get(&self, namespace: &str, key: &str) -> Option<&str> {
-        self.kv.get(namespace)?.get(key).map(String::as_str)
+    /// The current state as a snapshot (cheap: shares everything).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            routes: self.routes.clone(),
+            cluster: self.cluster.clone(),
+            kv: self.kv.clone(),
+            config: self.config.clone(),
+            started: self.started,
+        }
+    }
+
+    /// Takes what the tables mark dirty, re-encodes exactly that, and returns the
+    /// next snapshot. `config` and `kv` are the writer's current values.
+    pub fn publish(&mut self, tables: &mut Tables, config: &Config, kv: &KvTableMap) -> Snapshot {
+        let mut dirty = std::mem::take(&mut tables.dirty);
+        if dirty.config {
+            self.config = Arc::new(config.clone());
+            // Acting-master and order-topic settings shape every route.
+            tables.all_topics_dirty();
+            let again = std::mem::take(&mut tables.dirty);
+            dirty.topics.extend(again.topics);
+            dirty.brokers = true;
+        }
+        if dirty.kv {
+            self.kv = Arc::new(kv.clone());
+        }
+        for topic in dirty.topics.drain() {
+            match build_route_entry(tables, &topic, config, &self.kv) {
+                Some(entry) => {
+                    self.routes
+                        .insert(Arc::from(topic.as_str()), Arc::new(entry));
+                }
+                None => {
+                    self.routes.remove(topic.as_str());
+                }
+            }
+        }
+        if dirty.brokers {
+            self.cluster = Arc::new(build_cluster_view(tables));
+        }
+        self.snapshot()
     }
 }
 
@@ -92,6 +152,12 @@ pub fn assemble_route(
         .iter()
         .filter_map(|n| queues.get(*n).cloned())
         .collect();
+    // brokerDatas follow a HashSet copied from the topic's keys, which Java sizes
+    // differently from the map itself (orders differ from 12 brokers up).
+    let copy_capacity = ((names.len() as f32 / 0.75) as usize + 1).max(16);
+    java_hash_order_in(&mut names, JavaTable::HashMapWith(copy_capacity), |n| {
+        java_string_hash(n)
+    });
     let mut broker_datas: Vec<BrokerData> = names
         .iter()
         .filter_map(|n| t.broker_addr.get(*n).cloned())

@@ -5,7 +5,6 @@
 //! durable, publishes one snapshot holding all of them, and only then answers —
 //! so a caller that got its acknowledgement sees its write on any core.
 
-use std::mem;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -19,10 +18,7 @@ use protocol::body::KvTable;
 use protocol::codes::response;
 use protocol::json::Dialect;
 
-use super::snapshot::{
-    build_cluster_view, build_route_entry, ClusterView, KvTableMap, RouteEntry, Snapshot,
-    ORDER_TOPIC_CONFIG,
-};
+use super::snapshot::{Snapshot, SnapshotBuilder, ORDER_TOPIC_CONFIG};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::Config;
@@ -36,11 +32,7 @@ pub struct Writer {
     tables: Tables,
     kv: KvStore,
     config: Config,
-    routes: im::HashMap<Arc<str>, Arc<RouteEntry>>,
-    cluster: Arc<ClusterView>,
-    kv_view: Arc<KvTableMap>,
-    config_view: Arc<Config>,
-    started: Instant,
+    builder: SnapshotBuilder,
     published: Arc<ArcSwap<Snapshot>>,
     shards: Vec<Rc<ConnectedSender<ShardControl>>>,
 }
@@ -64,12 +56,8 @@ impl Writer {
         Writer {
             tables: Tables::default(),
             kv,
-            routes: snap.routes.clone(),
-            cluster: snap.cluster.clone(),
-            kv_view: snap.kv.clone(),
-            config_view: snap.config.clone(),
+            builder: SnapshotBuilder::new(snap.config.clone(), snap.kv.clone(), started),
             config,
-            started,
             published: published.clone(),
             shards,
         }
@@ -313,39 +301,9 @@ impl Writer {
 
     /// Re-encodes what changed and swaps in the new snapshot.
     fn publish(&mut self) {
-        let mut dirty = mem::take(&mut self.tables.dirty);
-        if dirty.config {
-            self.config_view = Arc::new(self.config.clone());
-            // Acting-master and order-topic settings shape every route.
-            self.tables.all_topics_dirty();
-            let again = mem::take(&mut self.tables.dirty);
-            dirty.topics.extend(again.topics);
-            dirty.brokers = true;
-        }
-        if dirty.kv {
-            self.kv_view = Arc::new(self.kv.table().clone());
-        }
-        for topic in dirty.topics.drain() {
-            match build_route_entry(&self.tables, &topic, &self.config, &self.kv_view) {
-                Some(entry) => {
-                    self.routes
-                        .insert(Arc::from(topic.as_str()), Arc::new(entry));
-                }
-                None => {
-                    self.routes.remove(topic.as_str());
-                }
-            }
-        }
-        if dirty.brokers {
-            self.cluster = Arc::new(build_cluster_view(&self.tables));
-        }
-        let snap = Snapshot {
-            routes: self.routes.clone(),
-            cluster: self.cluster.clone(),
-            kv: self.kv_view.clone(),
-            config: self.config_view.clone(),
-            started: self.started,
-        };
+        let snap = self
+            .builder
+            .publish(&mut self.tables, &self.config, self.kv.table());
         // The previous snapshot is dropped here, on the writer, unless a reader
         // still holds it.
         let old = self.published.swap(Arc::new(snap));

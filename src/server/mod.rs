@@ -273,6 +273,17 @@ fn bind_listeners(config: &Config, shards: usize) -> Result<Vec<Socket>, ServerE
         socket.set_reuse_address(true).map_err(bind_err)?;
         socket.set_reuse_port(true).map_err(bind_err)?;
         socket.set_nonblocking(true).map_err(bind_err)?;
+        // Accepted sockets inherit the listener's buffer sizes (0 = OS default).
+        if config.server_socket_snd_buf_size > 0 {
+            socket
+                .set_send_buffer_size(config.server_socket_snd_buf_size as usize)
+                .map_err(bind_err)?;
+        }
+        if config.server_socket_rcv_buf_size > 0 {
+            socket
+                .set_recv_buffer_size(config.server_socket_rcv_buf_size as usize)
+                .map_err(bind_err)?;
+        }
         socket.bind(&addr.into()).map_err(bind_err)?;
         socket.listen(backlog).map_err(bind_err)?;
         if addr.port() == 0 {

@@ -1,0 +1,219 @@
+//! Criterion benchmarks of the hot paths: framing and header codecs, the route
+//! lookup, snapshot publishing after a small change, and register-body decoding.
+//!
+//! `cargo bench --bench hot_paths` (add `-- lookup` etc. to pick a group).
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use namesrv::config::Config;
+use namesrv::handlers::{self, Outcome};
+use namesrv::registry::snapshot::{Snapshot, SnapshotBuilder};
+use namesrv::registry::tables::{Registration, TableSettings, Tables};
+use namesrv::registry::ConnId;
+use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
+use protocol::codes::request;
+use protocol::frame::{self, Frame};
+use protocol::{RemotingCommand, SerializeType};
+
+const BROKERS: usize = 8;
+
+fn topic_name(i: usize) -> String {
+    format!("topic-{i:07}")
+}
+
+fn body_with(topics: impl Iterator<Item = String>, counter: i64) -> RegisterBrokerBody {
+    RegisterBrokerBody {
+        data_version: DataVersion {
+            counter,
+            state_version: 0,
+            timestamp: 1_700_000_000_000,
+        },
+        topic_configs: topics
+            .map(|t| TopicConfig {
+                topic_name: t,
+                read_queue_nums: 8,
+                write_queue_nums: 8,
+                ..TopicConfig::default()
+            })
+            .collect(),
+        mapping_infos: BTreeMap::new(),
+        filter_server_list: Some(Vec::new()),
+    }
+}
+
+fn registration(broker: usize, body: RegisterBrokerBody) -> Registration {
+    Registration {
+        cluster: "DefaultCluster".into(),
+        addr: format!("10.0.0.{broker}:10911"),
+        name: format!("broker-{broker}"),
+        broker_id: 0,
+        ha_server_addr: None,
+        heartbeat_timeout_ms: None,
+        enable_acting_master: Some(false),
+        zone_name: None,
+        body,
+    }
+}
+
+/// Tables with `topics` topics spread over `BROKERS` brokers, and their snapshot.
+fn registry(topics: usize) -> (Tables, SnapshotBuilder, Snapshot) {
+    let mut tables = Tables::default();
+    let now = Instant::now();
+    for b in 0..BROKERS {
+        let body = body_with((b..topics).step_by(BROKERS).map(topic_name), 1);
+        tables.register_broker(
+            &registration(b, body),
+            ConnId(b as u64),
+            now,
+            TableSettings::default(),
+        );
+    }
+    let config = Config::default();
+    let mut builder =
+        SnapshotBuilder::new(Arc::new(config.clone()), Arc::new(BTreeMap::new()), now);
+    let snap = builder.publish(&mut tables, &config, &BTreeMap::new());
+    (tables, builder, snap)
+}
+
+fn route_request(topic: &str, version: i32) -> RemotingCommand {
+    let mut cmd = RemotingCommand::request(
+        request::GET_ROUTEINFO_BY_TOPIC,
+        42,
+        vec![("topic".to_string(), topic.to_string())],
+    );
+    cmd.version = version;
+    cmd
+}
+
+fn codec(c: &mut Criterion) {
+    let mut g = c.benchmark_group("codec");
+    let cmd = route_request("TopicTest", 479);
+    for ty in [SerializeType::Json, SerializeType::Rocketmq] {
+        let wire = frame::encode_to_vec(&cmd, ty, None);
+        g.bench_function(BenchmarkId::new("decode_request", ty.name()), |b| {
+            b.iter(|| {
+                let mut buf = BytesMut::from(&wire[..]);
+                let f = Frame::parse(&mut buf, 1 << 24)
+                    .ok()
+                    .flatten()
+                    .expect("frame");
+                black_box(f.command().expect("header"))
+            })
+        });
+        let reply = RemotingCommand::response(0, 42, None);
+        let body = vec![b'x'; 300];
+        g.bench_function(BenchmarkId::new("encode_reply", ty.name()), |b| {
+            let mut out = BytesMut::with_capacity(1024);
+            b.iter(|| {
+                out.clear();
+                frame::encode(&reply, ty, Some(&body), &mut out);
+                black_box(out.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+fn lookup(c: &mut Criterion) {
+    let mut g = c.benchmark_group("lookup");
+    for topics in [1_000usize, 100_000] {
+        let (_, _, snap) = registry(topics);
+        let hit = route_request(&topic_name(topics / 2), 479);
+        let miss = route_request("no-such-topic", 479);
+        g.bench_function(BenchmarkId::new("hit", topics), |b| {
+            b.iter(|| match handlers::handle(&snap, black_box(&hit), None) {
+                Outcome::Reply(r) => black_box(r.body.map(|b| b.len())),
+                Outcome::Write(_) => None,
+            })
+        });
+        g.bench_function(BenchmarkId::new("miss", topics), |b| {
+            b.iter(|| black_box(handlers::handle(&snap, black_box(&miss), None)))
+        });
+    }
+    g.finish();
+}
+
+/// Publishing after one topic changed must cost about the same at any table size.
+fn publish(c: &mut Criterion) {
+    let mut g = c.benchmark_group("publish_one_topic_change");
+    g.sample_size(30);
+    for topics in [1_000usize, 100_000] {
+        let (mut tables, mut builder, _) = registry(topics);
+        let config = Config::default();
+        let kv = BTreeMap::new();
+        let mut counter = 2;
+        g.bench_function(BenchmarkId::from_parameter(topics), |b| {
+            b.iter(|| {
+                // broker-0 re-registers one (new) topic with a new data version.
+                counter += 1;
+                let body = body_with(
+                    [topic_name(0), format!("extra-{counter}")].into_iter(),
+                    counter,
+                );
+                tables.register_broker(
+                    &registration(0, body),
+                    ConnId(0),
+                    Instant::now(),
+                    TableSettings::default(),
+                );
+                black_box(builder.publish(&mut tables, &config, &kv))
+            })
+        });
+    }
+    g.finish();
+}
+
+fn register_decode(c: &mut Criterion) {
+    let mut g = c.benchmark_group("register_body_decode");
+    for topics in [100usize, 10_000] {
+        let body = body_with((0..topics).map(topic_name), 7);
+        let plain = body.encode_plain();
+        let compressed = body.encode_compressed(479);
+        g.throughput(Throughput::Elements(topics as u64));
+        g.bench_function(BenchmarkId::new("plain", topics), |b| {
+            b.iter(|| {
+                black_box(RegisterBrokerBody::decode(Some(&plain), false, 479).expect("decode"))
+            })
+        });
+        g.bench_function(BenchmarkId::new("compressed", topics), |b| {
+            b.iter(|| {
+                black_box(RegisterBrokerBody::decode(Some(&compressed), true, 479).expect("decode"))
+            })
+        });
+    }
+    g.finish();
+}
+
+/// A re-registration with an unchanged DataVersion must rebuild nothing.
+fn unchanged_reregister(c: &mut Criterion) {
+    let (mut tables, mut builder, _) = registry(10_000);
+    let config = Config::default();
+    let kv = BTreeMap::new();
+    let body = body_with((0..10_000).step_by(BROKERS).map(topic_name), 1);
+    let reg = registration(0, body);
+    c.bench_function("reregister_unchanged_10k_topics", |b| {
+        b.iter(|| {
+            tables.register_broker(&reg, ConnId(0), Instant::now(), TableSettings::default());
+            assert!(
+                tables.dirty.topics.is_empty(),
+                "unchanged re-registration dirtied routes"
+            );
+            black_box(builder.publish(&mut tables, &config, &kv))
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    codec,
+    lookup,
+    publish,
+    register_decode,
+    unchanged_reregister
+);
+criterion_main!(benches);
