@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # compat/lib.sh: bash helpers to run real RocketMQ peers (Java NameServer, broker, mqadmin,
 # Java/Go client drivers) against a NameServer (the Java one or ours).
 #
@@ -18,7 +19,7 @@
 #
 # Environment knobs:
 #   PEERS_CACHE      cache dir of compat/peers (default <repo>/.cache/peers)
-#   NAMESRV_BIN      our namesrv binary (default target/release/namesrv if present, else target/debug/namesrv)
+#   NAMESRV_BIN      our namesrv binary (default: the newer of target/release/namesrv and target/debug/namesrv)
 #   COMPAT_KEEP=1    keep the temp dir (logs, stores) after the run
 #   COMPAT_NETNS=0   do not re-exec inside a private network namespace
 #   COMPAT_VERBOSE=1 echo commands run by compat_mqadmin / drivers
@@ -236,15 +237,14 @@ compat_start_namesrv() {
         ours)
             local bin=${NAMESRV_BIN:-}
             if [[ -z "$bin" ]]; then
-                if [[ -x "$COMPAT_REPO/target/release/namesrv" ]]; then
-                    bin="$COMPAT_REPO/target/release/namesrv"
-                else
-                    bin="$COMPAT_REPO/target/debug/namesrv"
-                fi
+                # the more recently built of target/release and target/debug
+                local rel="$COMPAT_REPO/target/release/namesrv" dbg="$COMPAT_REPO/target/debug/namesrv"
+                if [[ -x "$rel" && (! -x "$dbg" || "$rel" -nt "$dbg") ]]; then bin=$rel; else bin=$dbg; fi
             fi
             [[ -x "$bin" ]] || compat_die "our namesrv binary not found ($bin): cargo build first, or set NAMESRV_BIN"
             compat_log "starting our NameServer ($bin) on $NAMESRV_ADDR"
-            HOME="$NAMESRV_DIR/home" ROCKETMQ_HOME="$NAMESRV_DIR" compat_spawn "$NAMESRV_LOG" \
+            NO_COLOR=1 RUST_LOG_STYLE=never HOME="$NAMESRV_DIR/home" ROCKETMQ_HOME="$NAMESRV_DIR" \
+                compat_spawn "$NAMESRV_LOG" \
                 "$bin" -c "$NAMESRV_PROPS"
             ;;
         *) compat_die "unknown NameServer kind '$kind' (java|ours)" ;;
@@ -252,7 +252,7 @@ compat_start_namesrv() {
     NAMESRV_PID=$COMPAT_LAST_PID
     compat_wait_ready "$NAMESRV_PID" "$NAMESRV_LOG" "boot success" "$NAMESRV_PORT" "${NAMESRV_BOOT_TIMEOUT:-60}" \
         || compat_die "NameServer ($kind) did not start"
-    compat_log "NameServer ($kind) ready: $(grep -m1 'boot success' "$NAMESRV_LOG")"
+    compat_log "NameServer ($kind) ready: $(grep -m1 'boot success' "$NAMESRV_LOG" | sed 's/\x1b\[[0-9;]*m//g')"
 }
 
 # ------------------------------------------------------------------ broker
@@ -351,17 +351,21 @@ compat_wait_registered() {
 
 # ------------------------------------------------------------------ clients
 
-_compat_java_client() { # lib classes class args...
+# _compat_java_client LIB CLASSES [-Dprop...] MAINCLASS ARGS...
+# Runs through compat.Launch, which only trims idle waits at JVM exit (see Launch.java).
+_compat_java_client() {
     local lib=$1 classes=$2
     shift 2
+    local -a props=()
+    while [[ "${1:-}" == -D* ]]; do props+=("$1"); shift; done
     [[ "${COMPAT_VERBOSE:-0}" == 1 ]] && compat_log "+ java $*"
     timeout -k 5 "${COMPAT_CLIENT_TIMEOUT:-120}" \
-        java "${COMPAT_JAVA_CLIENT[@]}" "${COMPAT_JAVA_COMMON[@]}" \
+        java "${COMPAT_JAVA_CLIENT[@]}" "${COMPAT_JAVA_COMMON[@]}" "${props[@]}" \
         -Duser.home="$COMPAT_TMP/home" -Drocketmq.client.logRoot="$COMPAT_TMP/home/logs" \
         -Drocketmq.client.logLevel=WARN \
         -Drmq.logback.configurationFile="$COMPAT_DIR/java/conf/rmq-logback-quiet.xml" \
         -Dlogback.configurationFile="$COMPAT_DIR/java/conf/logback-quiet.xml" \
-        -cp "$classes:$lib/*" "$@"
+        -cp "$classes:$lib/*" compat.Launch "$@"
 }
 
 # compat_mqadmin SUBCOMMAND ARGS... (5.x mqadmin; pass -n yourself)
