@@ -99,16 +99,24 @@ impl Connection {
         let max = self.ctx.config.max_frame_length;
         loop {
             // Answer every complete frame already buffered, then send once.
+            let mut bad = None;
             loop {
-                match Frame::parse(&mut self.read_buf, max) {
-                    Ok(Some(frame)) => {
-                        if let Err(e) = self.on_frame(frame).await {
-                            return End::Frame(e);
-                        }
-                    }
+                let parsed = match Frame::parse(&mut self.read_buf, max) {
+                    Ok(Some(frame)) => self.on_frame(frame).await,
                     Ok(None) => break,
-                    Err(e) => return End::Frame(e),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = parsed {
+                    bad = Some(e);
+                    break;
                 }
+            }
+            if let Some(e) = bad {
+                // Frames before the bad one were good: their answers still go out.
+                if !self.write_buf.is_empty() {
+                    let _ = self.stream.write_all(&self.write_buf).await;
+                }
+                return End::Frame(e);
             }
             if !self.write_buf.is_empty() {
                 if let Err(e) = self.stream.write_all(&self.write_buf).await {

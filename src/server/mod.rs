@@ -136,8 +136,7 @@ impl Server {
                             stop.clone(),
                         ))
                     });
-                    let _ = ready.send(index);
-                    run_shard(index, config, snapshot, wiring, stop).await;
+                    run_shard(index, config, snapshot, wiring, stop, ready).await;
                     if let Some(task) = writer_task {
                         task.await;
                     }

@@ -46,10 +46,27 @@ pub async fn run_shard(
     snapshot: Arc<ArcSwap<Snapshot>>,
     wiring: ShardWiring,
     stop: Arc<AtomicBool>,
+    ready: std::sync::mpsc::Sender<usize>,
 ) {
     // Safety: the fd is a listening socket created for this shard alone in `server::start`.
     let listener =
         unsafe { <TcpListener as std::os::fd::FromRawFd>::from_raw_fd(wiring.listener_fd) };
+
+    // Polls the process-wide stop flag (set by the signal handler). Spawned before
+    // anything else: glommio completes a shared-channel handshake only when the
+    // executor wakes up for some other reason, and this 50 ms timer guarantees it.
+    let shutdown = Signal::new();
+    let poller = {
+        let shutdown = shutdown.clone();
+        glommio::spawn_local(async move {
+            while !stop.load(Ordering::Relaxed) {
+                glommio::timer::sleep(Duration::from_millis(50)).await;
+            }
+            shutdown.fire();
+        })
+        .detach()
+    };
+
     // Connect the control channel concurrently with the writer channel (see
     // `run_writer` for the order on the other side).
     let control_rx = glommio::spawn_local(wiring.control.connect());
@@ -60,28 +77,25 @@ pub async fn run_shard(
         config,
         snapshot,
         writer,
-        shutdown: Signal::new(),
+        shutdown,
         conns: RefCell::new(HashMap::new()),
         next_conn: Cell::new(1),
     });
-
-    // Polls the process-wide stop flag (set by the signal handler).
-    let poller = {
-        let shutdown = ctx.shutdown.clone();
-        glommio::spawn_local(async move {
-            while !stop.load(Ordering::Relaxed) {
-                glommio::timer::sleep(Duration::from_millis(50)).await;
-            }
-            shutdown.fire();
-        })
-        .detach()
-    };
+    // Serving from here on.
+    let _ = ready.send(index);
 
     let control = {
         let ctx = ctx.clone();
         let rx = control_rx;
         glommio::spawn_local(async move {
-            while let Some(msg) = rx.recv().await {
+            // Ends at shutdown too: this task holds `ctx` and with it the shard's
+            // writer sender, and the writer only stops once every sender is gone.
+            loop {
+                let next = futures_lite::future::or(rx.recv(), async {
+                    ctx.shutdown.wait().await;
+                    None
+                });
+                let Some(msg) = next.await else { break };
                 match msg {
                     ShardControl::CloseConnection(id) => {
                         if let Some(sig) = ctx.conns.borrow().get(&id) {
