@@ -105,6 +105,13 @@ fn codec(c: &mut Criterion) {
                 black_box(f.command().expect("header"))
             })
         });
+        let mut header = Vec::new();
+        cmd.encode_header(ty, &mut header);
+        g.bench_function(BenchmarkId::new("decode_header", ty.name()), |b| {
+            b.iter(|| {
+                black_box(RemotingCommand::decode_header(ty, black_box(&header)).expect("header"))
+            })
+        });
         let reply = RemotingCommand::response(0, 42, None);
         let body = vec![b'x'; 300];
         g.bench_function(BenchmarkId::new("encode_reply", ty.name()), |b| {

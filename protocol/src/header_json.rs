@@ -133,6 +133,14 @@ fn bad(msg: impl Into<String>) -> FrameError {
 /// except `opaque`, whose Java default is a fresh request id); an unknown language
 /// name or ordinal, or an explicit null, gives `None`.
 pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, FrameError> {
+    if let Some(cmd) = fast::decode(bytes) {
+        return Ok(cmd);
+    }
+    decode_general(bytes)
+}
+
+/// The general decoder: any JSON fastjson would accept for this bean.
+fn decode_general(bytes: &[u8]) -> Result<RemotingCommand, FrameError> {
     // serde_json bounds nesting depth, so hostile input cannot overflow the stack.
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| bad(format!("invalid JSON header: {e}")))?;
@@ -267,5 +275,224 @@ fn kind(v: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
+    }
+}
+
+/// A fast path for the headers real clients send: no whitespace games, no escapes,
+/// integers as integers, string ext values. It gives up (returns `None`) on
+/// anything else, and the general decoder then answers — so both always agree.
+mod fast {
+    use super::*;
+
+    struct Scan<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl<'a> Scan<'a> {
+        fn ws(&mut self) {
+            while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+                self.i += 1;
+            }
+        }
+
+        fn eat(&mut self, c: u8) -> Option<()> {
+            self.ws();
+            (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+        }
+
+        fn peek(&mut self) -> Option<u8> {
+            self.ws();
+            self.b.get(self.i).copied()
+        }
+
+        /// A string without escapes, borrowed from the input.
+        fn str(&mut self) -> Option<&'a str> {
+            self.eat(b'"')?;
+            let start = self.i;
+            let len = self.b[start..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            if self.b[start + len] != b'"' {
+                return None;
+            }
+            self.i = start + len + 1;
+            std::str::from_utf8(&self.b[start..start + len]).ok()
+        }
+
+        fn int(&mut self) -> Option<i32> {
+            self.ws();
+            let start = self.i;
+            if self.b.get(self.i) == Some(&b'-') {
+                self.i += 1;
+            }
+            let digits = self.b[self.i..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            // JSON forbids leading zeros; leave such input to the general decoder.
+            if digits == 0 || digits > 10 || (digits > 1 && self.b[self.i] == b'0') {
+                return None;
+            }
+            self.i += digits;
+            if matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+                return None;
+            }
+            std::str::from_utf8(&self.b[start..self.i])
+                .ok()?
+                .parse()
+                .ok()
+        }
+
+        /// Skips a scalar (string without escapes, number, true/false/null).
+        fn skip_scalar(&mut self) -> Option<()> {
+            match self.peek()? {
+                b'"' => self.str().map(|_| ()),
+                b't' | b'f' | b'n' | b'-' | b'0'..=b'9' => {
+                    let n = self.b[self.i..]
+                        .iter()
+                        .take_while(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.')
+                        })
+                        .count();
+                    let word = &self.b[self.i..self.i + n];
+                    let ok = matches!(word, b"true" | b"false" | b"null")
+                        || serde_json::from_slice::<serde_json::Number>(word).is_ok();
+                    self.i += n;
+                    ok.then_some(())
+                }
+                _ => None,
+            }
+        }
+
+        fn ext(&mut self) -> Option<Vec<(String, String)>> {
+            self.eat(b'{')?;
+            let mut ext: Vec<(String, String)> = Vec::with_capacity(4);
+            if self.peek()? == b'}' {
+                self.i += 1;
+                return Some(ext);
+            }
+            loop {
+                let k = self.str()?;
+                self.eat(b':')?;
+                let v = self.str()?;
+                ext.push((k.to_string(), v.to_string()));
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b'}' => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+            // The general decoder reads into a sorted map: last duplicate wins.
+            ext.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out: Vec<(String, String)> = Vec::with_capacity(ext.len());
+            for (k, v) in ext {
+                match out.last_mut() {
+                    Some(last) if last.0 == k => last.1 = v,
+                    _ => out.push((k, v)),
+                }
+            }
+            Some(out)
+        }
+    }
+
+    pub(super) fn decode(bytes: &[u8]) -> Option<RemotingCommand> {
+        let mut s = Scan { b: bytes, i: 0 };
+        let mut cmd = RemotingCommand {
+            language: Some(LanguageCode::Java),
+            ..RemotingCommand::default()
+        };
+        s.eat(b'{')?;
+        if s.peek()? != b'}' {
+            loop {
+                let key = s.str()?;
+                s.eat(b':')?;
+                match key {
+                    "code" => cmd.code = s.int()?,
+                    "flag" => cmd.flag = s.int()?,
+                    "opaque" => cmd.opaque = s.int()?,
+                    "version" => cmd.version = s.int()?,
+                    "language" => {
+                        let name = s.str()?;
+                        cmd.language = LanguageCode::from_name(name)
+                            .or_else(|| LanguageCode::from_name(&name.to_ascii_uppercase()));
+                    }
+                    "remark" => cmd.remark = Some(s.str()?.to_string()),
+                    "extFields" => cmd.ext_fields = Some(s.ext()?),
+                    // Written by every Java client and ignored (the type byte wins).
+                    "serializeTypeCurrentRPC" => s.skip_scalar()?,
+                    // Keys the general decoder would fold to a property: leave to it.
+                    k if property(k).is_some() => return None,
+                    _ => s.skip_scalar()?,
+                }
+                match s.peek()? {
+                    b',' => s.i += 1,
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        s.eat(b'}')?;
+        s.ws();
+        (s.i == bytes.len()).then_some(cmd)
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    const SAMPLES: &[&str] = &[
+        r#"{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}"#,
+        r#"{"code":103,"extFields":{"brokerId":"0","b":"x","b":"y"},"flag":2,"language":"GO","opaque":-5,"version":400}"#,
+        r#"{ "code" : 17 , "flag":1, "remark":"r", "language":"java", "extra":[1], "opaque":1}"#,
+        r#"{"code":1,"extFields":{"n":1,"b":true},"opaque":2147483647}"#,
+        r#"{"CODE":9,"opaque":1}"#,
+        r#"{"code":"12","opaque":null,"extFields":null,"language":9}"#,
+        r#"{"code":1.5}"#,
+        r#"{"code":1,"remark":"a\"b","extFields":{"k\u0041":"v"}}"#,
+        r#"{}"#,
+        r#"{"code":1} x"#,
+        r#"{"code":99999999999}"#,
+        r#"{"code":1,"z":-0.5e3,"y":"s","x":false}"#,
+    ];
+
+    #[test]
+    fn fast_path_agrees_with_the_general_decoder() {
+        let mut inputs: Vec<Vec<u8>> = SAMPLES.iter().map(|s| s.as_bytes().to_vec()).collect();
+        // Mutations: truncations and single-byte changes of every sample.
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for s in SAMPLES {
+            for cut in 0..s.len() {
+                inputs.push(s.as_bytes()[..cut].to_vec());
+            }
+            for _ in 0..300 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let mut m = s.as_bytes().to_vec();
+                let at = (seed as usize) % m.len();
+                let alphabet = b"{}[]\":,0-9aetn\\ \x00\xff";
+                m[at] = alphabet[(seed >> 32) as usize % alphabet.len()];
+                inputs.push(m);
+            }
+        }
+        let mut fast_hits = 0;
+        for input in &inputs {
+            if let Some(fast) = fast::decode(input) {
+                fast_hits += 1;
+                let general = decode_general(input).unwrap_or_else(|e| {
+                    panic!(
+                        "fast accepted what general rejects ({e}): {:?}",
+                        String::from_utf8_lossy(input)
+                    )
+                });
+                assert_eq!(fast, general, "input {:?}", String::from_utf8_lossy(input));
+            }
+        }
+        assert!(fast_hits > 100, "fast path too rarely taken: {fast_hits}");
     }
 }
