@@ -14,7 +14,7 @@ use protocol::{RemotingCommand, SerializeType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::stats::{ErrKind, Hub, Local, Op, Outcome};
@@ -32,7 +32,11 @@ pub struct Reply {
 pub enum Waiter {
     /// A route lookup due at `due` (open loop: the scheduled time, so queueing in
     /// loadgen counts against the latency; no coordinated omission).
-    Route { topic: u32, legacy: bool, due: Instant },
+    Route {
+        topic: u32,
+        legacy: bool,
+        due: Instant,
+    },
     /// Hand the reply to a waiting task.
     Notify(oneshot::Sender<Result<Reply, ErrKind>>),
 }
@@ -55,7 +59,10 @@ pub struct Shared {
 }
 
 pub struct Conn {
-    wr: OwnedWriteHalf,
+    /// Frames go to a writer task, so a server that stops reading delays
+    /// replies (counted as latency), never the caller's schedule.
+    tx: Option<mpsc::UnboundedSender<Bytes>>,
+    writer: JoinHandle<()>,
     buf: BytesMut,
     batch: Vec<i32>,
     pending: PendingMap,
@@ -66,6 +73,14 @@ pub struct Conn {
     pub target: usize,
     ser: SerializeType,
     timeout: Duration,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.closing.store(true, Ordering::Release);
+        self.reader.abort();
+        self.writer.abort();
+    }
 }
 
 impl Conn {
@@ -88,9 +103,12 @@ impl Conn {
             shared.clone(),
             target,
         ));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(writer_loop(wr, rx));
         Ok(Conn {
-            wr,
-            buf: BytesMut::with_capacity(16 * 1024),
+            tx: Some(tx),
+            writer,
+            buf: BytesMut::with_capacity(1024),
             batch: Vec::new(),
             pending,
             next_opaque: 1,
@@ -105,7 +123,12 @@ impl Conn {
 
     /// Encodes a request into the write buffer (sent by [`Conn::flush`]). A
     /// `None` waiter sends it oneway. Returns the opaque.
-    pub fn push(&mut self, mut cmd: RemotingCommand, body: Option<&[u8]>, waiter: Option<Waiter>) -> i32 {
+    pub fn push(
+        &mut self,
+        mut cmd: RemotingCommand,
+        body: Option<&[u8]>,
+        waiter: Option<Waiter>,
+    ) -> i32 {
         let opaque = self.next_opaque;
         self.next_opaque = self.next_opaque.wrapping_add(1).max(1);
         cmd.opaque = opaque;
@@ -126,15 +149,18 @@ impl Conn {
         opaque
     }
 
-    /// Writes everything pushed. On failure the batch's requests fail with
-    /// [`ErrKind::Send`].
+    /// Hands everything pushed to the writer. Fails (and fails the batch's
+    /// requests with [`ErrKind::Send`]) once the connection is broken.
     pub async fn flush(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let res = self.wr.write_all(&self.buf).await;
-        self.buf.clear();
-        if let Err(e) = res {
+        let bytes = self.buf.split().freeze();
+        let sent = match &self.tx {
+            Some(tx) => tx.send(bytes).is_ok(),
+            None => false,
+        };
+        if !sent {
             let failed: Vec<Pending> = {
                 let mut p = lock(&self.pending);
                 self.batch.iter().filter_map(|o| p.remove(o)).collect()
@@ -146,14 +172,21 @@ impl Conn {
                 fail(f.waiter, ErrKind::Send, &self.shared.hub, &mut local, now);
             }
             local.maybe_flush(&self.shared.hub, true);
-            return Err(e);
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "connection lost",
+            ));
         }
         self.batch.clear();
         Ok(())
     }
 
     /// Sends one request and waits for its reply (or timeout).
-    pub async fn call(&mut self, cmd: RemotingCommand, body: Option<&[u8]>) -> Result<Reply, ErrKind> {
+    pub async fn call(
+        &mut self,
+        cmd: RemotingCommand,
+        body: Option<&[u8]>,
+    ) -> Result<Reply, ErrKind> {
         let (tx, rx) = oneshot::channel();
         self.push(cmd, body, Some(Waiter::Notify(tx)));
         self.flush().await.map_err(|_| ErrKind::Send)?;
@@ -161,7 +194,11 @@ impl Conn {
     }
 
     /// Sends one request and returns the receiver of its reply.
-    pub async fn start(&mut self, cmd: RemotingCommand, body: Option<&[u8]>) -> oneshot::Receiver<Result<Reply, ErrKind>> {
+    pub async fn start(
+        &mut self,
+        cmd: RemotingCommand,
+        body: Option<&[u8]>,
+    ) -> oneshot::Receiver<Result<Reply, ErrKind>> {
         let (tx, rx) = oneshot::channel();
         self.push(cmd, body, Some(Waiter::Notify(tx)));
         let _ = self.flush().await;
@@ -169,7 +206,11 @@ impl Conn {
     }
 
     /// Sends a oneway request.
-    pub async fn oneway(&mut self, cmd: RemotingCommand, body: Option<&[u8]>) -> std::io::Result<()> {
+    pub async fn oneway(
+        &mut self,
+        cmd: RemotingCommand,
+        body: Option<&[u8]>,
+    ) -> std::io::Result<()> {
         self.push(cmd, body, None);
         self.flush().await
     }
@@ -182,8 +223,7 @@ impl Conn {
     /// Drops the connection abruptly, as a crashing process would; outstanding
     /// requests are forgotten, not counted.
     pub fn crash(self) {
-        self.closing.store(true, Ordering::Release);
-        self.reader.abort();
+        drop(self);
     }
 
     /// Waits (up to the timeout) for outstanding replies, then closes.
@@ -193,10 +233,30 @@ impl Conn {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.closing.store(true, Ordering::Release);
-        let _ = self.wr.shutdown().await;
+        // The writer sends what is queued, then shuts the socket down.
+        self.tx = None;
+        let _ = tokio::time::timeout(Duration::from_millis(500), &mut self.writer).await;
         let _ = tokio::time::timeout(Duration::from_millis(500), &mut self.reader).await;
-        self.reader.abort();
     }
+}
+
+async fn writer_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Bytes>) {
+    let mut out = BytesMut::new();
+    while let Some(first) = rx.recv().await {
+        out.extend_from_slice(&first);
+        // Coalesce what queued up meanwhile into one write.
+        while out.len() < 256 * 1024 {
+            match rx.try_recv() {
+                Ok(more) => out.extend_from_slice(&more),
+                Err(_) => break,
+            }
+        }
+        if wr.write_all(&out).await.is_err() {
+            return;
+        }
+        out.clear();
+    }
+    let _ = wr.shutdown().await;
 }
 
 fn fail(w: Waiter, kind: ErrKind, hub: &Hub, local: &mut Local, now: Instant) {
@@ -225,12 +285,16 @@ async fn reader_loop(
 ) {
     let hub = &shared.hub;
     let mut local = Local::new(target);
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    // Small to start: thousands of broker connections idle most of the time.
+    let mut buf = BytesMut::with_capacity(4 * 1024);
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let end_kind = loop {
-        if buf.capacity() - buf.len() < 8 * 1024 {
-            buf.reserve(64 * 1024);
+        if buf.is_empty() && buf.capacity() > 64 * 1024 {
+            // A big reply (cluster info) grew it: do not keep that per connection.
+            buf = BytesMut::with_capacity(4 * 1024);
+        } else if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(16 * 1024);
         }
         tokio::select! {
             r = rd.read_buf(&mut buf) => match r {
@@ -272,7 +336,11 @@ fn expire(pending: &PendingMap, hub: &Hub, local: &mut Local) {
     let now = Instant::now();
     let expired: Vec<Pending> = {
         let mut p = lock(pending);
-        let keys: Vec<i32> = p.iter().filter(|(_, v)| v.deadline <= now).map(|(k, _)| *k).collect();
+        let keys: Vec<i32> = p
+            .iter()
+            .filter(|(_, v)| v.deadline <= now)
+            .map(|(k, _)| *k)
+            .collect();
         keys.iter().filter_map(|k| p.remove(k)).collect()
     };
     for p in expired {
@@ -300,13 +368,22 @@ fn handle(
     };
     match p.waiter {
         Waiter::Route { topic, legacy, due } => {
-            let verdict = shared
-                .verifier
-                .check_route(topic, target, legacy, cmd.code, f.body.as_deref(), now);
+            let verdict = shared.verifier.check_route(
+                topic,
+                target,
+                legacy,
+                cmd.code,
+                f.body.as_deref(),
+                now,
+            );
             record_route(local, &shared.hub, due, now, verdict);
         }
         Waiter::Notify(tx) => {
-            let _ = tx.send(Ok(Reply { cmd, body: f.body, at: now }));
+            let _ = tx.send(Ok(Reply {
+                cmd,
+                body: f.body,
+                at: now,
+            }));
         }
     }
     Ok(())

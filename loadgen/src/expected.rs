@@ -95,21 +95,28 @@ impl Expected {
         slot.last_change.fetch_max(ms, Ordering::AcqRel);
     }
 
-    /// Member `m` registers with the queue counts `queues`.
-    pub fn registered(&self, g: u32, m: usize, queues: &[i32]) {
-        {
+    /// Member `m` registers with the queue counts `queues`. Returns whether
+    /// the expected routes changed (and stamps the change if so).
+    pub fn registered(&self, g: u32, m: usize, queues: &[i32]) -> bool {
+        let changed = {
             let mut st = self.lock(g);
+            let mut changed = !st.live[m];
             st.live[m] = true;
             let id = self.topo.groups[g as usize].members[m].id;
             let min_live = st.live.iter().position(|&l| l).unwrap_or(m);
             let writer = id == 0 || (self.acting_header && min_live == m);
-            if writer {
+            if writer && (!st.has_queue_data || st.queues != queues) {
+                changed = true;
                 st.has_queue_data = true;
                 st.queues.clear();
                 st.queues.extend_from_slice(queues);
             }
+            changed
+        };
+        if changed {
+            self.touch(g);
         }
-        self.touch(g);
+        changed
     }
 
     /// Member `m` is gone (crashed, shut down or disconnected at exit).

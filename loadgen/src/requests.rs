@@ -9,7 +9,10 @@ use crate::scenario::Brokers;
 use crate::topology::{Group, Member, Topology};
 
 fn ext(pairs: &[(&str, String)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 fn with_version(mut cmd: RemotingCommand, version: i32) -> RemotingCommand {
@@ -23,12 +26,21 @@ pub fn route(topic: &str, version: i32, accept_standard_json: bool) -> RemotingC
     if accept_standard_json {
         e.push(("acceptStandardJsonOnly".into(), "true".into()));
     }
-    with_version(RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC, 0, e), version)
+    with_version(
+        RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC, 0, e),
+        version,
+    )
 }
 
 /// A register body for `group` with the given queue counts and data version,
 /// plain or compressed, and its `bodyCrc32`.
-pub fn register_body(topo: &Topology, group: &Group, queues: &[i32], dv: DataVersion, b: &Brokers) -> (Bytes, i32) {
+pub fn register_body(
+    topo: &Topology,
+    group: &Group,
+    queues: &[i32],
+    dv: DataVersion,
+    b: &Brokers,
+) -> (Bytes, i32) {
     let topic_configs = group
         .topics
         .iter()
@@ -60,21 +72,33 @@ pub fn register_body(topo: &Topology, group: &Group, queues: &[i32], dv: DataVer
 }
 
 /// REGISTER_BROKER (103).
-pub fn register(cluster: &str, group: &Group, m: &Member, b: &Brokers, crc: i32) -> RemotingCommand {
+pub fn register(
+    cluster: &str,
+    group: &Group,
+    m: &Member,
+    b: &Brokers,
+    crc: i32,
+) -> RemotingCommand {
     let mut e = ext(&[
         ("brokerName", group.name.clone()),
         ("brokerAddr", m.addr.clone()),
         ("clusterName", cluster.to_string()),
         ("haServerAddr", m.ha_addr.clone()),
         ("brokerId", m.id.to_string()),
-        ("heartbeatTimeoutMillis", b.heartbeat_timeout.0.as_millis().to_string()),
+        (
+            "heartbeatTimeoutMillis",
+            b.heartbeat_timeout.0.as_millis().to_string(),
+        ),
         ("compressed", b.compressed.to_string()),
         ("bodyCrc32", crc.to_string()),
     ]);
     if b.acting_master_header {
         e.push(("enableActingMaster".into(), "false".into()));
     }
-    with_version(RemotingCommand::request(request::REGISTER_BROKER, 0, e), b.version)
+    with_version(
+        RemotingCommand::request(request::REGISTER_BROKER, 0, e),
+        b.version,
+    )
 }
 
 fn member_fields(cluster: &str, group: &Group, m: &Member) -> Vec<(String, String)> {
@@ -89,7 +113,11 @@ fn member_fields(cluster: &str, group: &Group, m: &Member) -> Vec<(String, Strin
 /// UNREGISTER_BROKER (104), sent on a clean shutdown.
 pub fn unregister(cluster: &str, group: &Group, m: &Member, version: i32) -> RemotingCommand {
     with_version(
-        RemotingCommand::request(request::UNREGISTER_BROKER, 0, member_fields(cluster, group, m)),
+        RemotingCommand::request(
+            request::UNREGISTER_BROKER,
+            0,
+            member_fields(cluster, group, m),
+        ),
         version,
     )
 }
@@ -97,18 +125,32 @@ pub fn unregister(cluster: &str, group: &Group, m: &Member, version: i32) -> Rem
 /// BROKER_HEARTBEAT (904).
 pub fn heartbeat(cluster: &str, group: &Group, m: &Member, version: i32) -> RemotingCommand {
     with_version(
-        RemotingCommand::request(request::BROKER_HEARTBEAT, 0, member_fields(cluster, group, m)),
+        RemotingCommand::request(
+            request::BROKER_HEARTBEAT,
+            0,
+            member_fields(cluster, group, m),
+        ),
         version,
     )
 }
 
 /// QUERY_DATA_VERSION (322); its body is the broker's DataVersion.
-pub fn query_data_version(cluster: &str, group: &Group, m: &Member, version: i32, dv: &DataVersion) -> (RemotingCommand, Vec<u8>) {
+pub fn query_data_version(
+    cluster: &str,
+    group: &Group,
+    m: &Member,
+    version: i32,
+    dv: &DataVersion,
+) -> (RemotingCommand, Vec<u8>) {
     let mut body = Vec::with_capacity(64);
     dv.encode(&mut body);
     (
         with_version(
-            RemotingCommand::request(request::QUERY_DATA_VERSION, 0, member_fields(cluster, group, m)),
+            RemotingCommand::request(
+                request::QUERY_DATA_VERSION,
+                0,
+                member_fields(cluster, group, m),
+            ),
             version,
         ),
         body,
@@ -117,7 +159,10 @@ pub fn query_data_version(cluster: &str, group: &Group, m: &Member, version: i32
 
 /// GET_BROKER_CLUSTER_INFO (106).
 pub fn cluster_info(version: i32) -> RemotingCommand {
-    with_version(RemotingCommand::request(request::GET_BROKER_CLUSTER_INFO, 0, Vec::new()), version)
+    with_version(
+        RemotingCommand::request(request::GET_BROKER_CLUSTER_INFO, 0, Vec::new()),
+        version,
+    )
 }
 
 #[cfg(test)]
@@ -132,13 +177,22 @@ mod tests {
         sc.topics.count = 10;
         let topo = Topology::build(&sc, "x_");
         let g = &topo.groups[0];
-        let queues: Vec<i32> = g.topics.iter().map(|&t| topo.topics[t as usize].queues).collect();
-        let dv = DataVersion { counter: 3, state_version: 0, timestamp: 1_700_000_000_000 };
+        let queues: Vec<i32> = g
+            .topics
+            .iter()
+            .map(|&t| topo.topics[t as usize].queues)
+            .collect();
+        let dv = DataVersion {
+            counter: 3,
+            state_version: 0,
+            timestamp: 1_700_000_000_000,
+        };
         for compressed in [false, true] {
             sc.brokers.compressed = compressed;
             let (body, crc) = register_body(&topo, g, &queues, dv, &sc.brokers);
             assert_eq!(crc, body_crc32(&body));
-            let back = RegisterBrokerBody::decode(Some(&body), compressed, sc.brokers.version).unwrap();
+            let back =
+                RegisterBrokerBody::decode(Some(&body), compressed, sc.brokers.version).unwrap();
             assert_eq!(back.data_version, dv);
             assert_eq!(back.topic_configs.len(), g.topics.len());
         }

@@ -13,7 +13,10 @@ use crate::units::Dur;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("smoke", include_str!("../scenarios/smoke.toml")),
     ("production", include_str!("../scenarios/production.toml")),
-    ("broker-storm", include_str!("../scenarios/broker-storm.toml")),
+    (
+        "broker-storm",
+        include_str!("../scenarios/broker-storm.toml"),
+    ),
     ("max-lookup", include_str!("../scenarios/max-lookup.toml")),
     ("churn-soak", include_str!("../scenarios/churn-soak.toml")),
 ];
@@ -276,15 +279,16 @@ impl Scenario {
     /// Loads a built-in scenario by name or a TOML file by path, then applies
     /// `key.path=value` overrides.
     pub fn load(name_or_path: &str, overrides: &[String]) -> Result<Self> {
-        let text = match BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
-            Some((_, t)) => (*t).to_string(),
-            None => std::fs::read_to_string(name_or_path).map_err(|e| {
-                Error::Scenario(format!(
+        let text =
+            match BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+                Some((_, t)) => (*t).to_string(),
+                None => std::fs::read_to_string(name_or_path).map_err(|e| {
+                    Error::Scenario(format!(
                     "{name_or_path:?} is neither a built-in scenario ({}) nor a readable file: {e}",
                     BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
                 ))
-            })?,
-        };
+                })?,
+            };
         Self::from_toml(&text, overrides)
     }
 
@@ -309,7 +313,7 @@ impl Scenario {
         if self.topics.name_len[0] > self.topics.name_len[1] {
             return bad("topics.name_len must be [min, max]");
         }
-        if !(self.time_scale > 0.0) {
+        if self.time_scale.is_nan() || self.time_scale <= 0.0 {
             return bad("time_scale must be > 0");
         }
         if self.brokers.version < protocol::codes::version::V3_0_11 {
@@ -378,7 +382,9 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<()> {
         .split_once('=')
         .ok_or_else(|| Error::Scenario(format!("override {spec:?} is not key=value")))?;
     let value = match format!("v = {raw}").parse::<toml::Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or(toml::Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or(toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     };
     let keys: Vec<&str> = path.trim().split('.').collect();

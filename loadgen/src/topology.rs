@@ -56,7 +56,9 @@ impl Topology {
         let b = &sc.brokers;
         let t = &sc.topics;
         let mut rng = Rng::derive(sc.seed, 1);
-        let clusters: Vec<String> = (0..b.clusters).map(|c| format!("{prefix}Cluster{c}")).collect();
+        let clusters: Vec<String> = (0..b.clusters)
+            .map(|c| format!("{prefix}Cluster{c}"))
+            .collect();
 
         let mut groups: Vec<Group> = (0..b.groups)
             .map(|g| {
@@ -65,7 +67,8 @@ impl Topology {
                     .map(|id| {
                         // Addresses are only strings in the registry: never
                         // dialled. Loopback range, unique per member.
-                        let host = format!("127.{}.{}.{}", 1 + cluster % 250, (g >> 8) & 255, g & 255);
+                        let host =
+                            format!("127.{}.{}.{}", 1 + cluster % 250, (g >> 8) & 255, g & 255);
                         let port = 10911 + 100 * id;
                         Member {
                             id,
@@ -93,7 +96,9 @@ impl Topology {
             let members = &by_cluster[cluster];
             let spread = (t.groups_per_topic as usize).clamp(1, members.len().max(1));
             let start = rng.below(members.len() as u64) as usize;
-            let hosts: Vec<u32> = (0..spread).map(|k| members[(start + k) % members.len()]).collect();
+            let hosts: Vec<u32> = (0..spread)
+                .map(|k| members[(start + k) % members.len()])
+                .collect();
             let queues = t.queues[rng.below(t.queues.len() as u64) as usize];
             topics.push(TopicDef {
                 name: topic_name(prefix, &t.name_prefix, i, t.name_len, &mut rng),
@@ -191,9 +196,15 @@ mod tests {
             let c = t.groups[td.groups[0] as usize].cluster;
             assert!(td.groups.iter().all(|&g| t.groups[g as usize].cluster == c));
         }
-        assert!(t.groups.iter().all(|g| g.topics.len() >= 2 && g.members.len() == 2));
-        let addrs: std::collections::HashSet<_> =
-            t.groups.iter().flat_map(|g| g.members.iter().map(|m| m.addr.clone())).collect();
+        assert!(t
+            .groups
+            .iter()
+            .all(|g| g.topics.len() >= 2 && g.members.len() == 2));
+        let addrs: std::collections::HashSet<_> = t
+            .groups
+            .iter()
+            .flat_map(|g| g.members.iter().map(|m| m.addr.clone()))
+            .collect();
         assert_eq!(addrs.len(), 20);
     }
 }

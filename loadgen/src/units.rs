@@ -86,7 +86,9 @@ impl<'de> Deserialize<'de> for Dur {
         match Raw::deserialize(d)? {
             Raw::Num(n) if n >= 0.0 && n.is_finite() => Ok(Dur(Duration::from_secs_f64(n))),
             Raw::Num(n) => Err(serde::de::Error::custom(format!("bad duration {n}"))),
-            Raw::Str(s) => parse_duration(&s).map(Dur).map_err(serde::de::Error::custom),
+            Raw::Str(s) => parse_duration(&s)
+                .map(Dur)
+                .map_err(serde::de::Error::custom),
         }
     }
 }

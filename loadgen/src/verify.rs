@@ -128,7 +128,10 @@ impl Verifier {
             }
             return Err((
                 ErrKind::MissingRoute,
-                format!("answered 17 (no route) but {} broker group(s) registered it", exp.len()),
+                format!(
+                    "answered 17 (no route) but {} broker group(s) registered it",
+                    exp.len()
+                ),
             ));
         }
         if code != response::SUCCESS {
@@ -156,7 +159,9 @@ fn cache_key(gen: u64, code: i32, body: Option<&[u8]>) -> u64 {
         Some(b) => (crc32fast::hash(b) as u64, b.len() as u64),
         None => (0, 0),
     };
-    let k = (crc << 32 | (len & 0xFFFF_FFFF)) ^ gen.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (code as u64) << 17;
+    let k = (crc << 32 | (len & 0xFFFF_FFFF))
+        ^ gen.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (code as u64) << 17;
     // 0 is "nothing cached".
     k.max(1)
 }
@@ -177,16 +182,27 @@ fn check_dialect(body: &[u8], legacy: bool) -> Result<(), (ErrKind, String)> {
             format!(
                 "brokerAddrs written in the {} dialect, expected {}",
                 if legacy { "standard" } else { "legacy" },
-                if legacy { "legacy (unquoted ids)" } else { "standard (quoted ids)" }
+                if legacy {
+                    "legacy (unquoted ids)"
+                } else {
+                    "standard (quoted ids)"
+                }
             ),
         )),
     }
 }
 
-fn compare(exp: &BTreeMap<String, ExpBroker>, route: &TopicRouteData) -> Result<(), (ErrKind, String)> {
+fn compare(
+    exp: &BTreeMap<String, ExpBroker>,
+    route: &TopicRouteData,
+) -> Result<(), (ErrKind, String)> {
     let wrong = |m: String| Err((ErrKind::WrongRoute, m));
     if route.queue_datas.len() != exp.len() {
-        let got: Vec<&str> = route.queue_datas.iter().map(|q| q.broker_name.as_str()).collect();
+        let got: Vec<&str> = route
+            .queue_datas
+            .iter()
+            .map(|q| q.broker_name.as_str())
+            .collect();
         return wrong(format!(
             "queueDatas name {got:?}, expected {:?}",
             exp.keys().collect::<Vec<_>>()
@@ -198,7 +214,10 @@ fn compare(exp: &BTreeMap<String, ExpBroker>, route: &TopicRouteData) -> Result<
             return wrong(format!("queueData for {} listed twice", qd.broker_name));
         }
         let Some(e) = exp.get(&qd.broker_name) else {
-            return wrong(format!("queueData for unexpected broker {}", qd.broker_name));
+            return wrong(format!(
+                "queueData for unexpected broker {}",
+                qd.broker_name
+            ));
         };
         if qd.read_queue_nums != e.queues || qd.write_queue_nums != e.queues || qd.perm != e.perm {
             return wrong(format!(
@@ -225,10 +244,16 @@ fn compare(exp: &BTreeMap<String, ExpBroker>, route: &TopicRouteData) -> Result<
             return wrong(format!("brokerData for {} listed twice", bd.broker_name));
         }
         let Some(e) = exp.get(&bd.broker_name) else {
-            return wrong(format!("brokerData for unexpected broker {}", bd.broker_name));
+            return wrong(format!(
+                "brokerData for unexpected broker {}",
+                bd.broker_name
+            ));
         };
         if bd.cluster != e.cluster {
-            return wrong(format!("{}: cluster {}, expected {}", bd.broker_name, bd.cluster, e.cluster));
+            return wrong(format!(
+                "{}: cluster {}, expected {}",
+                bd.broker_name, bd.cluster, e.cluster
+            ));
         }
         if bd.broker_addrs != e.addrs {
             return wrong(format!(

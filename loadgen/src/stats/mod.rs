@@ -16,96 +16,9 @@ use serde::Serialize;
 const MAX_US: u64 = 120_000_000;
 const MAX_EXAMPLES: usize = 8;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Op {
-    /// GET_ROUTEINFO_BY_TOPIC (105).
-    Route,
-    /// REGISTER_BROKER (103).
-    Register,
-    /// BROKER_HEARTBEAT (904) or QUERY_DATA_VERSION (322).
-    Heartbeat,
-    /// UNREGISTER_BROKER (104).
-    Unregister,
-    /// GET_BROKER_CLUSTER_INFO (106).
-    ClusterInfo,
-}
+mod kinds;
 
-impl Op {
-    pub const ALL: [Op; 5] = [Op::Route, Op::Register, Op::Heartbeat, Op::Unregister, Op::ClusterInfo];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Op::Route => "route",
-            Op::Register => "register",
-            Op::Heartbeat => "heartbeat",
-            Op::Unregister => "unregister",
-            Op::ClusterInfo => "cluster_info",
-        }
-    }
-}
-
-/// Why an operation counts as an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ErrKind {
-    Timeout,
-    /// The connection closed with the request outstanding.
-    Closed,
-    /// The request could not be written.
-    Send,
-    /// An unexpected response code.
-    Code(i32),
-    /// The reply could not be decoded.
-    Decode,
-    /// A route that differs from what the brokers registered.
-    WrongRoute,
-    /// "No route" (17) for a topic live brokers registered.
-    MissingRoute,
-    /// A route for a topic no live broker hosts.
-    UnexpectedRoute,
-    /// Standard JSON where the legacy dialect was due, or the reverse.
-    Dialect,
-    /// A register/heartbeat/cluster-info reply with wrong content.
-    WrongReply,
-}
-
-impl ErrKind {
-    pub fn name(self) -> String {
-        match self {
-            ErrKind::Timeout => "timeout".into(),
-            ErrKind::Closed => "conn_closed".into(),
-            ErrKind::Send => "send_failed".into(),
-            ErrKind::Code(c) => format!("code_{c}"),
-            ErrKind::Decode => "undecodable".into(),
-            ErrKind::WrongRoute => "wrong_route".into(),
-            ErrKind::MissingRoute => "missing_route".into(),
-            ErrKind::UnexpectedRoute => "unexpected_route".into(),
-            ErrKind::Dialect => "wrong_dialect".into(),
-            ErrKind::WrongReply => "wrong_reply".into(),
-        }
-    }
-
-    /// A verification failure (wrong content), as opposed to a transport error.
-    pub fn is_verification(self) -> bool {
-        matches!(
-            self,
-            ErrKind::WrongRoute
-                | ErrKind::MissingRoute
-                | ErrKind::UnexpectedRoute
-                | ErrKind::Dialect
-                | ErrKind::WrongReply
-                | ErrKind::Decode
-        )
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Ok,
-    /// Wrong, but within the settle time of a broker change: tolerated.
-    InTransition,
-    Err(ErrKind),
-}
+pub use kinds::{ErrKind, Op, Outcome};
 
 #[derive(Debug, Clone, Copy)]
 struct Rec {
@@ -138,7 +51,10 @@ impl Local {
 
     /// Records an operation sent (or due) at `start` and completed at `done`.
     pub fn record(&mut self, hub: &Hub, op: Op, start: Instant, done: Instant, outcome: Outcome) {
-        let lat = done.saturating_duration_since(start).as_micros().min(u32::MAX as u128) as u32;
+        let lat = done
+            .saturating_duration_since(start)
+            .as_micros()
+            .min(u32::MAX as u128) as u32;
         self.recs.push(Rec {
             op,
             sec: hub.sec_of(done),
@@ -235,18 +151,35 @@ impl Series {
             if t >= sec {
                 break;
             }
-            let Some(acc) = self.open.remove(&t) else { break };
+            let Some(acc) = self.open.remove(&t) else {
+                break;
+            };
             let next = self.timeline.last().map(|p| p.t + 1).unwrap_or(t);
             for gap in next..t {
-                self.timeline.push(SecPoint { t: gap, count: 0, errors: 0, p50_us: 0, p99_us: 0, max_us: 0 });
+                self.timeline.push(SecPoint {
+                    t: gap,
+                    count: 0,
+                    errors: 0,
+                    p50_us: 0,
+                    p99_us: 0,
+                    max_us: 0,
+                });
             }
-            let has = acc.hist.len() > 0;
+            let has = !acc.hist.is_empty();
             self.timeline.push(SecPoint {
                 t,
                 count: acc.count,
                 errors: acc.errors,
-                p50_us: if has { acc.hist.value_at_quantile(0.5) } else { 0 },
-                p99_us: if has { acc.hist.value_at_quantile(0.99) } else { 0 },
+                p50_us: if has {
+                    acc.hist.value_at_quantile(0.5)
+                } else {
+                    0
+                },
+                p99_us: if has {
+                    acc.hist.value_at_quantile(0.99)
+                } else {
+                    0
+                },
                 max_us: if has { acc.hist.max() } else { 0 },
             });
         }
@@ -317,11 +250,20 @@ impl Hub {
 
     pub fn in_window(&self, t: Instant) -> bool {
         let ms = self.ms_of(t);
-        ms >= self.window_start.load(Ordering::Relaxed) && ms < self.window_end.load(Ordering::Relaxed)
+        ms >= self.window_start.load(Ordering::Relaxed)
+            && ms < self.window_end.load(Ordering::Relaxed)
     }
 
     /// Records directly (low-rate callers: broker tasks).
-    pub fn record(&self, target: usize, op: Op, start: Instant, done: Instant, outcome: Outcome, example: Option<String>) {
+    pub fn record(
+        &self,
+        target: usize,
+        op: Op,
+        start: Instant,
+        done: Instant,
+        outcome: Outcome,
+        example: Option<String>,
+    ) {
         let mut l = Local::new(target);
         l.record(self, op, start, done, outcome);
         if let Some(e) = example {
@@ -343,14 +285,20 @@ impl Hub {
         }
         let us = sent.saturating_duration_since(due).as_micros() as u64;
         let mut g = self.lock();
-        g.lag.get_or_insert_with(|| hist(2)).saturating_record(us.max(1));
+        g.lag
+            .get_or_insert_with(|| hist(2))
+            .saturating_record(us.max(1));
     }
 
     fn absorb(&self, target: usize, recs: &[Rec], examples: &mut Vec<(Op, String)>) {
         let mut g = self.lock();
         for r in recs {
             let s = g.series.entry((target, r.op)).or_insert_with(Series::new);
-            let acc = s.open.entry(r.sec as u64).or_insert_with(|| SecAcc { hist: hist(2), count: 0, errors: 0 });
+            let acc = s.open.entry(r.sec as u64).or_insert_with(|| SecAcc {
+                hist: hist(2),
+                count: 0,
+                errors: 0,
+            });
             acc.count += 1;
             if let Some(l) = r.lat_us {
                 acc.hist.saturating_record(l as u64);
@@ -409,7 +357,10 @@ impl Hub {
     }
 
     /// Runs `f` over the series (after the run).
-    pub fn with_series<R>(&self, f: impl FnOnce(&BTreeMap<(usize, Op), Series>, Option<&Histogram<u64>>) -> R) -> R {
+    pub fn with_series<R>(
+        &self,
+        f: impl FnOnce(&BTreeMap<(usize, Op), Series>, Option<&Histogram<u64>>) -> R,
+    ) -> R {
         let g = self.lock();
         f(&g.series, g.lag.as_ref())
     }
@@ -428,12 +379,30 @@ mod tests {
         hub.close_window(t0 + Duration::from_millis(3000));
         let mut l = Local::new(0);
         // Before the window: timeline only.
-        l.record(&hub, Op::Route, t0, t0 + Duration::from_micros(500), Outcome::Ok);
+        l.record(
+            &hub,
+            Op::Route,
+            t0,
+            t0 + Duration::from_micros(500),
+            Outcome::Ok,
+        );
         for i in 0..100u64 {
             let s = t0 + Duration::from_millis(1000 + i * 10);
-            l.record(&hub, Op::Route, s, s + Duration::from_micros(100 + i), Outcome::Ok);
+            l.record(
+                &hub,
+                Op::Route,
+                s,
+                s + Duration::from_micros(100 + i),
+                Outcome::Ok,
+            );
         }
-        l.record(&hub, Op::Route, t0 + Duration::from_millis(2500), t0 + Duration::from_millis(2600), Outcome::Err(ErrKind::WrongRoute));
+        l.record(
+            &hub,
+            Op::Route,
+            t0 + Duration::from_millis(2500),
+            t0 + Duration::from_millis(2600),
+            Outcome::Err(ErrKind::WrongRoute),
+        );
         l.maybe_flush(&hub, true);
         hub.close_before(10);
         hub.with_series(|s, _| {
