@@ -86,18 +86,28 @@ impl Frame {
     }
 }
 
+thread_local! {
+    static HEADER_SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(256));
+}
+
 /// Appends a whole frame (header encoded in `ty`, then `body`) to `out`.
 pub fn encode(cmd: &RemotingCommand, ty: SerializeType, body: Option<&[u8]>, out: &mut BytesMut) {
     let start = out.len();
     out.put_u32(0); // total_len, patched below
     out.put_u32(0); // hdr_info, patched below
-    let mut header = Vec::with_capacity(128);
-    cmd.encode_header(ty, &mut header);
-    out.extend_from_slice(&header);
+                    // Headers are encoded into a reused per-thread buffer: replies are the hot
+                    // path, and a fresh Vec per reply would be an allocation per request.
+    let hdr_len = HEADER_SCRATCH.with(|scratch| {
+        let mut header = scratch.borrow_mut();
+        header.clear();
+        cmd.encode_header(ty, &mut header);
+        out.extend_from_slice(&header);
+        header.len()
+    });
     let body = body.unwrap_or(&[]);
     out.extend_from_slice(body);
-    let total = (4 + header.len() + body.len()) as u32;
-    let info = ((ty as u32) << 24) | (header.len() as u32 & 0x00FF_FFFF);
+    let total = (4 + hdr_len + body.len()) as u32;
+    let info = ((ty as u32) << 24) | (hdr_len as u32 & 0x00FF_FFFF);
     out[start..start + 4].copy_from_slice(&total.to_be_bytes());
     out[start + 4..start + 8].copy_from_slice(&info.to_be_bytes());
 }

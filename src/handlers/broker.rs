@@ -24,7 +24,11 @@ pub fn register(cmd: &RemotingCommand, body: Option<&[u8]>) -> Outcome {
                 broker = cmd.ext("brokerName"),
                 "register body crc32 mismatch"
             );
-            return Reply::system_error("crc32 not match").into();
+            // Upstream has already made its RegisterBrokerResponseHeader reply, so the
+            // error carries `"extFields":{}` too.
+            return Reply::system_error("crc32 not match")
+                .custom_header()
+                .into();
         }
     }
     if cmd.version < 0 {
@@ -82,10 +86,14 @@ pub fn query_data_version(cmd: &RemotingCommand, body: Option<&[u8]>) -> Outcome
     let version = match body.map(DataVersion::decode) {
         Some(Ok(v)) => v,
         Some(Err(e)) => return Reply::system_error(format!("bad DataVersion body: {e}")).into(),
-        None => {
-            return Reply::system_error("java.lang.NullPointerException: DataVersion body is null")
-                .into()
-        }
+        // Upstream decodes a missing body to null, which equals no stored version:
+        // "changed" is true and the stored version is still returned. A version no
+        // broker ever sends (its timestamp is a wall-clock time) gives the same.
+        None => DataVersion {
+            counter: i64::MIN,
+            state_version: i64::MIN,
+            timestamp: i64::MIN,
+        },
     };
     Outcome::Write(WriteOp::QueryDataVersion {
         cluster: ext_string(cmd, "clusterName").unwrap_or_default(),

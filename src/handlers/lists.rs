@@ -1,14 +1,34 @@
 //! Cluster info, broker member groups and the topic-list codes (read-only).
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
 use protocol::body::{BrokerMemberGroup, TopicList};
 use protocol::codes::{request as rq, sys_flag};
-use protocol::json::Dialect;
+use protocol::json::{java_hash_order_in, java_string_hash, Dialect, JavaTable};
 use protocol::RemotingCommand;
 
-use crate::registry::snapshot::{java_order, Snapshot};
+use crate::registry::snapshot::{java_order, RouteEntry, Snapshot};
 use crate::reply::Reply;
+
+/// Topics in the order upstream iterates its topicQueueTable, a `new
+/// ConcurrentHashMap<>(1024)`: by bucket, colliding keys in insertion order. The
+/// lists are built from that iteration, so its ties decide theirs.
+fn table_order<'a>(
+    topics: impl Iterator<Item = (&'a str, &'a RouteEntry)>,
+) -> Vec<(&'a str, &'a RouteEntry)> {
+    let mut topics: Vec<(&str, &RouteEntry)> = topics.collect();
+    topics.sort_unstable_by_key(|(_, e)| e.seq);
+    java_hash_order_in(
+        &mut topics,
+        JavaTable::ConcurrentHashMapWith(1024),
+        |(t, _)| java_string_hash(t),
+    );
+    topics
+}
+
+fn names(topics: Vec<(&str, &RouteEntry)>) -> Vec<String> {
+    topics.into_iter().map(|(t, _)| t.to_string()).collect()
+}
 
 fn topic_list_reply(list: TopicList) -> Reply {
     let mut body = Vec::with_capacity(64 + list.topic_list.len() * 16);
@@ -44,7 +64,7 @@ pub fn all_topics(snap: &Snapshot) -> Reply {
     }
     topic_list_reply(TopicList {
         broker_addr: None,
-        topic_list: snap.routes.keys().map(|t| t.to_string()).collect(),
+        topic_list: names(table_order(snap.routes.iter().map(|(t, e)| (&**t, &**e)))),
     })
 }
 
@@ -53,24 +73,27 @@ pub fn topics_by_cluster(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     if !snap.config.enable_topic_list {
         return Reply::system_error("disable");
     }
-    let names: BTreeSet<&str> = cmd
+    let mut brokers: Vec<&str> = cmd
         .ext("cluster")
         .and_then(|c| snap.cluster.info.cluster_addr_table.get(c))
         .map(|s| s.iter().map(String::as_str).collect())
         .unwrap_or_default();
-    let topics = if names.is_empty() {
-        Vec::new()
-    } else {
-        snap.routes
-            .iter()
-            .filter(|(_, e)| {
-                e.queue_datas
-                    .iter()
-                    .any(|q| names.contains(q.broker_name.as_str()))
-            })
-            .map(|(t, _)| t.to_string())
-            .collect()
-    };
+    // Upstream loops over the cluster's broker names (a HashSet), and for each over
+    // the whole topic table, adding to the result set as it goes: that insertion
+    // order decides ties in the set's buckets.
+    java_order(&mut brokers);
+    let mut topics: Vec<String> = Vec::new();
+    if !brokers.is_empty() {
+        let table = table_order(snap.routes.iter().map(|(t, e)| (&**t, &**e)));
+        let mut seen: HashSet<&str> = HashSet::new();
+        for b in &brokers {
+            for (t, e) in &table {
+                if e.queue_datas.iter().any(|q| q.broker_name == *b) && seen.insert(t) {
+                    topics.push(t.to_string());
+                }
+            }
+        }
+    }
     topic_list_reply(TopicList {
         broker_addr: None,
         topic_list: topics,
@@ -114,16 +137,16 @@ pub fn unit_topics(snap: &Snapshot, code: i32) -> Reply {
             _ => !unit && unit_sub,
         }
     };
-    let topics = snap
-        .routes
-        .iter()
-        .filter(|(_, e)| {
-            e.queue_datas
-                .first()
-                .is_some_and(|q| wanted(q.topic_sys_flag))
-        })
-        .map(|(t, _)| t.to_string())
-        .collect();
+    let topics = names(table_order(
+        snap.routes
+            .iter()
+            .map(|(t, e)| (&**t, &**e))
+            .filter(|(_, e)| {
+                e.queue_datas
+                    .first()
+                    .is_some_and(|q| wanted(q.topic_sys_flag))
+            }),
+    ));
     topic_list_reply(TopicList {
         broker_addr: None,
         topic_list: topics,

@@ -29,6 +29,8 @@ pub struct RouteEntry {
     pub queue_datas: Vec<QueueData>,
     /// `None` when no broker of the topic is known (a lookup answers 17).
     pub bodies: Option<RouteBodies>,
+    /// Insertion rank in upstream's topicQueueTable (ties in a bucket iterate in it).
+    pub seq: u64,
 }
 
 /// A route's body, pre-encoded in both dialects.
@@ -256,6 +258,7 @@ pub fn build_route_entry(
     Some(RouteEntry {
         queue_datas,
         bodies,
+        seq: t.topic_seq(topic),
     })
 }
 

@@ -93,6 +93,11 @@ pub struct Tables {
     /// brokerName → topics holding one of its QueueData (reverse index, so a broker
     /// change dirties exactly its topics).
     broker_topics: HashMap<String, HashSet<String>>,
+    /// topic → when it last entered `topic_queue`. Upstream's topicQueueTable is a
+    /// ConcurrentHashMap, which iterates colliding keys in insertion order; the
+    /// topic-list codes show that order.
+    topic_seq: HashMap<String, u64>,
+    next_topic_seq: u64,
     pub dirty: Dirty,
 }
 
@@ -101,6 +106,11 @@ impl Tables {
 
     fn put_queue(&mut self, topic: &str, qd: QueueData) {
         let name = qd.broker_name.clone();
+        if !self.topic_queue.contains_key(topic) {
+            self.next_topic_seq += 1;
+            self.topic_seq
+                .insert(topic.to_string(), self.next_topic_seq);
+        }
         let queues = self.topic_queue.entry(topic.to_string()).or_default();
         if queues.get(&name) != Some(&qd) {
             queues.insert(name.clone(), qd);
@@ -122,6 +132,7 @@ impl Tables {
         }
         if queues.is_empty() {
             self.topic_queue.remove(topic);
+            self.topic_seq.remove(topic);
         }
         if let Some(set) = self.broker_topics.get_mut(broker_name) {
             set.remove(topic);
@@ -135,6 +146,7 @@ impl Tables {
 
     fn remove_topic(&mut self, topic: &str) {
         if let Some(queues) = self.topic_queue.remove(topic) {
+            self.topic_seq.remove(topic);
             for name in queues.keys() {
                 if let Some(set) = self.broker_topics.get_mut(name) {
                     set.remove(topic);
@@ -166,6 +178,11 @@ impl Tables {
         for n in names {
             self.broker_changed(&n);
         }
+    }
+
+    /// The insertion rank of a topic in upstream's topicQueueTable (0 if absent).
+    pub fn topic_seq(&self, topic: &str) -> u64 {
+        self.topic_seq.get(topic).copied().unwrap_or(0)
     }
 
     pub fn topics_of_broker(&self, broker_name: &str) -> impl Iterator<Item = &String> {

@@ -19,8 +19,11 @@ use crate::handlers::{self, Outcome};
 use crate::registry::{ConnId, WriteOp, WriteRequest};
 use crate::reply::Reply;
 
-/// Bytes asked of the socket per read; the buffer grows for larger frames.
-const READ_CHUNK: usize = 16 * 1024;
+/// Bytes asked of the socket per read, adapted between these bounds: small for
+/// lookups (the read window is zero-filled first, so its size is paid per read),
+/// large while a big frame such as a registration streams in.
+const MIN_READ: usize = 2 * 1024;
+const MAX_READ: usize = 64 * 1024;
 
 /// Why a connection ended (for the log line).
 #[derive(Debug)]
@@ -40,6 +43,8 @@ pub struct Connection {
     write_buf: BytesMut,
     /// Whether a broker registered over this connection (its close then matters).
     registered: bool,
+    /// The next read's size: twice the last read, within [MIN_READ, MAX_READ].
+    read_size: usize,
 }
 
 impl Connection {
@@ -59,8 +64,9 @@ impl Connection {
             peer,
             stream,
             ctx,
-            read_buf: BytesMut::with_capacity(READ_CHUNK),
-            write_buf: BytesMut::with_capacity(READ_CHUNK),
+            read_buf: BytesMut::with_capacity(MIN_READ),
+            write_buf: BytesMut::with_capacity(MIN_READ),
+            read_size: MIN_READ,
             registered: false,
         }
     }
@@ -129,7 +135,7 @@ impl Connection {
             }
             // Wait for bytes, or for a close/shutdown while idle.
             let len = self.read_buf.len();
-            self.read_buf.resize(len + READ_CHUNK, 0);
+            self.read_buf.resize(len + self.read_size, 0);
             let read = {
                 let stream = &mut self.stream;
                 let buf = &mut self.read_buf[len..];
@@ -149,7 +155,10 @@ impl Connection {
                     self.read_buf.truncate(len);
                     return End::PeerClosed;
                 }
-                Some(Ok(n)) => self.read_buf.truncate(len + n),
+                Some(Ok(n)) => {
+                    self.read_buf.truncate(len + n);
+                    self.read_size = (n * 2).clamp(MIN_READ, MAX_READ);
+                }
                 Some(Err(e)) => return End::Io(e),
             }
         }
