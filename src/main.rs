@@ -56,6 +56,7 @@ fn main() -> ExitCode {
         }
     };
 
+    namesrv::server::raise_nofile_limit();
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {

@@ -63,9 +63,10 @@ impl Server {
         kv: KvStore,
         stop: Arc<AtomicBool>,
     ) -> Result<Server, ServerError> {
-        let cpus = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
+        // Pin to the CPUs this process may use (taskset, systemd CPUAffinity or a
+        // cpuset), not to CPUs 0..n: executor i runs on the i-th allowed CPU.
+        let allowed = allowed_cpus();
+        let cpus = allowed.len().max(1);
         let shards = if config.cores == 0 {
             cpus
         } else {
@@ -107,10 +108,9 @@ impl Server {
         let mut executors = Vec::new();
         let mut writer_parts = Some((to_writer_rx, control_tx, kv));
         for (index, wiring) in wirings.into_iter().enumerate() {
-            let placement = if shards <= cpus {
-                Placement::Fixed(index)
-            } else {
-                Placement::Unbound
+            let placement = match allowed.get(index) {
+                Some(&cpu) if shards <= allowed.len() => Placement::Fixed(cpu),
+                _ => Placement::Unbound,
             };
             let config = config.clone();
             let snapshot = snapshot.clone();
@@ -293,4 +293,41 @@ fn bind_listeners(config: &Config, shards: usize) -> Result<Vec<Socket>, ServerE
         sockets.push(socket);
     }
     Ok(sockets)
+}
+
+/// The CPUs the scheduler lets this process run on, in ascending order.
+fn allowed_cpus() -> Vec<usize> {
+    // Safety: a zeroed cpu_set_t is valid, and sched_getaffinity writes at most
+    // size_of::<cpu_set_t>() bytes into it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            let n = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1);
+            return (0..n).collect();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
+    }
+}
+
+/// Raises the soft open-files limit to the hard one: every connection is a file,
+/// and the soft default (often 1024) is far below what a name server needs.
+pub fn raise_nofile_limit() {
+    // Safety: getrlimit/setrlimit with a valid, initialized struct.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            let old = lim.rlim_cur;
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                tracing::debug!(from = old, to = lim.rlim_max, "raised the open-files limit");
+            }
+        }
+    }
 }
