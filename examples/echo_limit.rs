@@ -144,7 +144,8 @@ fn main() {
         }
     };
     let template = Arc::new(reply_template(&args.body));
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    // Same placement as the server: executor i on the i-th CPU we may use.
+    let allowed = namesrv::server::allowed_cpus();
     let mut handles = Vec::new();
     for i in 0..args.cores {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).expect("socket");
@@ -158,7 +159,10 @@ fn main() {
         let fd = socket.into_raw_fd();
         let template = template.clone();
         let stop = stop.clone();
-        let placement = if args.cores <= cpus { Placement::Fixed(i) } else { Placement::Unbound };
+        let placement = match allowed.get(i) {
+            Some(&cpu) if args.cores <= allowed.len() => Placement::Fixed(cpu),
+            _ => Placement::Unbound,
+        };
         let h = LocalExecutorBuilder::new(placement)
             .io_memory(1 << 20)
             .spawn(move || async move {

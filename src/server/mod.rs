@@ -296,7 +296,7 @@ fn bind_listeners(config: &Config, shards: usize) -> Result<Vec<Socket>, ServerE
 }
 
 /// The CPUs the scheduler lets this process run on, in ascending order.
-fn allowed_cpus() -> Vec<usize> {
+pub fn allowed_cpus() -> Vec<usize> {
     // Safety: a zeroed cpu_set_t is valid, and sched_getaffinity writes at most
     // size_of::<cpu_set_t>() bytes into it.
     unsafe {
