@@ -82,6 +82,8 @@ compat_stop() {
     local pid=$1 grace=${2:-15} i
     kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+    # a SIGSTOPped process would sit on the TERM until the KILL
+    kill -CONT -- "-$pid" 2>/dev/null || true
     for ((i = 0; i < grace * 10; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
@@ -227,12 +229,17 @@ compat_start_namesrv() {
     } >"$NAMESRV_PROPS"
     case "$kind" in
         java)
-            compat_log "starting Java NameServer $RMQ5_VERSION_LABEL on $NAMESRV_ADDR"
+            # NAMESRV_JAVA_LIB: another jar dir (e.g. libns-5.3.3 of `compat/peers fetch-ns`);
+            # NAMESRV_JAVA_OPTS: extra JVM options (e.g. -Drocketmq.serialize.type=ROCKETMQ)
+            local lib=${NAMESRV_JAVA_LIB:-$PEERS_LIB5} jopts=()
+            read -r -a jopts <<<"${NAMESRV_JAVA_OPTS:-}"
+            compat_log "starting Java NameServer $(ls "$lib"/rocketmq-namesrv-*.jar 2>/dev/null \
+                | sed -n 's/.*rocketmq-namesrv-\(.*\)\.jar/\1/p') on $NAMESRV_ADDR ${jopts[*]}"
             ROCKETMQ_HOME="$NAMESRV_DIR" compat_spawn "$NAMESRV_LOG" \
-                java -Xms256m -Xmx256m -Xss512k "${COMPAT_JAVA_COMMON[@]}" \
+                java -Xms256m -Xmx256m -Xss512k "${COMPAT_JAVA_COMMON[@]}" "${jopts[@]}" \
                 -Duser.home="$NAMESRV_DIR/home" -Drocketmq.home.dir="$NAMESRV_DIR" \
                 -Drmq.logback.configurationFile=rmq.namesrv.logback.xml \
-                -cp "$PEERS_LIB5/*" org.apache.rocketmq.namesrv.NamesrvStartup -c "$NAMESRV_PROPS"
+                -cp "$lib/*" org.apache.rocketmq.namesrv.NamesrvStartup -c "$NAMESRV_PROPS"
             ;;
         ours)
             local bin=${NAMESRV_BIN:-}
@@ -258,7 +265,9 @@ compat_start_namesrv() {
 # ------------------------------------------------------------------ broker
 
 # compat_start_broker [NAME] [extra broker.conf lines...]
-# Starts a 5.x master broker registered to $NAMESRV_ADDR (or $BROKER_NAMESRV_ADDR).
+# Starts a 5.x master broker registered to $NAMESRV_ADDR (or $BROKER_NAMESRV_ADDR). Extra
+# lines come last and so override the defaults (e.g. brokerId=1 brokerRole=SLAVE).
+# BROKER_TAG names its directory when two brokers share a name (master and slave).
 # Sets BROKER_NAME, BROKER_CLUSTER, BROKER_PORT, BROKER_ADDR, BROKER_PID, BROKER_LOG, BROKER_DIR.
 compat_start_broker() {
     BROKER_NAME=${1:-compat-broker-a}
@@ -269,7 +278,7 @@ compat_start_broker() {
     # fast (VIP) port = listenPort-2, HA port = listenPort+1
     BROKER_PORT=$((base + 2))
     BROKER_ADDR="127.0.0.1:$BROKER_PORT"
-    BROKER_DIR="$COMPAT_TMP/broker-$BROKER_NAME"
+    BROKER_DIR="$COMPAT_TMP/broker-${BROKER_TAG:-$BROKER_NAME}"
     BROKER_LOG="$BROKER_DIR/stdout.log"
     local store="$BROKER_DIR/store"
     mkdir -p "$BROKER_DIR/home" "$store"
@@ -317,6 +326,17 @@ compat_start_broker() {
         for line in "$@"; do echo "$line"; done
     } >"$BROKER_DIR/broker.conf"
     compat_log "starting Java broker $BROKER_NAME on $BROKER_ADDR -> ${BROKER_NAMESRV_ADDR:-$NAMESRV_ADDR}"
+    _compat_spawn_broker
+    compat_wait_ready "$BROKER_PID" "$BROKER_LOG" "boot success" "$BROKER_PORT" "${BROKER_BOOT_TIMEOUT:-120}" \
+        || compat_die "broker $BROKER_NAME did not start"
+    compat_log "broker ready: $(grep -m1 'boot success' "$BROKER_LOG")"
+    # A 5.x broker prints "boot success" before its first REGISTER_BROKER (about 10 s later).
+    [[ "${BROKER_WAIT_REGISTERED:-1}" == 1 ]] && compat_wait_registered "$BROKER_NAME" "$BROKER_ADDR" 60
+    return 0
+}
+
+# _compat_spawn_broker: start the broker JVM of $BROKER_DIR/broker.conf; sets BROKER_PID.
+_compat_spawn_broker() {
     ROCKETMQ_HOME="$BROKER_DIR" compat_spawn "$BROKER_LOG" \
         java -Xms256m -Xmx256m -Xss512k -XX:MaxDirectMemorySize=256m "${COMPAT_JAVA_COMMON[@]}" \
         -XX:TieredStopAtLevel=1 \
@@ -325,10 +345,24 @@ compat_start_broker() {
         -cp "$PEERS_LIB5/*" org.apache.rocketmq.broker.BrokerStartup \
         -c "$BROKER_DIR/broker.conf" -n "${BROKER_NAMESRV_ADDR:-$NAMESRV_ADDR}"
     BROKER_PID=$COMPAT_LAST_PID
+}
+
+# compat_restart_broker DIR [extra broker.conf lines...]: start again the broker whose
+# directory (store, config) is DIR, after it died or was killed; the extra lines are
+# appended to its broker.conf (last one wins). Sets the same BROKER_* variables.
+compat_restart_broker() {
+    BROKER_DIR=$1
+    shift
+    local line
+    for line in "$@"; do echo "$line"; done >>"$BROKER_DIR/broker.conf"
+    BROKER_NAME=$(sed -n 's/^brokerName=//p' "$BROKER_DIR/broker.conf" | tail -n 1)
+    BROKER_PORT=$(sed -n 's/^listenPort=//p' "$BROKER_DIR/broker.conf" | tail -n 1)
+    BROKER_ADDR="127.0.0.1:$BROKER_PORT"
+    BROKER_LOG="$BROKER_DIR/stdout.$(date +%s%N).log"
+    compat_log "restarting Java broker $BROKER_NAME on $BROKER_ADDR"
+    _compat_spawn_broker
     compat_wait_ready "$BROKER_PID" "$BROKER_LOG" "boot success" "$BROKER_PORT" "${BROKER_BOOT_TIMEOUT:-120}" \
-        || compat_die "broker $BROKER_NAME did not start"
-    compat_log "broker ready: $(grep -m1 'boot success' "$BROKER_LOG")"
-    # A 5.x broker prints "boot success" before its first REGISTER_BROKER (about 10 s later).
+        || compat_die "broker $BROKER_NAME did not restart"
     [[ "${BROKER_WAIT_REGISTERED:-1}" == 1 ]] && compat_wait_registered "$BROKER_NAME" "$BROKER_ADDR" 60
     return 0
 }
@@ -384,9 +418,18 @@ compat_mqadmin4() {
 }
 # compat_java5 CLASS ARGS...: our drivers (compat.Producer, compat.PushConsumer,
 # compat.RouteDump, compat.KvGet) on the 5.x client
-compat_java5() { _compat_java_client "$PEERS_LIB5" "$PEERS_CLASSES5" "compat.$1" "${@:2}"; }
+# (leading -Dprop=value arguments become JVM system properties)
+compat_java5() {
+    local p=()
+    while [[ "${1:-}" == -D* ]]; do p+=("$1"); shift; done
+    _compat_java_client "$PEERS_LIB5" "$PEERS_CLASSES5" "${p[@]}" "compat.$1" "${@:2}"
+}
 # compat_java4 CLASS ARGS...: the same drivers on the 4.9.x client
-compat_java4() { _compat_java_client "$PEERS_LIB4" "$PEERS_CLASSES4" "compat.$1" "${@:2}"; }
+compat_java4() {
+    local p=()
+    while [[ "${1:-}" == -D* ]]; do p+=("$1"); shift; done
+    _compat_java_client "$PEERS_LIB4" "$PEERS_CLASSES4" "${p[@]}" "compat.$1" "${@:2}"
+}
 # compat_go produce|consume ARGS...: the Go driver (rocketmq-client-go v2)
 compat_go() {
     [[ -x "$PEERS_GOPEER" ]] || compat_die "Go driver missing: run compat/peers fetch"
@@ -405,7 +448,8 @@ compat_check() {
     local out="$COMPAT_TMP/checks/$name.log"
     "$@" >"$out" 2>&1 </dev/null &
     COMPAT_CUR_PID=$!
-    wait "$COMPAT_CUR_PID"
+    # (2>/dev/null: no "Killed" job notice when a check has SIGKILLed a broker)
+    wait "$COMPAT_CUR_PID" 2>/dev/null
     rc=$?
     COMPAT_CUR_PID=
     if ((rc == 0)); then

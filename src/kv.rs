@@ -82,12 +82,6 @@ impl ScalarIn {
     }
 }
 
-#[derive(serde::Serialize)]
-struct FileOut<'a> {
-    #[serde(rename = "configTable")]
-    config_table: &'a KvTable,
-}
-
 impl KvStore {
     /// An empty store persisted to `path`.
     pub fn new(path: impl Into<PathBuf>) -> KvStore {
@@ -170,14 +164,29 @@ impl KvStore {
 
     /// The file content: compact JSON `{"configTable":{ns:{key:value}}}`.
     pub fn encode_file(&self) -> Vec<u8> {
-        // Serializing string maps cannot fail; fall back to an empty table anyway.
-        serde_json::to_vec(&FileOut {
-            config_table: &self.table,
-        })
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "KV table could not be encoded");
-            b"{\"configTable\":{}}".to_vec()
-        })
+        use protocol::json::{order_str_keys, Dialect, JavaTable, JsonOut};
+        // Upstream serializes its HashMaps with fastjson: keys in HashMap order.
+        let mut out = Vec::with_capacity(64);
+        let mut w = JsonOut::new(&mut out, Dialect::Legacy);
+        w.begin_object();
+        w.key("configTable");
+        w.begin_object();
+        let mut namespaces: Vec<(&String, &BTreeMap<String, String>)> = self.table.iter().collect();
+        order_str_keys(&mut namespaces, Dialect::Legacy, JavaTable::HashMap);
+        for (ns, entries) in namespaces {
+            w.key(ns);
+            w.begin_object();
+            let mut entries: Vec<(&String, &String)> = entries.iter().collect();
+            order_str_keys(&mut entries, Dialect::Legacy, JavaTable::HashMap);
+            for (k, v) in entries {
+                w.key(k);
+                w.str(v);
+            }
+            w.end_object();
+        }
+        w.end_object();
+        w.end_object();
+        out
     }
 
     /// Writes [`KvStore::encode_file`] to the store's path (blocking).

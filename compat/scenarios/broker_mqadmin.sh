@@ -65,14 +65,26 @@ kv_absent() {
     [[ $rc -eq 3 && "$out" == *'"code":22'* ]]
 }
 
-# routes_agree TOPIC: the 5.x and 4.9.x clients decode the same route
+# routes_agree TOPIC [-Dprop...]: the 5.x and 4.9.x clients decode the same route (the
+# 4.9.x one run with the given system properties)
 routes_agree() {
-    local r5 r4
-    r5=$(compat_java5 RouteDump "$NS" "$1") || { echo "5.x: $r5"; return 1; }
-    r4=$(compat_java4 RouteDump "$NS" "$1") || { echo "4.9: $r4"; return 1; }
+    local r5 r4 topic=$1
+    shift
+    r5=$(compat_java5 RouteDump "$NS" "$topic") || { echo "5.x: $r5"; return 1; }
+    r4=$(compat_java4 "$@" RouteDump "$NS" "$topic") || { echo "4.9 $*: $r4"; return 1; }
     echo "5.x: $r5"
-    echo "4.9: $r4"
+    echo "4.9 $*: $r4"
     [[ "$r5" == "$r4" ]] || { echo ">> routes differ"; return 1; }
+}
+# routes_agree5 TOPIC -Dprop...: the same for a 5.x client with the given properties
+routes_agree5() {
+    local r a b topic=$1
+    shift
+    a=$(compat_java5 RouteDump "$NS" "$topic") || { echo "5.x: $a"; return 1; }
+    b=$(compat_java5 "$@" RouteDump "$NS" "$topic") || { echo "5.x $*: $b"; return 1; }
+    echo "5.x: $a"
+    echo "5.x $*: $b"
+    [[ "$a" == "$b" ]] || { echo ">> routes differ"; return 1; }
 }
 
 kv_file_has() { # NS KEY VALUE: kvConfigPath holds configTable[NS][KEY] == VALUE
@@ -188,10 +200,73 @@ compat_check updateTopic_msg compat_expect -e "create topic to $BARE success" \
 compat_check produce_5x produce_java 5 CompatMsg5
 compat_check consume_5x consume_java 5 CompatMsg5
 
+# wire_check MODE CLIENT_CMD...: runs a client through a recording proxy in front of the
+# NameServer (compat/differential/record.py) and checks what went over the wire:
+#   binary: every request had a ROCKETMQ binary header (type byte 1);
+#   legacy: route replies used fastjson's dialect (unquoted {0:"addr"} keys).
+WIRE=$COMPAT_TMP/wire.jsonl
+PROXY_PORT=$(compat_free_port)
+compat_spawn "$COMPAT_TMP/proxy.log" python3 "$COMPAT_DIR/differential/record.py" "$PROXY_PORT" "$NS" "$WIRE"
+PROXY=127.0.0.1:$PROXY_PORT
+wire_check() {
+    local mode=$1
+    shift
+    : >"$WIRE"
+    "$@" || return 1
+    python3 - "$WIRE" "$mode" "$COMPAT_DIR/differential" <<'PY'
+import base64, json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+req = [base64.b64decode(r["frame"]) for r in rows if r["dir"] == ">"]
+rep = [base64.b64decode(r["frame"]) for r in rows if r["dir"] == "<"]
+print(f"{len(req)} requests (codes {sorted({r['code'] for r in rows if r['dir'] == '>'})}), {len(rep)} replies")
+if sys.argv[2] == "binary":
+    types = sorted({f[4] for f in req})
+    print("request header types:", types)
+    sys.exit(0 if req and types == [1] else ">> not all requests had a ROCKETMQ header")
+# Each route reply against the version of its request (same connection and opaque): the
+# legacy dialect iff version < 401, and at least one request announced 400. (A request
+# from a client thread that ran before the override still carries the library's version.)
+sys.path.insert(0, sys.argv[3])
+import rmq
+reqs, n_legacy, bad = {}, 0, 0
+for r in rows:
+    ty, header, body = rmq.parts(base64.b64decode(r["frame"]))
+    h = rmq.decode_header(ty, header)
+    if r["dir"] == ">":
+        reqs[(r["conn"], h["opaque"])] = h
+        continue
+    q = reqs.get((r["conn"], h["opaque"]))
+    if not q or q["code"] != 105 or h["code"] != 0:
+        continue
+    legacy = b'"brokerAddrs":{0:"' in body
+    want = q["version"] < 401
+    n_legacy += want
+    print(f"105 {q['extFields'].get('topic')} version {q['version']}: {'legacy' if legacy else 'standard'} route")
+    bad += legacy != want
+sys.exit(0 if n_legacy and not bad else ">> expected the legacy dialect exactly for versions below 401")
+PY
+}
+
+# Scenario 5, header serialization: a 5.x client with -Drocketmq.serialize.type=ROCKETMQ
+# sends binary (ROCKETMQ) request headers, and reads our JSON replies by their type byte.
+ROCKETMQ_SER=-Drocketmq.serialize.type=ROCKETMQ
+compat_check routeDump_5x_rocketmq_headers routes_agree5 CompatMsg5 "$ROCKETMQ_SER"
+compat_check wire_5x_rocketmq_headers wire_check binary compat_java5 "$ROCKETMQ_SER" RouteDump "$PROXY" CompatMsg5
+compat_check produce_5x_rocketmq_headers compat_expect -e "^SENT $N\$" \
+    compat_java5 "$ROCKETMQ_SER" Producer "$NS" CompatMsg5 "$N" compat_pg_5r m5r
+
 if [[ "$EXTRA" == 1 ]]; then
     # topic auto-created by the broker on first send (the client falls back to TBW102's route)
     compat_check produce_4x_autocreate produce_java 4 CompatMsg4
     compat_check consume_4x consume_java 4 CompatMsg4
+    # Scenario 5, legacy dialect: a 4.9.x client that announces version 400 (V4_9_3, below
+    # V4_9_4 = 401) gets routes in fastjson's dialect ({0:"addr"}), decodes the same route
+    # and sends through it.
+    LEGACY=-Dcompat.remoting.version=400 # see compat/java/src/compat/RemotingVersion.java
+    compat_check routeDump_4x_legacy_dialect routes_agree CompatMsg4 "$LEGACY"
+    compat_check wire_4x_legacy_dialect wire_check legacy compat_java4 "$LEGACY" RouteDump "$PROXY" CompatMsg4
+    compat_check produce_4x_legacy_dialect compat_expect -e "^SENT $N\$" \
+        compat_java4 "$LEGACY" Producer "$NS" CompatMsg4 "$N" compat_pg_4l m4l
     compat_check produce_go_autocreate compat_expect -e "^SENT $N\$" \
         compat_go produce -n "$NS" -t CompatMsgGo -c "$N" -prefix mgo
     compat_check consume_go compat_expect -e "^RECEIVED $N\$" \

@@ -127,7 +127,7 @@ impl Writer {
             WriteOp::Register(reg) => {
                 let settings = self.settings();
                 match self.tables.register_broker(&reg, conn, now, settings) {
-                    None => Reply::system_error("register broker failed"),
+                    None => Reply::system_error("register broker failed").custom_header(),
                     Some(result) => {
                         let mut reply = Reply::success().custom_header();
                         if let Some(ha) = result.ha_server_addr {

@@ -35,6 +35,7 @@ public final class Producer {
             producer.setSendMsgTimeout(5000);
             producer.setRetryTimesWhenSendFailed(2);
             producer.start();
+            RemotingVersion.apply();
             for (int i = 0; i < count; i++) {
                 String body = prefix + "-" + i;
                 Message msg = new Message(topic, "compat", body, body.getBytes(StandardCharsets.UTF_8));

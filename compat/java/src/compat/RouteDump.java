@@ -38,6 +38,7 @@ public final class RouteDump {
         int rc = 1;
         try {
             admin.start();
+            RemotingVersion.apply();
             var route = admin.examineTopicRouteInfo(topic);
             System.out.println(toJson(topic, route));
             rc = 0;
