@@ -2,6 +2,8 @@
 //! lookup, snapshot publishing after a small change, and register-body decoding.
 //!
 //! `cargo bench --bench hot_paths` (add `-- lookup` etc. to pick a group).
+//! `NAMESRV_BENCH_1M=1` adds 1,000,000-topic tables to the lookup and publish
+//! groups (building one takes several seconds and about a GiB, so it is opt-in).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -21,6 +23,15 @@ use protocol::frame::{self, Frame};
 use protocol::{RemotingCommand, SerializeType};
 
 const BROKERS: usize = 8;
+
+/// Table sizes of the lookup and publish groups.
+fn sizes() -> Vec<usize> {
+    let mut v = vec![1_000, 100_000];
+    if std::env::var("NAMESRV_BENCH_1M").is_ok_and(|x| x == "1") {
+        v.push(1_000_000);
+    }
+    v
+}
 
 fn topic_name(i: usize) -> String {
     format!("topic-{i:07}")
@@ -128,7 +139,7 @@ fn codec(c: &mut Criterion) {
 
 fn lookup(c: &mut Criterion) {
     let mut g = c.benchmark_group("lookup");
-    for topics in [1_000usize, 100_000] {
+    for topics in sizes() {
         let (_, _, snap) = registry(topics);
         let hit = route_request(&topic_name(topics / 2), 479);
         let miss = route_request("no-such-topic", 479);
@@ -149,7 +160,7 @@ fn lookup(c: &mut Criterion) {
 fn publish(c: &mut Criterion) {
     let mut g = c.benchmark_group("publish_one_topic_change");
     g.sample_size(30);
-    for topics in [1_000usize, 100_000] {
+    for topics in sizes() {
         let (mut tables, mut builder, _) = registry(topics);
         let config = Config::default();
         let kv = BTreeMap::new();

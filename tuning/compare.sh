@@ -9,7 +9,7 @@
 #
 # Steps (STEPS, space-separated, default all):
 #   lookup   (a) closed loop, C connections x 16 and x 1 in flight, 100 brokers x 1,000
-#            topics: maximum route-lookup throughput; (b) open loop at OPEN_RATE
+#            topics: maximum route-lookup throughput; (b) open loop at each of OPEN_RATES
 #            lookups/s: p99 at a fixed offered load; (e) the same three runs against the
 #            echo limit (a glommio server answering every frame with a fixed route body)
 #   storm    (c) STORM_BROKERS brokers x 1,000 topics register at once: time until every
@@ -23,13 +23,13 @@
 # Usage: tuning/compare.sh [--quick]     (--quick: 1 round, short windows, small storm)
 #
 # Knobs (environment): SERVERS="ours java rust echo"  SERVER_CPUS=0  LOADGEN_CPUS=1
-#   ROUNDS=3  DURATION=8s  WARMUP=3s  CONNS=64  OPEN_RATE=20000  STORM_BROKERS=1000
+#   ROUNDS=3  DURATION=8s  WARMUP=3s  CONNS=64  OPEN_RATES="5000 20000"  STORM_BROKERS=1000
+#   CLOSED=0 (lookup step: open loop only)
 #   STORM_ROUNDS=$ROUNDS  MEM_TOPICS="100000 1000000"  JAVA_HEAP=256m  JAVA_MEM_HEAP=64m:4g
 #   STEP_TIMEOUT=300 (seconds, per loadgen run)  RESULTS=dir  NO_BUILD=1
+#   OURS_BIN=path (default target/release/namesrv); SERVERS may also name "base", a
+#   second build of ours at BASE_BIN=path, to measure a change before/after, interleaved
 #
-# Our namesrv and the echo server pin executor i to CPU i themselves (glommio
-# Placement::Fixed), so SERVER_CPUS must be "0" or "0-(n-1)" for them; the others
-# honour any taskset mask.
 #
 # On a clean clone it builds what it needs: `cargo build --release -p loadgen -p namesrv
 # --example echo_limit`, `compat/peers fetch` (Java jars from Maven Central) and
@@ -54,7 +54,7 @@ SERVER_CPUS=${SERVER_CPUS:-0}
 LOADGEN_CPUS=${LOADGEN_CPUS:-1}
 STEPS=${STEPS:-"lookup storm memory"}
 CONNS=${CONNS:-64}
-OPEN_RATE=${OPEN_RATE:-20000}
+OPEN_RATES=${OPEN_RATES:-"5000 20000"}
 JAVA_HEAP=${JAVA_HEAP:-256m}
 JAVA_MEM_HEAP=${JAVA_MEM_HEAP:-64m:4g}   # -Xms:-Xmx for the memory step (the heap grows as needed)
 JAVA_STORM_HEAP=${JAVA_STORM_HEAP:-1g}
@@ -148,7 +148,7 @@ if [[ "${NO_BUILD:-0}" != 1 ]]; then
         || die "cargo build failed: see $RESULTS/logs/build.log"
 fi
 LOADGEN=$REPO/target/release/loadgen
-OURS=$REPO/target/release/namesrv
+OURS=${OURS_BIN:-$REPO/target/release/namesrv}
 ECHO=$REPO/target/release/examples/echo_limit
 [[ -x $LOADGEN && -x $OURS ]] || die "release binaries missing (cargo build --release -p loadgen -p namesrv)"
 if want echo; then [[ -x $ECHO ]] || die "$ECHO missing (cargo build --release --example echo_limit)"; fi
@@ -192,11 +192,13 @@ start_server() {
     rm -rf "$dir"
     mkdir -p "$dir/home"
     case "$kind" in
-        ours)
+        ours | base)
+            local bin=$OURS
+            [[ $kind == base ]] && bin=${BASE_BIN:?BASE_BIN=path of the baseline namesrv binary}
             printf 'listenPort=0\nbindAddress=127.0.0.1\ncores=%s\nkvConfigPath=%s/kv.json\nconfigStorePath=%s/ns.properties\n' \
                 "$NCORES" "$dir" "$dir" >"$dir/ns.properties"
             HOME="$dir/home" NO_COLOR=1 RUST_LOG=${NAMESRV_LOG:-warn,namesrv=info} \
-                spawn "$logf" taskset -c "$SERVER_CPUS" "$OURS" -c "$dir/ns.properties"
+                spawn "$logf" taskset -c "$SERVER_CPUS" "$bin" -c "$dir/ns.properties"
             SRV_PID=$SPAWNED
             wait_ready "$SRV_PID" "$logf" "boot success" "" 30 || return 1
             SRV_PORT=$(grep -o 'address 127.0.0.1:[0-9]*' "$logf" | head -1 | cut -d: -f2)
@@ -276,7 +278,7 @@ order() {
     echo "java: $(java -version 2>&1 | head -1); namesrv $JAVA_VERSION, heap $JAVA_HEAP (memory step: $JAVA_MEM_HEAP)"
     echo "rocketmq-rust: ${RUST_VERSION:-?}"
     echo "ours: $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet 2>/dev/null || echo '+dirty')"
-    echo "rounds: $ROUNDS  duration: $DURATION  warmup: $WARMUP  conns: $CONNS  open rate: $OPEN_RATE/s"
+    echo "rounds: $ROUNDS  duration: $DURATION  warmup: $WARMUP  conns: $CONNS  open rates: $OPEN_RATES/s"
     echo "storm: $STORM_BROKERS brokers x 1000 topics, $STORM_ROUNDS round(s)  memory: $MEM_TOPICS topics"
 } >"$RESULTS/machine.txt"
 cat "$RESULTS/machine.txt" >&2
@@ -343,14 +345,19 @@ step_lookup() {
             fi
             local extra=()
             [[ $s == echo ]] && extra=(--set verify=false)
+            if [[ "${CLOSED:-1}" == 1 ]]; then
             loadgen_run "$RESULTS/lookup-closed16-$s-r$r.json" max-lookup "${LOOKUP_SETS[@]}" "${extra[@]+"${extra[@]}"}" \
                 --set clients.closed_connections="$CONNS" --set clients.closed_in_flight=16
             loadgen_run "$RESULTS/lookup-closed1-$s-r$r.json" max-lookup "${LOOKUP_SETS[@]}" "${extra[@]+"${extra[@]}"}" \
                 --set clients.closed_connections="$CONNS" --set clients.closed_in_flight=1
-            # open loop: OPEN_RATE lookups/s = count x 4 topics / 1 s, over CONNS connections
-            loadgen_run "$RESULTS/lookup-open-$s-r$r.json" max-lookup "${LOOKUP_SETS[@]}" "${extra[@]+"${extra[@]}"}" \
-                --set clients.mode=open --set clients.count=$((OPEN_RATE / 4)) --set clients.topics_per_client=4 \
-                --set 'clients.refresh_period="1s"' --set clients.connections="$CONNS"
+            fi
+            # open loop: each of OPEN_RATES lookups/s = count x 4 topics / 1 s, over CONNS connections
+            local rate
+            for rate in $OPEN_RATES; do
+                loadgen_run "$RESULTS/lookup-open$rate-$s-r$r.json" max-lookup "${LOOKUP_SETS[@]}" "${extra[@]+"${extra[@]}"}" \
+                    --set clients.mode=open --set clients.count=$((rate / 4)) --set clients.topics_per_client=4 \
+                    --set 'clients.refresh_period="1s"' --set clients.connections="$CONNS"
+            done
             stop "$SRV_PID"
         done
     done
@@ -428,8 +435,9 @@ done
 python3 - "$RESULTS" "$ROUNDS" <<'EOF' | tee "$RESULTS/summary.md"
 import glob, json, os, re, statistics, sys
 res, rounds = sys.argv[1], int(sys.argv[2])
-NAMES = {"ours": "ours (namesrv)", "java": "Java NameServer", "rust": "rocketmq-rust", "echo": "echo limit"}
-ORDER = ["ours", "java", "rust", "echo"]
+NAMES = {"ours": "ours (namesrv)", "base": "ours, baseline build (BASE_BIN)", "java": "Java NameServer",
+         "rust": "rocketmq-rust", "echo": "echo limit"}
+ORDER = ["ours", "base", "java", "rust", "echo"]
 
 def load(path):
     try:
@@ -464,9 +472,12 @@ print(open(os.path.join(res, "machine.txt")).read().rstrip())
 print("```\n")
 
 lookup = {}
-for kind in ["closed16", "closed1", "open"]:
+KINDS = ["closed16", "closed1"] + sorted({re.match(r"lookup-(open\d*)-", os.path.basename(f)).group(1)
+                                        for f in glob.glob(os.path.join(res, "lookup-open*-r*.json"))},
+                                       key=lambda k: int(k[4:] or 0))
+for kind in KINDS:
     for f in glob.glob(os.path.join(res, f"lookup-{kind}-*-r*.json")):
-        m = re.match(r"lookup-\w+-(\w+)-r(\d+)\.json", os.path.basename(f))
+        m = re.match(r"lookup-\w+?-(\w+)-r(\d+)\.json", os.path.basename(f))
         r = load(f)
         if not m or not r: continue
         o = route(r) or {}
@@ -478,25 +489,28 @@ for kind in ["closed16", "closed1", "open"]:
             "lg": (r.get("loadgen") or {}).get("cores_avg"), "errors": errs, "count": o.get("count", 0)})
 
 TITLES = {"closed16": "(a) closed loop, 64 connections × 16 in flight — maximum throughput",
-          "closed1": "(a) closed loop, 64 connections × 1 in flight — maximum throughput",
-          "open": "(b) open loop at a fixed offered load"}
+          "closed1": "(a) closed loop, 64 connections × 1 in flight — maximum throughput"}
+for k in KINDS:
+    if k.startswith("open"):
+        TITLES[k] = f"(b) open loop at a fixed offered load of {int(k[4:] or 0):,} lookups/s" if k[4:] else "(b) open loop"
 summary = {}
-for kind in ["closed16", "closed1", "open"]:
+for kind in KINDS:
     rows = [(s, lookup[(kind, s)]) for s in ORDER if (kind, s) in lookup]
     if not rows: continue
     print(f"## {TITLES[kind]}\n")
-    print("| server | runs | lookups/s | p50 | p99 | p99.9 | server cores | loadgen cores | errors | ours ÷ this (lookups/s) | this p99 ÷ ours p99 |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| server | runs | lookups/s | p50 | p99 | p99.9 | server cores | lookups per server CPU-s | loadgen cores | errors | ours ÷ this (lookups/s) | this p99 ÷ ours p99 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     meds = {}
     for s, runs in rows:
         meds[s] = {k: med([x[k] for x in runs]) for k in runs[0]}
         meds[s]["errors"] = sum(x["errors"] for x in runs)
+        meds[s]["per_cpu"] = med([x["ops"] / x["cores"] for x in runs if x["ops"] and x["cores"]])
     summary[kind] = meds
     o = meds.get("ours", {})
     for s, runs in rows:
         m = meds[s]
         print(f"| {NAMES[s]} | {len(runs)} | {fmt_rate(m['ops'])} | {fmt_us(m['p50'])} | {fmt_us(m['p99'])} | "
-              f"{fmt_us(m['p999'])} | {m['cores'] or 0:.2f} | {m['lg'] or 0:.2f} | {m['errors']} | "
+              f"{fmt_us(m['p999'])} | {m['cores'] or 0:.2f} | {fmt_rate(m['per_cpu'])} | {m['lg'] or 0:.2f} | {m['errors']} | "
               f"{'-' if s == 'ours' else ratio(o.get('ops'), m['ops'])} | {'-' if s == 'ours' else ratio(m['p99'], o.get('p99'))} |")
     print()
 
@@ -573,12 +587,21 @@ for peer, want in (("rust", 10), ("java", 5)):
         ok = r >= want and (o["p99"] or 0) <= (p["p99"] or 0)
         line(f"max throughput ≥ {want}× {NAMES[peer]} at equal or lower p99", ok,
              f"{fmt_rate(o['ops'])} vs {fmt_rate(p['ops'])} = {r:.2f}×; p99 {fmt_us(o['p99'])} vs {fmt_us(p['p99'])}")
-for kind in ["closed16", "closed1", "open"]:
+for kind in KINDS:
     k = summary.get(kind, {})
     if k.get("ours", {}).get("ops") and k.get("echo", {}).get("ops"):
         r = k["ours"]["ops"] / k["echo"]["ops"]
-        line(f"≥ 80 % of the echo limit ({kind})", r >= 0.8, f"{fmt_rate(k['ours']['ops'])} vs {fmt_rate(k['echo']['ops'])} = {r*100:.0f} %"
-             + (f"; p99 {fmt_us(k['ours']['p99'])} vs {fmt_us(k['echo']['p99'])}" if kind == "open" else ""))
+        pc = (k['ours'].get('per_cpu') or 0) / (k['echo'].get('per_cpu') or 1)
+        line(f"≥ 80 % of the echo limit ({kind})", r >= 0.8, f"{fmt_rate(k['ours']['ops'])} vs {fmt_rate(k['echo']['ops'])} = {r*100:.0f} % "
+             f"(per server CPU-s: {pc*100:.0f} %)"
+             + (f"; p99 {fmt_us(k['ours']['p99'])} vs {fmt_us(k['echo']['p99'])}" if kind.startswith("open") else ""))
+for kind in KINDS:
+    k = summary.get(kind, {})
+    if k.get("ours", {}).get("ops") and k.get("base", {}).get("ops"):
+        pc = (k['ours'].get('per_cpu') or 0) / (k['base'].get('per_cpu') or 1)
+        print(f"- change ({kind}): ours ÷ baseline build = {k['ours']['ops'] / k['base']['ops']:.3f}× lookups/s, {pc:.3f}× lookups per server CPU-s, "
+              f"p99 {fmt_us(k['ours']['p99'])} vs {fmt_us(k['base']['p99'])}, "
+              f"server cores {k['ours']['cores'] or 0:.2f} vs {k['base']['cores'] or 0:.2f}")
 sm = summary.get("storm", {})
 if sm.get("ours", {}).get("served") and sm.get("java", {}).get("served"):
     r = sm["java"]["served"] / sm["ours"]["served"]

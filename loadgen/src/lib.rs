@@ -29,6 +29,7 @@ pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod stats;
+pub mod sweep;
 pub mod topology;
 pub mod units;
 pub mod verify;

@@ -99,7 +99,18 @@ pub struct Startup {
     pub broker_processes: u64,
     pub registrations: u64,
     pub errors: u64,
+    /// From the first connect until every startup registration was answered.
     pub secs: f64,
+    /// Scenario `sweep`: from the first connect until every swept route was
+    /// served correctly (on every target); `None` if never, or no sweep.
+    pub served_secs: Option<f64>,
+    /// Topics swept (timed), rounds needed, and routes never served.
+    pub sweep_topics: u64,
+    pub sweep_rounds: u32,
+    pub sweep_unserved: u64,
+    /// `sweep = "brokers"`: the untimed pass over every user topic afterwards.
+    pub full_check_topics: u64,
+    pub full_check_unserved: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -18,8 +18,9 @@ use crate::expected::Expected;
 use crate::monitor::Monitor;
 use crate::procstat;
 use crate::result::{summarize_proc, OpSummary, ProcUse, RunResult, Startup, Verification};
-use crate::scenario::{ClientMode, Scenario};
+use crate::scenario::{ClientMode, Scenario, Sweep};
 use crate::stats::{Hub, Op};
+use crate::sweep;
 use crate::topology::Topology;
 use crate::verify::Verifier;
 
@@ -78,7 +79,7 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         sc.brokers.acting_master_header,
     ));
     let hub = Arc::new(Hub::new());
-    let verifier = Arc::new(Verifier::new(exp.clone(), targets.len()));
+    let verifier = Arc::new(Verifier::new(exp.clone(), targets.len()).with_checks(sc.verify));
     let shared = Arc::new(Shared {
         verifier,
         hub: hub.clone(),
@@ -101,7 +102,8 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         sc.brokers.startup_concurrency.max(1) as usize
     ));
     let (ready_tx, mut ready_rx) = mpsc::channel::<StartupReport>(topo.groups.len().max(1));
-    let t_start = Instant::now();
+    let align = Instant::now();
+    let go = Arc::new(tokio::sync::Barrier::new(topo.groups.len() + 1));
     let groups: Vec<_> = (0..topo.groups.len() as u32)
         .map(|g| {
             broker::spawn_group(
@@ -110,11 +112,15 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
                 sem.clone(),
                 ready_tx.clone(),
                 stop_rx.clone(),
-                t_start,
+                align,
+                go.clone(),
             )
         })
         .collect();
     drop(ready_tx);
+    go.wait().await;
+    // Every body is built: the startup registrations (and a storm) start now.
+    let t_start = Instant::now();
     let mut startup = Startup {
         broker_processes: sc.broker_processes(),
         ..Default::default()
@@ -145,6 +151,24 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
             opts.targets.join(", ")
         )));
     }
+    let cenv = Arc::new(ClientEnv {
+        sc: sc.clone(),
+        topo: topo.clone(),
+        shared: shared.clone(),
+        targets: targets.clone(),
+    });
+    if sc.sweep != Sweep::Off {
+        run_sweep(
+            &sc,
+            &topo,
+            &cenv,
+            t_start,
+            startup_limit,
+            &mut startup,
+            &mut warnings,
+        )
+        .await;
+    }
     let churn_task = tokio::spawn(churn::run(
         sc.clone(),
         groups.iter().map(|g| g.tx.clone()).collect(),
@@ -158,12 +182,6 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
     let window_end = window_start + sc.duration.0;
     hub.open_window(window_start);
     hub.close_window(window_end);
-    let cenv = Arc::new(ClientEnv {
-        sc: sc.clone(),
-        topo: topo.clone(),
-        shared: shared.clone(),
-        targets: targets.clone(),
-    });
     match sc.clients.mode {
         ClientMode::Open => client::run_open(cenv, client_start, window_end).await,
         ClientMode::Closed => closed::run_closed(cenv, window_end).await,
@@ -269,6 +287,56 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
     };
     bottleneck_warnings(&mut res);
     Ok(res)
+}
+
+/// The timed route sweep after startup (scenario `sweep`), and for `full`
+/// one untimed pass over every user topic.
+async fn run_sweep(
+    sc: &Scenario,
+    topo: &Topology,
+    cenv: &Arc<ClientEnv>,
+    t_start: Instant,
+    limit: Duration,
+    startup: &mut Startup,
+    warnings: &mut Vec<String>,
+) {
+    let users: Vec<u32> = (0..topo.user_topics).collect();
+    let timed: Vec<u32> = match sc.sweep {
+        Sweep::Off => return,
+        Sweep::All => users.clone(),
+        Sweep::Brokers | Sweep::Full => topo
+            .groups
+            .iter()
+            .filter_map(|g| topo.topics.iter().position(|t| t.name == g.name))
+            .map(|i| i as u32)
+            .collect(),
+    };
+    startup.sweep_topics = timed.len() as u64;
+    let deadline = Instant::now() + limit;
+    let s = sweep::sweep(cenv.clone(), Arc::new(timed), deadline).await;
+    startup.sweep_rounds = s.rounds;
+    startup.sweep_unserved = s.unserved;
+    startup.served_secs = s.done_at.map(|at| at.duration_since(t_start).as_secs_f64());
+    if s.unserved > 0 {
+        warnings.push(format!(
+            "route sweep: {} route(s) still not served after {limit:?} ({})",
+            s.unserved,
+            s.example.unwrap_or_default()
+        ));
+    }
+    if sc.sweep == Sweep::Full {
+        let n = users.len() as u64;
+        let full = sweep::sweep(cenv.clone(), Arc::new(users), Instant::now() + limit).await;
+        startup.full_check_topics = n;
+        startup.full_check_unserved = full.unserved;
+        if full.unserved > 0 {
+            warnings.push(format!(
+                "route sweep: {} user topic route(s) wrong or missing after the broker sweep ({})",
+                full.unserved,
+                full.example.unwrap_or_default()
+            ));
+        }
+    }
 }
 
 fn is_verify_kind(k: &str) -> bool {

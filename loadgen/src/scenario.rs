@@ -40,6 +40,18 @@ pub struct Scenario {
     /// run, so runs against a long-lived server never see each other's data.
     pub name_prefix: String,
     pub seed: u64,
+    /// Check every reply's contents (routes against what the brokers registered,
+    /// a slave's `masterAddr`, cluster info). `false` only checks response codes:
+    /// for ceiling runs against a server that answers with a fixed body (the
+    /// `echo_limit` example), never for claims about a name server.
+    pub verify: bool,
+    /// After the startup registrations, look routes up until they are served:
+    /// `"off"`, `"brokers"` (each broker's own broker-name topic, registered in
+    /// the same request as its other topics), `"full"` (`brokers`, then one
+    /// untimed pass over every user topic) or `"all"` (every user topic,
+    /// timed). The time from the first registration to the last correct route
+    /// is `startup.served_secs`.
+    pub sweep: Sweep,
     pub brokers: Brokers,
     pub topics: Topics,
     pub clients: Clients,
@@ -54,6 +66,18 @@ pub enum Heartbeat {
     BrokerHeartbeat,
     #[serde(rename = "322")]
     QueryDataVersion,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sweep {
+    Off,
+    /// Each broker's own broker-name topic (timed).
+    Brokers,
+    /// `brokers`, then one untimed pass over every user topic.
+    Full,
+    /// Every user topic (timed).
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +219,8 @@ impl Default for Scenario {
             time_scale: 1.0,
             name_prefix: String::new(),
             seed: 1,
+            verify: true,
+            sweep: Sweep::Off,
             brokers: Brokers::default(),
             topics: Topics::default(),
             clients: Clients::default(),

@@ -310,14 +310,18 @@ mod fast {
         fn str(&mut self) -> Option<&'a str> {
             self.eat(b'"')?;
             let start = self.i;
-            let len = self.b[start..]
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            let (len, ascii) = string_end(&self.b[start..])?;
             if self.b[start + len] != b'"' {
                 return None;
             }
             self.i = start + len + 1;
-            std::str::from_utf8(&self.b[start..start + len]).ok()
+            let raw = &self.b[start..start + len];
+            if ascii {
+                // SAFETY: every byte is below 0x80, and ASCII is valid UTF-8.
+                Some(unsafe { std::str::from_utf8_unchecked(raw) })
+            } else {
+                std::str::from_utf8(raw).ok()
+            }
         }
 
         fn int(&mut self) -> Option<i32> {
@@ -334,14 +338,18 @@ mod fast {
             if digits == 0 || digits > 10 || (digits > 1 && self.b[self.i] == b'0') {
                 return None;
             }
+            let neg = self.i > start;
+            let mut n: i64 = 0;
+            for &c in &self.b[self.i..self.i + digits] {
+                n = n * 10 + i64::from(c - b'0');
+            }
             self.i += digits;
             if matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
                 return None;
             }
-            std::str::from_utf8(&self.b[start..self.i])
-                .ok()?
-                .parse()
-                .ok()
+            // At most 10 digits: no i64 overflow; out of i32 range is rejected
+            // exactly as `str::parse::<i32>` rejects it.
+            i32::try_from(if neg { -n } else { n }).ok()
         }
 
         /// Skips a scalar (string without escapes, number, true/false/null).
@@ -387,6 +395,11 @@ mod fast {
                 }
             }
             // The general decoder reads into a sorted map: last duplicate wins.
+            // Already sorted without duplicates (one field, as in every route
+            // lookup, or keys sent in order): nothing to rebuild, no second Vec.
+            if ext.windows(2).all(|w| w[0].0 < w[1].0) {
+                return Some(ext);
+            }
             ext.sort_by(|a, b| a.0.cmp(&b.0));
             let mut out: Vec<(String, String)> = Vec::with_capacity(ext.len());
             for (k, v) in ext {
@@ -397,6 +410,45 @@ mod fast {
             }
             Some(out)
         }
+    }
+
+    /// Where a JSON string's contents end: the index of the first `"`, `\\` or
+    /// control byte (below 0x20), and whether every byte before it is ASCII.
+    /// Eight bytes at a time (SWAR): header strings are short, and a byte loop
+    /// plus a UTF-8 validation per string was a quarter of a route lookup.
+    pub(super) fn string_end(b: &[u8]) -> Option<(usize, bool)> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let mut ascii = true;
+        let mut i = 0;
+        while i + 8 <= b.len() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[i..i + 8]);
+            let x = u64::from_le_bytes(w);
+            let quote = x ^ (ONES * u64::from(b'"'));
+            let slash = x ^ (ONES * u64::from(b'\\'));
+            // A byte is flagged when it is zero in `quote`/`slash`, or below 0x20
+            // in `x`. (v - ONES) & !v & HIGH flags every byte below 1 correctly
+            // up to the first one found, which is all that is used.
+            let hit = ((quote.wrapping_sub(ONES) & !quote)
+                | (slash.wrapping_sub(ONES) & !slash)
+                | (x.wrapping_sub(ONES * 0x20) & !x))
+                & HIGH;
+            if hit != 0 {
+                break;
+            }
+            ascii &= x & HIGH == 0;
+            i += 8;
+        }
+        while i < b.len() {
+            let c = b[i];
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                return Some((i, ascii));
+            }
+            ascii &= c < 0x80;
+            i += 1;
+        }
+        None
     }
 
     pub(super) fn decode(bytes: &[u8]) -> Option<RemotingCommand> {
@@ -444,6 +496,35 @@ mod fast {
 #[cfg(test)]
 mod fast_path_tests {
     use super::*;
+
+    #[test]
+    fn string_end_agrees_with_a_byte_loop() {
+        let naive = |b: &[u8]| {
+            let end = b
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            Some((end, b[..end].iter().all(|&c| c < 0x80)))
+        };
+        let alphabet = b"aZ09_-\"\\\x00\x1f\x20\x7f\x80\xc3\xa9\xff";
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        for n in 0..2000usize {
+            let len = n % 40;
+            let mut b = Vec::with_capacity(len);
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                // Mostly plain letters, so the special bytes land at every offset.
+                let c = if seed % 5 == 0 {
+                    alphabet[(seed >> 8) as usize % alphabet.len()]
+                } else {
+                    b'a' + (seed >> 16) as u8 % 26
+                };
+                b.push(c);
+            }
+            assert_eq!(fast::string_end(&b), naive(&b), "input {b:?}");
+        }
+    }
 
     const SAMPLES: &[&str] = &[
         r#"{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}"#,

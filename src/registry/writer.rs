@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use futures_lite::future::poll_once;
@@ -27,6 +27,18 @@ use crate::reply::Reply;
 
 /// Most writes applied before one publish, so a flood cannot starve replies.
 const MAX_BATCH: usize = 4096;
+/// A publish slower than this makes the next batch gather writes for a while.
+const COSTLY_PUBLISH: Duration = Duration::from_millis(1);
+/// The longest a write waits for others to share its publish.
+const MAX_GATHER: Duration = Duration::from_millis(50);
+
+/// A write's answer, held until the snapshot holding the write is published.
+struct Pending {
+    tx: futures_channel::oneshot::Sender<Reply>,
+    reply: Reply,
+    /// Whether it waits on a file write (KV or config).
+    durable: bool,
+}
 
 pub struct Writer {
     tables: Tables,
@@ -65,47 +77,92 @@ impl Writer {
 
     /// Runs until every sender of the inbox is gone.
     pub async fn run(mut self, inbox: LocalReceiver<WriteRequest>) {
-        // (where the answer goes, the answer, whether it waits on a file write)
-        let mut pending: Vec<(futures_channel::oneshot::Sender<Reply>, Reply, bool)> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut last_publish = Duration::ZERO;
         while let Some(first) = inbox.recv().await {
             let mut persist = Persist::default();
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match poll_once(inbox.recv()).await {
-                    Some(Some(req)) => batch.push(req),
-                    _ => break,
-                }
-            }
-            let now = Instant::now();
-            for req in batch {
-                let durable = matches!(
-                    req.op,
-                    WriteOp::PutKv { .. } | WriteOp::DeleteKv { .. } | WriteOp::UpdateConfig { .. }
-                );
-                let reply = self.apply(req.op, req.conn, now, &mut persist).await;
-                if let Some(tx) = req.reply {
-                    pending.push((tx, reply, durable));
+            let mut count = 1;
+            self.accept(first, &mut persist, &mut pending).await;
+            count += self.accept_ready(&inbox, &mut persist, &mut pending).await;
+            // Group commit: when publishing is costly (a registration storm), keep
+            // collecting writes for about as long as the last publish took, so its
+            // cost is shared by many writes instead of paid once per write.
+            if last_publish >= COSTLY_PUBLISH && !self.tables.dirty.is_empty() {
+                let deadline = Instant::now() + last_publish.min(MAX_GATHER);
+                while count < MAX_BATCH {
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    if remaining.is_zero() {
+                        break;
+                    }
+                    let next =
+                        futures_lite::future::or(async { Some(inbox.recv().await) }, async {
+                            glommio::timer::sleep(remaining).await;
+                            None
+                        })
+                        .await;
+                    let Some(Some(req)) = next else { break };
+                    self.accept(req, &mut persist, &mut pending).await;
+                    count += 1 + self.accept_ready(&inbox, &mut persist, &mut pending).await;
                 }
             }
             if let Some(err) = self.make_durable(&persist).await {
                 // The change is in memory but not on disk: tell the callers that
                 // wrote KV/config rather than acknowledge a write we could lose.
-                for (_, reply, durable) in pending.iter_mut() {
-                    if *durable && reply.code == response::SUCCESS {
-                        *reply = Reply::system_error(err.clone());
+                for p in pending.iter_mut() {
+                    if p.durable && p.reply.code == response::SUCCESS {
+                        p.reply = Reply::system_error(err.clone());
                     }
                 }
             }
             if !self.tables.dirty.is_empty() {
+                let started = Instant::now();
                 self.publish();
+                last_publish = started.elapsed();
             }
-            for (tx, reply, _) in pending.drain(..) {
+            for p in pending.drain(..) {
                 // A closed receiver means the connection went away; nothing to do.
-                let _ = tx.send(reply);
+                let _ = p.tx.send(p.reply);
             }
             glommio::yield_if_needed().await;
         }
         tracing::debug!("writer stopped");
+    }
+
+    /// Applies one write and queues its answer until the batch is published.
+    async fn accept(
+        &mut self,
+        req: WriteRequest,
+        persist: &mut Persist,
+        pending: &mut Vec<Pending>,
+    ) {
+        let durable = matches!(
+            req.op,
+            WriteOp::PutKv { .. } | WriteOp::DeleteKv { .. } | WriteOp::UpdateConfig { .. }
+        );
+        let reply = self.apply(req.op, req.conn, Instant::now(), persist).await;
+        if let Some(tx) = req.reply {
+            pending.push(Pending { tx, reply, durable });
+        }
+    }
+
+    /// Applies every write already queued (up to the batch limit); returns how many.
+    async fn accept_ready(
+        &mut self,
+        inbox: &LocalReceiver<WriteRequest>,
+        persist: &mut Persist,
+        pending: &mut Vec<Pending>,
+    ) -> usize {
+        let mut n = 0;
+        while n < MAX_BATCH {
+            match poll_once(inbox.recv()).await {
+                Some(Some(req)) => {
+                    self.accept(req, persist, pending).await;
+                    n += 1;
+                }
+                _ => break,
+            }
+        }
+        n
     }
 
     fn settings(&self) -> TableSettings {

@@ -85,8 +85,10 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Starts a group: it registers (holding a `startup` permit), reports on
-/// `ready`, then runs until `stop` turns true. Storm phases align on `align`.
+/// Starts a group: it builds its register body, waits at `go` (shared with
+/// every group and the caller), registers (holding a `startup` permit),
+/// reports on `ready`, then runs until `stop` turns true. Storm phases align on
+/// `align`.
 pub fn spawn_group(
     env: Arc<BrokerEnv>,
     g: u32,
@@ -94,10 +96,15 @@ pub fn spawn_group(
     ready: mpsc::Sender<StartupReport>,
     stop: watch::Receiver<bool>,
     align: Instant,
+    go: Arc<tokio::sync::Barrier>,
 ) -> GroupHandle {
     let (tx, rx) = mpsc::channel(64);
     let join = tokio::spawn(async move {
         let mut sim = GroupSim::new(env, g);
+        // Bodies are built before the start line, so the startup (a storm when
+        // every group holds a permit) times the servers, not loadgen's encoding.
+        sim.body();
+        go.wait().await;
         let report = {
             let _permit = startup.acquire().await;
             sim.startup().await
@@ -279,7 +286,10 @@ impl GroupSim {
         }
         let grp = &self.env.topo.groups[self.g as usize];
         let member = &grp.members[m];
-        if member.id == 0 || self.env.exp.group_settling(self.g, Instant::now()) {
+        if !self.env.sc.verify
+            || member.id == 0
+            || self.env.exp.group_settling(self.g, Instant::now())
+        {
             return (Outcome::Ok, None);
         }
         // A slave learns its master's address when the master is live (§5.2 step 13).

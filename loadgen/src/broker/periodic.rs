@@ -154,6 +154,9 @@ impl GroupSim {
     }
 
     fn check_cluster_info(&self, r: &Reply) -> (Outcome, Option<String>) {
+        if !self.env.sc.verify {
+            return (Outcome::Ok, None);
+        }
         let Some(body) = r.body.as_deref() else {
             return (
                 Outcome::Err(ErrKind::Decode),

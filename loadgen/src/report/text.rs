@@ -94,6 +94,33 @@ pub fn render(r: &RunResult) -> String {
         fmt_count(r.startup.errors),
         r.startup.secs
     );
+    if r.startup.sweep_topics > 0 {
+        let served = match r.startup.served_secs {
+            Some(t) => format!("all served {t:.2} s after the first registration"),
+            None => format!("{} never served", fmt_count(r.startup.sweep_unserved)),
+        };
+        let _ = write!(
+            s,
+            "route sweep: {} route(s) per target, {served} ({} round(s))",
+            fmt_count(r.startup.sweep_topics),
+            r.startup.sweep_rounds
+        );
+        if r.startup.full_check_topics > 0 {
+            let _ = write!(
+                s,
+                "; then every user topic: {} checked, {} wrong or missing",
+                fmt_count(r.startup.full_check_topics),
+                fmt_count(r.startup.full_check_unserved)
+            );
+        }
+        let _ = writeln!(s);
+    }
+    if !r.scenario.verify {
+        let _ = writeln!(
+            s,
+            "verification OFF (scenario verify=false): only response codes are checked"
+        );
+    }
     let c = &r.churn;
     if c.crashes + c.shutdowns + c.rejoins + c.data_changes > 0 {
         let _ = writeln!(
