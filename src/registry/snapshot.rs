@@ -139,6 +139,16 @@ pub fn java_order<T: AsRef<str>>(items: &mut [T]) {
     java_hash_order(items, |s| java_string_hash(s.as_ref()));
 }
 
+/// A topic's QueueData in the order of upstream's per-topic HashMap (grown by inserts).
+fn ordered_queue_datas(queues: &BTreeMap<String, QueueData>) -> Vec<QueueData> {
+    let mut names: Vec<&String> = queues.keys().collect();
+    java_order(&mut names);
+    names
+        .iter()
+        .filter_map(|n| queues.get(*n).cloned())
+        .collect()
+}
+
 /// Assembles a topic's route as upstream's `pickupTopicRouteData` does (spec §5.6),
 /// including `orderTopicConf`. `None` = no route (17).
 pub fn assemble_route(
@@ -148,12 +158,8 @@ pub fn assemble_route(
     kv: &KvTableMap,
 ) -> Option<TopicRouteData> {
     let queues = t.topic_queue.get(topic)?;
+    let queue_datas = ordered_queue_datas(queues);
     let mut names: Vec<&String> = queues.keys().collect();
-    java_order(&mut names);
-    let queue_datas: Vec<QueueData> = names
-        .iter()
-        .filter_map(|n| queues.get(*n).cloned())
-        .collect();
     // brokerDatas follow a HashSet copied from the topic's keys, which Java sizes
     // differently from the map itself (orders differ from 12 brokers up).
     let copy_capacity = ((names.len() as f32 / 0.75) as usize + 1).max(16);
@@ -236,14 +242,7 @@ pub fn build_route_entry(
     let route = assemble_route(t, topic, cfg, kv);
     let queue_datas = match &route {
         Some(r) => r.queue_datas.clone(),
-        None => {
-            let mut names: Vec<&String> = queues.keys().collect();
-            java_order(&mut names);
-            names
-                .iter()
-                .filter_map(|n| queues.get(*n).cloned())
-                .collect()
-        }
+        None => ordered_queue_datas(queues),
     };
     let bodies = route.map(|r| {
         let mut legacy = Vec::with_capacity(256);

@@ -366,9 +366,4 @@ impl Writer {
         let old = self.published.swap(Arc::new(snap));
         drop(old);
     }
-
-    #[cfg(test)]
-    pub fn tables(&self) -> &Tables {
-        &self.tables
-    }
 }
