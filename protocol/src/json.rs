@@ -216,6 +216,18 @@ fn push_u_escape(out: &mut Vec<u8>, unit: u16) {
 pub fn write_json_string(out: &mut Vec<u8>, s: &str, dialect: Dialect) {
     out.push(b'"');
     let bytes = s.as_bytes();
+    // Names and addresses are almost always printable ASCII with nothing to
+    // escape: copy them whole instead of walking chars (a storm's hottest loop).
+    let plain = |b: u8| (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\';
+    let clean = match dialect {
+        Dialect::Legacy => bytes.iter().all(|&b| plain(b)),
+        Dialect::Standard => bytes.iter().all(|&b| plain(b) && b != b'/'),
+    };
+    if clean {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, c) in s.char_indices() {
         let cp = c as u32;
@@ -452,11 +464,27 @@ pub fn parse_dialect<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json:
     }
 }
 
+/// A quick, conservative pre-check: a bare key follows a `{` or `,` (after
+/// whitespace). Register bodies are 100s of KiB of the standard dialect, so
+/// skipping to those bytes with `memchr` saves the full scan nearly always; a
+/// false positive (say `,1` inside a string) only costs the exact scan.
+fn may_have_bare_key(src: &[u8]) -> bool {
+    memchr::memchr2_iter(b'{', b',', src).any(|at| {
+        src[at + 1..]
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .is_some_and(|b| matches!(b, b'-' | b'0'..=b'9'))
+    })
+}
+
 /// Rewrites fastjson's unquoted numeric object keys (`{0:"a",-1:"b"}`) into
 /// strings so serde_json accepts them. Only the key position of an object is
 /// touched, and string contents are skipped, so digits in values, arrays and
 /// strings stay as they are. Returns the input untouched when nothing is bare.
 pub fn quote_bare_keys(src: &[u8]) -> Cow<'_, [u8]> {
+    if !may_have_bare_key(src) {
+        return Cow::Borrowed(src);
+    }
     let mut out: Option<Vec<u8>> = None;
     let mut copied = 0;
     // true = inside an object; only there does ',' introduce a key.

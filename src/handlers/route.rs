@@ -1,4 +1,5 @@
-//! GET_ROUTEINFO_BY_TOPIC (105): a map probe and a copy of pre-encoded bytes.
+//! GET_ROUTEINFO_BY_TOPIC (105): a map probe and a copy of the route's encoded bytes
+//! (spliced by the first lookup of a route, shared by every later one).
 
 use protocol::body::TopicRouteData;
 use protocol::codes::{response, version};
@@ -19,10 +20,10 @@ pub fn get_route(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
         return Reply::system_error("name server not ready");
     }
     let topic = cmd.ext("topic");
-    let bodies = topic
+    let entry = topic
         .and_then(|t| snap.routes.get(t))
-        .and_then(|e| e.bodies.as_ref());
-    let Some(bodies) = bodies else {
+        .filter(|e| e.has_route());
+    let Some(entry) = entry else {
         return Reply::error(
             response::TOPIC_NOT_EXIST,
             format!(
@@ -32,16 +33,17 @@ pub fn get_route(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
         );
     };
     if let Some(zone) = zone_of(cmd) {
-        return Reply::with_body(filter_by_zone(&bodies.legacy, zone));
+        let legacy = entry.body(Dialect::Legacy).unwrap_or_default();
+        return Reply::with_body(filter_by_zone(&legacy, zone));
     }
     let standard =
         cmd.version >= version::V4_9_4 || cmd.ext_bool("acceptStandardJsonOnly") == Some(true);
-    let body = if standard {
-        bodies.standard.clone()
+    let dialect = if standard {
+        Dialect::Standard
     } else {
-        bodies.legacy.clone()
+        Dialect::Legacy
     };
-    Reply::with_body(body)
+    Reply::with_body(entry.body(dialect).unwrap_or_default())
 }
 
 /// The zone a client asked for with `__ZONE_MODE=true` and a non-blank `__ZONE_NAME`.

@@ -1,8 +1,8 @@
 //! The route registry: one writer owns the tables, readers see immutable snapshots.
 //!
 //! - [`tables`]: the mutable tables and upstream's semantics (writer core only).
-//! - [`snapshot`]: what readers see; per-topic route bodies pre-encoded in both
-//!   dialects, published through `arc-swap`.
+//! - [`snapshot`]: what readers see, published through `arc-swap`; route bodies
+//!   spliced from per-broker fragments on first read.
 //! - [`writer`]: the writer loop: applies writes in batches, persists KV and config
 //!   changes, publishes one snapshot per batch, then acknowledges.
 
@@ -14,6 +14,13 @@ use bytes::Bytes;
 use protocol::body::{DataVersion, QueueData};
 
 pub use tables::Registration;
+
+/// The registry's hash maps: foldhash (seeded per process) instead of SipHash.
+/// Topic and broker names are hashed on every registration and lookup, and
+/// SipHash was a tenth of a registration storm's profile.
+pub type FastHasher = foldhash::fast::RandomState;
+pub type HashMap<K, V> = std::collections::HashMap<K, V, FastHasher>;
+pub type HashSet<K> = std::collections::HashSet<K, FastHasher>;
 
 /// A connection, unique across shards: the shard index in the top 16 bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -3,16 +3,30 @@
 //! Routes live in a persistent hash map (`im::HashMap`) of per-topic `Arc`s, so a
 //! new snapshot shares every untouched topic with the previous one: publishing
 //! costs what changed, not the size of the tables.
+//!
+//! A route's body is not encoded when the writer publishes. Each broker group's
+//! BrokerData is encoded once per change, in both dialects ([`BrokerFragments`]),
+//! and shared by every route that embeds it; a route body is spliced from those
+//! fragments by the first reader that asks for it, then kept with the entry. So a
+//! registration storm, where a 50-broker topic changes 50 times, costs the writer
+//! no JSON at all, and topics nobody looks up cost no body memory.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use protocol::body::{BrokerData, ClusterInfo, QueueData, TopicRouteData};
-use protocol::json::{java_hash_order, java_hash_order_in, java_string_hash, Dialect, JavaTable};
+use once_cell::race::OnceBox;
+use protocol::body::{
+    write_route_json, BrokerData, ClusterInfo, QueueData, RouteRest, TopicQueueMappingInfo,
+    TopicRouteData,
+};
+use protocol::json::{
+    java_hash_order, java_hash_order_in, java_string_hash, Dialect, JavaTable, JsonOut,
+};
 
-use super::tables::Tables;
+use super::tables::{Tables, TopicQueues};
+use super::{FastHasher, HashMap};
 use crate::config::Config;
 
 /// The namespace whose entries become a route's `orderTopicConf`.
@@ -22,22 +36,144 @@ const SYNC_BROKER_MEMBER_PREFIX: &str = "rmq_sys_SYNC_BROKER_MEMBER_";
 
 pub type KvTableMap = BTreeMap<String, BTreeMap<String, String>>;
 
+/// Topic → route, shared between snapshots (a persistent HAMT).
+pub type RouteMap = im::HashMap<Arc<str>, Arc<RouteEntry>, FastHasher>;
+
 /// One topic as readers see it.
 #[derive(Debug)]
 pub struct RouteEntry {
-    /// In route order; used by the topic-list codes.
+    /// In route order; used by the topic-list codes and the route body.
     pub queue_datas: Vec<QueueData>,
     /// `None` when no broker of the topic is known (a lookup answers 17).
-    pub bodies: Option<RouteBodies>,
+    route: Option<Route>,
     /// Insertion rank in upstream's topicQueueTable (ties in a bucket iterate in it).
     pub seq: u64,
 }
 
-/// A route's body, pre-encoded in both dialects.
+/// What a route body is made of, and the body itself once somebody asked.
 #[derive(Debug)]
-pub struct RouteBodies {
-    pub legacy: Bytes,
-    pub standard: Bytes,
+struct Route {
+    /// In `brokerDatas` order.
+    brokers: Vec<Arc<BrokerFragments>>,
+    /// Filter servers, `orderTopicConf`, static-topic mappings: rare, so boxed.
+    extras: Option<Box<RouteExtras>>,
+    /// Filled at most once per dialect by the first reader (lock-free: racing
+    /// cores may both encode, one result wins, and the bytes are identical).
+    legacy: OnceBox<Bytes>,
+    standard: OnceBox<Bytes>,
+}
+
+#[derive(Debug, Default)]
+struct RouteExtras {
+    filter_server_table: BTreeMap<String, Vec<String>>,
+    order_topic_conf: Option<String>,
+    mapping: Option<BTreeMap<String, TopicQueueMappingInfo>>,
+}
+
+/// One BrokerData as a member of route bodies, encoded in both dialects.
+#[derive(Debug)]
+pub struct BrokerFragments {
+    data: BrokerData,
+    /// Java `hashCode` of the broker name (it fixes the `brokerDatas` order).
+    name_hash: i32,
+    legacy: Box<[u8]>,
+    standard: Box<[u8]>,
+}
+
+impl BrokerFragments {
+    fn new(data: BrokerData) -> Self {
+        let encode = |dialect| {
+            let mut out = Vec::with_capacity(128);
+            data.write_route_member(&mut JsonOut::new(&mut out, dialect));
+            out.into_boxed_slice()
+        };
+        BrokerFragments {
+            name_hash: java_string_hash(&data.broker_name),
+            legacy: encode(Dialect::Legacy),
+            standard: encode(Dialect::Standard),
+            data,
+        }
+    }
+
+    fn bytes(&self, dialect: Dialect) -> &[u8] {
+        match dialect {
+            Dialect::Legacy => &self.legacy,
+            Dialect::Standard => &self.standard,
+        }
+    }
+}
+
+/// The writer's fragments of the live broker groups, by broker name.
+#[derive(Default)]
+pub struct FragmentCache {
+    by_name: HashMap<String, Arc<BrokerFragments>>,
+}
+
+impl FragmentCache {
+    /// Drops fragments whose BrokerData no longer matches the tables.
+    fn refresh(&mut self, t: &Tables) {
+        self.by_name
+            .retain(|name, f| t.broker_addr.get(name) == Some(&f.data));
+    }
+
+    /// The fragments of `bd` (valid after [`Self::refresh`] for this publish).
+    fn get(&mut self, bd: &BrokerData) -> Arc<BrokerFragments> {
+        if let Some(f) = self.by_name.get(&bd.broker_name) {
+            return f.clone();
+        }
+        let f = Arc::new(BrokerFragments::new(bd.clone()));
+        self.by_name.insert(bd.broker_name.clone(), f.clone());
+        f
+    }
+}
+
+impl RouteEntry {
+    /// Whether a lookup finds a route (else it answers 17).
+    pub fn has_route(&self) -> bool {
+        self.route.is_some()
+    }
+
+    /// The route body in `dialect`, spliced on the first call and shared after.
+    pub fn body(&self, dialect: Dialect) -> Option<Bytes> {
+        let route = self.route.as_ref()?;
+        let cell = match dialect {
+            Dialect::Legacy => &route.legacy,
+            Dialect::Standard => &route.standard,
+        };
+        Some(
+            cell.get_or_init(|| Box::new(route.encode(&self.queue_datas, dialect)))
+                .clone(),
+        )
+    }
+}
+
+impl Route {
+    fn encode(&self, queue_datas: &[QueueData], dialect: Dialect) -> Bytes {
+        let no_filters = BTreeMap::new();
+        let extras = self.extras.as_deref();
+        let rest = RouteRest {
+            filter_server_table: extras.map_or(&no_filters, |e| &e.filter_server_table),
+            order_topic_conf: extras.and_then(|e| e.order_topic_conf.as_deref()),
+            queue_datas,
+            topic_queue_mapping_by_broker: extras.and_then(|e| e.mapping.as_ref()),
+        };
+        let brokers_len: usize = self
+            .brokers
+            .iter()
+            .map(|b| b.bytes(dialect).len() + 1)
+            .sum();
+        let mut out = Vec::with_capacity(brokers_len + queue_datas.len() * 96 + 96);
+        write_route_json(
+            &mut JsonOut::new(&mut out, dialect),
+            |w| {
+                for b in &self.brokers {
+                    w.raw_value(b.bytes(dialect));
+                }
+            },
+            &rest,
+        );
+        Bytes::from(out)
+    }
 }
 
 /// Brokers and clusters, for 106, 224, 304 and 901.
@@ -50,7 +186,7 @@ pub struct ClusterView {
 
 /// Everything a read needs, frozen at one point of the writer's history.
 pub struct Snapshot {
-    pub routes: im::HashMap<Arc<str>, Arc<RouteEntry>>,
+    pub routes: RouteMap,
     pub cluster: Arc<ClusterView>,
     pub kv: Arc<KvTableMap>,
     pub config: Arc<Config>,
@@ -72,7 +208,8 @@ impl Snapshot {
 /// The writer's half of publishing: the parts of the last snapshot, each replaced
 /// only when something in it changed.
 pub struct SnapshotBuilder {
-    routes: im::HashMap<Arc<str>, Arc<RouteEntry>>,
+    routes: RouteMap,
+    frags: FragmentCache,
     cluster: Arc<ClusterView>,
     kv: Arc<KvTableMap>,
     config: Arc<Config>,
@@ -82,7 +219,8 @@ pub struct SnapshotBuilder {
 impl SnapshotBuilder {
     pub fn new(config: Arc<Config>, kv: Arc<KvTableMap>, started: Instant) -> Self {
         SnapshotBuilder {
-            routes: im::HashMap::new(),
+            routes: RouteMap::default(),
+            frags: FragmentCache::default(),
             cluster: Arc::new(build_cluster_view(&Tables::default())),
             kv,
             config,
@@ -116,8 +254,11 @@ impl SnapshotBuilder {
         if dirty.kv {
             self.kv = Arc::new(kv.clone());
         }
+        if dirty.brokers {
+            self.frags.refresh(tables);
+        }
         for topic in dirty.topics.drain() {
-            match build_route_entry(tables, &topic, config, &self.kv) {
+            match build_route_entry(tables, &topic, config, &self.kv, &mut self.frags) {
                 Some(entry) => {
                     self.routes
                         .insert(Arc::from(topic.as_str()), Arc::new(entry));
@@ -140,7 +281,7 @@ pub fn java_order<T: AsRef<str>>(items: &mut [T]) {
 }
 
 /// A topic's QueueData in the order of upstream's per-topic HashMap (grown by inserts).
-fn ordered_queue_datas(queues: &BTreeMap<String, QueueData>) -> Vec<QueueData> {
+fn ordered_queue_datas(queues: &TopicQueues) -> Vec<QueueData> {
     let mut names: Vec<&String> = queues.keys().collect();
     java_order(&mut names);
     names
@@ -232,32 +373,76 @@ fn apply_acting_master(broker_datas: &mut [BrokerData], queue_datas: &[QueueData
 }
 
 /// Builds a topic's snapshot entry, or `None` when the topic has no QueueData.
+/// The same route as [`assemble_route`], with each BrokerData taken from `frags`.
 pub fn build_route_entry(
     t: &Tables,
     topic: &str,
     cfg: &Config,
     kv: &KvTableMap,
+    frags: &mut FragmentCache,
 ) -> Option<RouteEntry> {
     let queues = t.topic_queue.get(topic)?;
-    let route = assemble_route(t, topic, cfg, kv);
-    let queue_datas = match &route {
-        Some(r) => r.queue_datas.clone(),
-        None => ordered_queue_datas(queues),
-    };
-    let bodies = route.map(|r| {
-        let mut legacy = Vec::with_capacity(256);
-        r.encode(Dialect::Legacy, &mut legacy);
-        let mut standard = Vec::with_capacity(256);
-        r.encode(Dialect::Standard, &mut standard);
-        RouteBodies {
-            legacy: Bytes::from(legacy),
-            standard: Bytes::from(standard),
-        }
+    let queue_datas = ordered_queue_datas(queues);
+    let seq = t.topic_seq(topic);
+    let mut brokers: Vec<Arc<BrokerFragments>> = queues
+        .keys()
+        .filter_map(|n| t.broker_addr.get(n))
+        .map(|bd| frags.get(bd))
+        .collect();
+    if queue_datas.is_empty() || brokers.is_empty() {
+        return Some(RouteEntry {
+            queue_datas,
+            route: None,
+            seq,
+        });
+    }
+    // brokerDatas follow a HashSet copied from the topic's keys (see assemble_route).
+    let copy_capacity = ((queues.len() as f32 / 0.75) as usize + 1).max(16);
+    java_hash_order_in(&mut brokers, JavaTable::HashMapWith(copy_capacity), |b| {
+        b.name_hash
     });
+    if cfg.support_acting_master && !topic.starts_with(SYNC_BROKER_MEMBER_PREFIX) {
+        let mut datas: Vec<BrokerData> = brokers.iter().map(|b| b.data.clone()).collect();
+        apply_acting_master(&mut datas, &queue_datas);
+        for (slot, data) in brokers.iter_mut().zip(datas) {
+            if slot.data != data {
+                // Rewritten for this topic only: not shared, not cached.
+                *slot = Arc::new(BrokerFragments::new(data));
+            }
+        }
+    }
+    let mut extras = RouteExtras::default();
+    if !t.filter_server.is_empty() {
+        for b in &brokers {
+            for addr in b.data.broker_addrs.values() {
+                let key = (b.data.cluster.clone(), addr.clone());
+                if let Some(list) = t.filter_server.get(&key) {
+                    extras
+                        .filter_server_table
+                        .insert(addr.clone(), list.clone());
+                }
+            }
+        }
+    }
+    if cfg.order_message_enable {
+        extras.order_topic_conf = kv
+            .get(ORDER_TOPIC_CONFIG)
+            .and_then(|m| m.get(topic))
+            .cloned();
+    }
+    extras.mapping = t.mapping.get(topic).cloned();
+    let has_extras = !extras.filter_server_table.is_empty()
+        || extras.order_topic_conf.is_some()
+        || extras.mapping.is_some();
     Some(RouteEntry {
         queue_datas,
-        bodies,
-        seq: t.topic_seq(topic),
+        route: Some(Route {
+            brokers,
+            extras: has_extras.then(|| Box::new(extras)),
+            legacy: OnceBox::new(),
+            standard: OnceBox::new(),
+        }),
+        seq,
     })
 }
 
@@ -280,5 +465,189 @@ pub fn build_cluster_view(t: &Tables) -> ClusterView {
     ClusterView {
         info,
         body: Bytes::from(body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Spliced route bodies must be byte-identical to encoding the assembled
+    //! route directly (the encoder the goldens and the differential check).
+
+    use super::*;
+    use crate::registry::tables::{Registration, TableSettings};
+    use crate::registry::ConnId;
+    use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
+
+    /// Broker names spread over Java hash buckets (so table sizes matter).
+    fn name(i: usize) -> String {
+        format!(
+            "broker-{i}-{:x}",
+            (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 44
+        )
+    }
+
+    fn reg(
+        cluster: &str,
+        i: usize,
+        id: i64,
+        addr: &str,
+        topics: &[(String, i32)],
+        counter: i64,
+    ) -> Registration {
+        let name = name(i);
+        let mut mapping_infos = BTreeMap::new();
+        if let Some((t, _)) = topics.iter().find(|(t, _)| t.ends_with("-static")) {
+            mapping_infos.insert(
+                t.clone(),
+                TopicQueueMappingInfo {
+                    bname: Some(name.clone()),
+                    curr_id_map: Some(BTreeMap::from([(0, 0), (1, 1)])),
+                    epoch: 7,
+                    scope: Some("__global__".into()),
+                    topic: Some(t.clone()),
+                    total_queues: 2,
+                    ..Default::default()
+                },
+            );
+        }
+        Registration {
+            cluster: cluster.into(),
+            addr: addr.into(),
+            name: name.clone(),
+            broker_id: id,
+            ha_server_addr: None,
+            heartbeat_timeout_ms: None,
+            enable_acting_master: Some(i % 10 == 7),
+            zone_name: (i % 2 == 0).then(|| "zone-a".to_string()),
+            body: RegisterBrokerBody {
+                data_version: DataVersion {
+                    counter,
+                    state_version: 0,
+                    timestamp: 1,
+                },
+                topic_configs: topics
+                    .iter()
+                    .map(|(t, perm)| TopicConfig {
+                        topic_name: t.clone(),
+                        read_queue_nums: 4,
+                        write_queue_nums: 4,
+                        perm: *perm,
+                        ..TopicConfig::default()
+                    })
+                    .collect(),
+                mapping_infos,
+                filter_server_list: Some(if i % 10 == 3 {
+                    vec![format!("{addr}-fs")]
+                } else {
+                    Vec::new()
+                }),
+            },
+        }
+    }
+
+    fn topics_of(b: usize) -> Vec<(String, i32)> {
+        // Topic t lives on brokers b with b % (t % 7 + 1) == 0: from 1 to 30 brokers.
+        let mut v: Vec<(String, i32)> = (0..40)
+            .filter(|t| b % (t % 7 + 1) == 0)
+            .map(|t| (format!("T{t}/ü"), if t % 5 == 0 { 4 } else { 6 }))
+            .collect();
+        v.push((name(b), 6));
+        if b % 4 == 0 {
+            v.push(("shared-static".into(), 6));
+        }
+        v
+    }
+
+    fn check_all(t: &Tables, snap: &Snapshot, cfg: &Config, kv: &KvTableMap) -> usize {
+        let mut checked = 0;
+        for topic in t.topic_queue.keys() {
+            let entry = snap.routes.get(topic.as_str()).expect("entry published");
+            let expected = assemble_route(t, topic, cfg, kv);
+            assert_eq!(entry.has_route(), expected.is_some(), "{topic}");
+            if let Some(route) = expected {
+                for dialect in [Dialect::Legacy, Dialect::Standard] {
+                    let mut direct = Vec::new();
+                    route.encode(dialect, &mut direct);
+                    let spliced = entry.body(dialect).expect("body");
+                    assert_eq!(
+                        String::from_utf8_lossy(&spliced),
+                        String::from_utf8_lossy(&direct),
+                        "{topic} {dialect:?}"
+                    );
+                    // The second read is the cached one.
+                    assert_eq!(entry.body(dialect).expect("body"), spliced);
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(snap.routes.len(), t.topic_queue.len());
+        checked
+    }
+
+    #[test]
+    fn spliced_bodies_match_direct_encoding_through_changes() {
+        let mut cfg = Config::default();
+        cfg.support_acting_master = true;
+        cfg.order_message_enable = true;
+        let kv: KvTableMap = BTreeMap::from([(
+            ORDER_TOPIC_CONFIG.to_string(),
+            BTreeMap::from([("T3/ü".to_string(), "broker-3:4".to_string())]),
+        )]);
+        let now = Instant::now();
+        let mut t = Tables::default();
+        let mut b = SnapshotBuilder::new(Arc::new(cfg.clone()), Arc::new(kv.clone()), now);
+        let settings = TableSettings::default();
+        for i in 0..30usize {
+            let cluster = if i % 2 == 0 { "c-even" } else { "c-odd" };
+            // Brokers 7, 17 and 27 have only a slave: acting master applies.
+            let id = if i % 10 == 7 { 1 } else { 0 };
+            let r = reg(
+                cluster,
+                i,
+                id,
+                &format!("10.0.{i}.1:10911"),
+                &topics_of(i),
+                1,
+            );
+            assert!(t
+                .register_broker(&r, ConnId(i as u64), now, settings)
+                .is_some());
+            if i % 3 == 0 {
+                // Publish mid-way too, so later changes meet cached fragments.
+                let snap = b.publish(&mut t, &cfg, &kv);
+                check_all(&t, &snap, &cfg, &kv);
+            }
+        }
+        let snap = b.publish(&mut t, &cfg, &kv);
+        assert!(check_all(&t, &snap, &cfg, &kv) > 80);
+
+        // Slaves join, a master moves, a broker leaves: fragments must follow.
+        for i in [2usize, 4, 6] {
+            let r = reg(
+                "c-even",
+                i,
+                1,
+                &format!("10.1.{i}.1:10911"),
+                &topics_of(i),
+                1,
+            );
+            t.register_broker(&r, ConnId(100 + i as u64), now, settings);
+        }
+        let moved = reg("c-odd", 5, 0, "10.9.9.9:10911", &topics_of(5), 2);
+        t.register_broker(&moved, ConnId(200), now, settings);
+        t.unregister_broker("c-odd", "10.0.9.1:10911", &name(9), 0);
+        let snap2 = b.publish(&mut t, &cfg, &kv);
+        check_all(&t, &snap2, &cfg, &kv);
+        // The older snapshot still answers with what it had.
+        check_one_unchanged(&snap, &name(9));
+    }
+
+    fn check_one_unchanged(snap: &Snapshot, topic: &str) {
+        let body = snap
+            .routes
+            .get(topic)
+            .and_then(|e| e.body(Dialect::Standard));
+        let body = body.expect("old snapshot keeps its route");
+        assert!(String::from_utf8_lossy(&body).contains("10.0.9.1:10911"));
     }
 }

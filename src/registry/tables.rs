@@ -4,7 +4,7 @@
 //! §5). Every change records what it touched in [`Dirty`], so publishing a snapshot
 //! re-encodes only the topics whose route bytes can have changed.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use protocol::body::{
@@ -12,7 +12,7 @@ use protocol::body::{
 };
 use protocol::codes::perm;
 
-use super::ConnId;
+use super::{ConnId, HashMap, HashSet};
 
 /// Upstream's default broker timeout when the register header carries none.
 pub const DEFAULT_BROKER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -78,10 +78,80 @@ pub struct TableSettings {
     pub delete_topic_with_broker_registration: bool,
 }
 
+/// One topic's QueueData, by broker name, plus the topic's insertion rank.
+///
+/// A short Vec sorted by broker name (the order a `BTreeMap` would iterate in):
+/// most topics live on a handful of brokers, and a BTreeMap's first node alone
+/// costs about 700 bytes, which at a million topics was most of the tables.
+#[derive(Debug, Default, Clone)]
+pub struct TopicQueues {
+    /// When the topic last entered `topic_queue`. Upstream's topicQueueTable is a
+    /// ConcurrentHashMap, which iterates colliding keys in insertion order; the
+    /// topic-list codes show that order.
+    pub seq: u64,
+    queues: Vec<QueueData>,
+}
+
+impl TopicQueues {
+    fn find(&self, broker_name: &str) -> Result<usize, usize> {
+        self.queues
+            .binary_search_by(|q| q.broker_name.as_str().cmp(broker_name))
+    }
+
+    pub fn get(&self, broker_name: &str) -> Option<&QueueData> {
+        self.find(broker_name).ok().map(|i| &self.queues[i])
+    }
+
+    pub fn contains_key(&self, broker_name: &str) -> bool {
+        self.find(broker_name).is_ok()
+    }
+
+    /// Broker names in ascending order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.queues.iter().map(|q| &q.broker_name)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &QueueData> {
+        self.queues.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.queues.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queues.is_empty()
+    }
+
+    /// Puts `qd` under its broker name; says whether anything changed.
+    fn put(&mut self, qd: QueueData) -> bool {
+        match self.find(&qd.broker_name) {
+            Ok(i) if self.queues[i] == qd => false,
+            Ok(i) => {
+                self.queues[i] = qd;
+                true
+            }
+            Err(i) => {
+                self.queues.insert(i, qd);
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, broker_name: &str) -> Option<QueueData> {
+        let i = self.find(broker_name).ok()?;
+        let qd = self.queues.remove(i);
+        if self.queues.is_empty() {
+            self.queues.shrink_to_fit();
+        }
+        Some(qd)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Tables {
-    /// topic → brokerName → QueueData
-    pub topic_queue: HashMap<String, BTreeMap<String, QueueData>>,
+    /// topic → its QueueData by brokerName
+    pub topic_queue: HashMap<String, TopicQueues>,
     /// brokerName → BrokerData
     pub broker_addr: HashMap<String, BrokerData>,
     /// cluster → brokerNames
@@ -93,10 +163,6 @@ pub struct Tables {
     /// brokerName → topics holding one of its QueueData (reverse index, so a broker
     /// change dirties exactly its topics).
     broker_topics: HashMap<String, HashSet<String>>,
-    /// topic → when it last entered `topic_queue`. Upstream's topicQueueTable is a
-    /// ConcurrentHashMap, which iterates colliding keys in insertion order; the
-    /// topic-list codes show that order.
-    topic_seq: HashMap<String, u64>,
     next_topic_seq: u64,
     pub dirty: Dirty,
 }
@@ -105,21 +171,40 @@ impl Tables {
     // ----- small helpers that keep the reverse index and dirty set honest -----
 
     fn put_queue(&mut self, topic: &str, qd: QueueData) {
-        let name = qd.broker_name.clone();
+        // Lookups first, so a storm of unchanged puts allocates nothing.
         if !self.topic_queue.contains_key(topic) {
             self.next_topic_seq += 1;
-            self.topic_seq
-                .insert(topic.to_string(), self.next_topic_seq);
+            let fresh = TopicQueues {
+                seq: self.next_topic_seq,
+                queues: Vec::with_capacity(1),
+            };
+            self.topic_queue.insert(topic.to_string(), fresh);
         }
-        let queues = self.topic_queue.entry(topic.to_string()).or_default();
-        if queues.get(&name) != Some(&qd) {
-            queues.insert(name.clone(), qd);
+        let Some(queues) = self.topic_queue.get_mut(topic) else {
+            return;
+        };
+        let new_name = (!queues.contains_key(&qd.broker_name)).then(|| qd.broker_name.clone());
+        let changed = queues.put(qd);
+        if changed && !self.dirty.topics.contains(topic) {
             self.dirty.topics.insert(topic.to_string());
         }
-        self.broker_topics
-            .entry(name)
-            .or_default()
-            .insert(topic.to_string());
+        // A broker already holding this topic is in the reverse index already
+        // (put_queue and remove_queue keep the two in step).
+        let Some(name) = new_name else {
+            return;
+        };
+        match self.broker_topics.get_mut(&name) {
+            Some(set) => {
+                if !set.contains(topic) {
+                    set.insert(topic.to_string());
+                }
+            }
+            None => {
+                let mut set = HashSet::default();
+                set.insert(topic.to_string());
+                self.broker_topics.insert(name, set);
+            }
+        }
     }
 
     /// Removes one broker's QueueData from a topic; drops the topic when emptied.
@@ -132,7 +217,6 @@ impl Tables {
         }
         if queues.is_empty() {
             self.topic_queue.remove(topic);
-            self.topic_seq.remove(topic);
         }
         if let Some(set) = self.broker_topics.get_mut(broker_name) {
             set.remove(topic);
@@ -146,7 +230,6 @@ impl Tables {
 
     fn remove_topic(&mut self, topic: &str) {
         if let Some(queues) = self.topic_queue.remove(topic) {
-            self.topic_seq.remove(topic);
             for name in queues.keys() {
                 if let Some(set) = self.broker_topics.get_mut(name) {
                     set.remove(topic);
@@ -182,7 +265,7 @@ impl Tables {
 
     /// The insertion rank of a topic in upstream's topicQueueTable (0 if absent).
     pub fn topic_seq(&self, topic: &str) -> u64 {
-        self.topic_seq.get(topic).copied().unwrap_or(0)
+        self.topic_queue.get(topic).map_or(0, |q| q.seq)
     }
 
     pub fn topics_of_broker(&self, broker_name: &str) -> impl Iterator<Item = &String> {

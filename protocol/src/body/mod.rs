@@ -9,7 +9,9 @@ mod route;
 mod tables;
 
 pub use register::{body_crc32, RegisterBrokerBody, TopicConfig, MAX_INFLATED_REGISTER_BODY};
-pub use route::{BrokerData, QueueData, TopicQueueMappingInfo, TopicRouteData};
+pub use route::{
+    write_route_json, BrokerData, QueueData, RouteRest, TopicQueueMappingInfo, TopicRouteData,
+};
 pub use tables::{BrokerMemberGroup, ClusterInfo, DataVersion, KvTable, TopicList};
 
 /// A body that could not be decoded. The message becomes the reply's remark.

@@ -64,48 +64,21 @@ impl TopicRouteData {
     /// (`new HashMap<>(addrs)`), the filter table and the per-broker mapping are
     /// plain `new HashMap<>()`.
     pub fn write_json(&self, w: &mut JsonOut<'_>) {
-        let dialect = w.dialect();
-        w.begin_object();
-
-        w.key("brokerDatas");
-        w.begin_array();
-        for bd in &self.broker_datas {
-            bd.write_json(w, JavaTable::HashMapCopy);
-        }
-        w.end_array();
-
-        w.key("filterServerTable");
-        let mut filters: Vec<(&String, &Vec<String>)> = self.filter_server_table.iter().collect();
-        order_str_keys(&mut filters, dialect, JavaTable::HashMap);
-        w.begin_object();
-        for (addr, servers) in filters {
-            w.key(addr);
-            w.str_array(servers);
-        }
-        w.end_object();
-
-        w.field_opt_str("orderTopicConf", self.order_topic_conf.as_deref());
-
-        w.key("queueDatas");
-        w.begin_array();
-        for qd in &self.queue_datas {
-            qd.write_json(w);
-        }
-        w.end_array();
-
-        if let Some(by_broker) = &self.topic_queue_mapping_by_broker {
-            w.key("topicQueueMappingByBroker");
-            let mut entries: Vec<(&String, &TopicQueueMappingInfo)> = by_broker.iter().collect();
-            order_str_keys(&mut entries, dialect, JavaTable::HashMap);
-            w.begin_object();
-            for (name, info) in entries {
-                w.key(name);
-                info.write_json(w);
-            }
-            w.end_object();
-        }
-
-        w.end_object();
+        let rest = RouteRest {
+            filter_server_table: &self.filter_server_table,
+            order_topic_conf: self.order_topic_conf.as_deref(),
+            queue_datas: &self.queue_datas,
+            topic_queue_mapping_by_broker: self.topic_queue_mapping_by_broker.as_ref(),
+        };
+        write_route_json(
+            w,
+            |w| {
+                for bd in &self.broker_datas {
+                    bd.write_route_member(w);
+                }
+            },
+            &rest,
+        );
     }
 
     /// Parses a route in either dialect (also accepts `topicSynFlag`).
@@ -113,6 +86,65 @@ impl TopicRouteData {
         let wire: TopicRouteDataWire = parse_dialect(bytes).map_err(BodyError::Json)?;
         Ok(wire.into())
     }
+}
+
+/// Everything of a route body but its `brokerDatas`, borrowed. With
+/// [`write_route_json`] a caller can splice BrokerData it encoded earlier
+/// (each with [`BrokerData::write_route_member`]) and get the same bytes as
+/// [`TopicRouteData::encode`].
+pub struct RouteRest<'a> {
+    pub filter_server_table: &'a BTreeMap<String, Vec<String>>,
+    pub order_topic_conf: Option<&'a str>,
+    pub queue_datas: &'a [QueueData],
+    pub topic_queue_mapping_by_broker: Option<&'a BTreeMap<String, TopicQueueMappingInfo>>,
+}
+
+/// Writes a route whose `brokerDatas` array members come from `broker_datas`.
+pub fn write_route_json(
+    w: &mut JsonOut<'_>,
+    broker_datas: impl FnOnce(&mut JsonOut<'_>),
+    rest: &RouteRest<'_>,
+) {
+    let dialect = w.dialect();
+    w.begin_object();
+
+    w.key("brokerDatas");
+    w.begin_array();
+    broker_datas(w);
+    w.end_array();
+
+    w.key("filterServerTable");
+    let mut filters: Vec<(&String, &Vec<String>)> = rest.filter_server_table.iter().collect();
+    order_str_keys(&mut filters, dialect, JavaTable::HashMap);
+    w.begin_object();
+    for (addr, servers) in filters {
+        w.key(addr);
+        w.str_array(servers);
+    }
+    w.end_object();
+
+    w.field_opt_str("orderTopicConf", rest.order_topic_conf);
+
+    w.key("queueDatas");
+    w.begin_array();
+    for qd in rest.queue_datas {
+        qd.write_json(w);
+    }
+    w.end_array();
+
+    if let Some(by_broker) = rest.topic_queue_mapping_by_broker {
+        w.key("topicQueueMappingByBroker");
+        let mut entries: Vec<(&String, &TopicQueueMappingInfo)> = by_broker.iter().collect();
+        order_str_keys(&mut entries, dialect, JavaTable::HashMap);
+        w.begin_object();
+        for (name, info) in entries {
+            w.key(name);
+            info.write_json(w);
+        }
+        w.end_object();
+    }
+
+    w.end_object();
 }
 
 impl QueueData {
@@ -137,6 +169,12 @@ impl BrokerData {
     /// [`JavaTable::HashMapCopy`].
     pub fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
         self.write_json(&mut JsonOut::new(out, dialect), JavaTable::HashMap);
+    }
+
+    /// Writes this BrokerData as a member of a route's `brokerDatas` (its
+    /// `brokerAddrs` is a copy of the live map, `new HashMap<>(addrs)`).
+    pub fn write_route_member(&self, w: &mut JsonOut<'_>) {
+        self.write_json(w, JavaTable::HashMapCopy);
     }
 
     /// Writes this BrokerData as the next value of `w`; `addrs_table` says how
