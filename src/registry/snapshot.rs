@@ -282,12 +282,9 @@ pub fn java_order<T: AsRef<str>>(items: &mut [T]) {
 
 /// A topic's QueueData in the order of upstream's per-topic HashMap (grown by inserts).
 fn ordered_queue_datas(queues: &TopicQueues) -> Vec<QueueData> {
-    let mut names: Vec<&String> = queues.keys().collect();
-    java_order(&mut names);
-    names
-        .iter()
-        .filter_map(|n| queues.get(*n).cloned())
-        .collect()
+    let mut named: Vec<(&str, QueueData)> = queues.queue_datas().collect();
+    java_hash_order(&mut named, |(n, _)| java_string_hash(n));
+    named.into_iter().map(|(_, qd)| qd).collect()
 }
 
 /// Assembles a topic's route as upstream's `pickupTopicRouteData` does (spec §5.6),
@@ -300,7 +297,7 @@ pub fn assemble_route(
 ) -> Option<TopicRouteData> {
     let queues = t.topic_queue.get(topic)?;
     let queue_datas = ordered_queue_datas(queues);
-    let mut names: Vec<&String> = queues.keys().collect();
+    let mut names: Vec<&str> = queues.keys().collect();
     // brokerDatas follow a HashSet copied from the topic's keys, which Java sizes
     // differently from the map itself (orders differ from 12 brokers up).
     let copy_capacity = ((names.len() as f32 / 0.75) as usize + 1).max(16);

@@ -5,6 +5,7 @@
 //! re-encodes only the topics whose route bytes can have changed.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use protocol::body::{
@@ -89,17 +90,65 @@ pub struct TopicQueues {
     /// ConcurrentHashMap, which iterates colliding keys in insertion order; the
     /// topic-list codes show that order.
     pub seq: u64,
-    queues: Vec<QueueData>,
+    queues: Vec<QueueSlot>,
+}
+
+/// A QueueData whose broker name is interned: one allocation per broker, not
+/// per (topic, broker), and the names a search compares stay in cache.
+#[derive(Debug, Clone)]
+struct QueueSlot {
+    broker: Arc<str>,
+    perm: i32,
+    read_queue_nums: i32,
+    topic_sys_flag: i32,
+    write_queue_nums: i32,
+}
+
+impl QueueSlot {
+    fn to_queue_data(&self) -> QueueData {
+        QueueData {
+            broker_name: self.broker.to_string(),
+            perm: self.perm,
+            read_queue_nums: self.read_queue_nums,
+            topic_sys_flag: self.topic_sys_flag,
+            write_queue_nums: self.write_queue_nums,
+        }
+    }
+
+    /// Takes the numbers of `qd` (same broker); says whether any changed.
+    fn update(&mut self, qd: &QueueData) -> bool {
+        let new = (
+            qd.perm,
+            qd.read_queue_nums,
+            qd.topic_sys_flag,
+            qd.write_queue_nums,
+        );
+        let old = (
+            self.perm,
+            self.read_queue_nums,
+            self.topic_sys_flag,
+            self.write_queue_nums,
+        );
+        (
+            self.perm,
+            self.read_queue_nums,
+            self.topic_sys_flag,
+            self.write_queue_nums,
+        ) = new;
+        new != old
+    }
 }
 
 impl TopicQueues {
     fn find(&self, broker_name: &str) -> Result<usize, usize> {
         self.queues
-            .binary_search_by(|q| q.broker_name.as_str().cmp(broker_name))
+            .binary_search_by(|q| q.broker.as_ref().cmp(broker_name))
     }
 
-    pub fn get(&self, broker_name: &str) -> Option<&QueueData> {
-        self.find(broker_name).ok().map(|i| &self.queues[i])
+    pub fn get(&self, broker_name: &str) -> Option<QueueData> {
+        self.find(broker_name)
+            .ok()
+            .map(|i| self.queues[i].to_queue_data())
     }
 
     pub fn contains_key(&self, broker_name: &str) -> bool {
@@ -107,12 +156,15 @@ impl TopicQueues {
     }
 
     /// Broker names in ascending order.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.queues.iter().map(|q| &q.broker_name)
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.queues.iter().map(|q| q.broker.as_ref())
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &QueueData> {
-        self.queues.iter()
+    /// (broker name, its QueueData) in ascending name order.
+    pub fn queue_datas(&self) -> impl Iterator<Item = (&str, QueueData)> {
+        self.queues
+            .iter()
+            .map(|q| (q.broker.as_ref(), q.to_queue_data()))
     }
 
     pub fn len(&self) -> usize {
@@ -123,29 +175,22 @@ impl TopicQueues {
         self.queues.is_empty()
     }
 
-    /// Puts `qd` under its broker name; says whether anything changed.
-    fn put(&mut self, qd: QueueData) -> bool {
-        match self.find(&qd.broker_name) {
-            Ok(i) if self.queues[i] == qd => false,
-            Ok(i) => {
-                self.queues[i] = qd;
-                true
-            }
-            Err(i) => {
-                self.queues.insert(i, qd);
-                true
-            }
-        }
-    }
-
     fn remove(&mut self, broker_name: &str) -> Option<QueueData> {
         let i = self.find(broker_name).ok()?;
-        let qd = self.queues.remove(i);
+        let slot = self.queues.remove(i);
         if self.queues.is_empty() {
             self.queues.shrink_to_fit();
         }
-        Some(qd)
+        Some(slot.to_queue_data())
     }
+}
+
+/// What [`Tables::put_queue`] did to a topic.
+#[derive(PartialEq, Eq)]
+enum Put {
+    Same,
+    Changed,
+    NewBroker,
 }
 
 #[derive(Debug, Default)]
@@ -163,6 +208,8 @@ pub struct Tables {
     /// brokerName → topics holding one of its QueueData (reverse index, so a broker
     /// change dirties exactly its topics).
     broker_topics: HashMap<String, HashSet<String>>,
+    /// Broker names as shared by every [`TopicQueues`] entry.
+    interned: HashSet<Arc<str>>,
     next_topic_seq: u64,
     pub dirty: Dirty,
 }
@@ -183,16 +230,38 @@ impl Tables {
         let Some(queues) = self.topic_queue.get_mut(topic) else {
             return;
         };
-        let new_name = (!queues.contains_key(&qd.broker_name)).then(|| qd.broker_name.clone());
-        let changed = queues.put(qd);
-        if changed && !self.dirty.topics.contains(topic) {
+        let put = match queues.find(&qd.broker_name) {
+            Ok(i) if queues.queues[i].update(&qd) => Put::Changed,
+            Ok(_) => Put::Same,
+            Err(i) => {
+                let broker = match self.interned.get(qd.broker_name.as_str()) {
+                    Some(b) => b.clone(),
+                    None => {
+                        let b: Arc<str> = Arc::from(qd.broker_name.as_str());
+                        self.interned.insert(b.clone());
+                        b
+                    }
+                };
+                let slot = QueueSlot {
+                    broker,
+                    perm: qd.perm,
+                    read_queue_nums: qd.read_queue_nums,
+                    topic_sys_flag: qd.topic_sys_flag,
+                    write_queue_nums: qd.write_queue_nums,
+                };
+                queues.queues.insert(i, slot);
+                Put::NewBroker
+            }
+        };
+        let name = qd.broker_name;
+        if put != Put::Same && !self.dirty.topics.contains(topic) {
             self.dirty.topics.insert(topic.to_string());
         }
         // A broker already holding this topic is in the reverse index already
         // (put_queue and remove_queue keep the two in step).
-        let Some(name) = new_name else {
+        if put != Put::NewBroker {
             return;
-        };
+        }
         match self.broker_topics.get_mut(&name) {
             Some(set) => {
                 if !set.contains(topic) {
@@ -411,11 +480,13 @@ impl Tables {
             }
 
             for tc in &reg.body.topic_configs {
-                let lacks = !self
-                    .topic_queue
-                    .get(&tc.topic_name)
-                    .is_some_and(|q| q.contains_key(&reg.name));
-                if register_first || version_changed || lacks {
+                let lacks = || {
+                    !self
+                        .topic_queue
+                        .get(&tc.topic_name)
+                        .is_some_and(|q| q.contains_key(&reg.name))
+                };
+                if register_first || version_changed || lacks() {
                     let mut p = tc.perm;
                     if is_prime_slave && broker_acting {
                         p &= !perm::WRITE;
@@ -560,8 +631,8 @@ impl Tables {
             if acting_without_master {
                 let topics: Vec<String> = self.topics_of_broker(broker_name).cloned().collect();
                 for t in topics {
-                    if let Some(qd) = self.topic_queue.get(&t).and_then(|q| q.get(broker_name)) {
-                        let mut qd = qd.clone();
+                    if let Some(mut qd) = self.topic_queue.get(&t).and_then(|q| q.get(broker_name))
+                    {
                         qd.perm &= !perm::WRITE;
                         self.put_queue(&t, qd);
                     }
@@ -675,8 +746,7 @@ impl Tables {
         let topics: Vec<String> = self.topics_of_broker(broker_name).cloned().collect();
         let mut count = 0;
         for t in topics {
-            if let Some(qd) = self.topic_queue.get(&t).and_then(|q| q.get(broker_name)) {
-                let mut qd = qd.clone();
+            if let Some(mut qd) = self.topic_queue.get(&t).and_then(|q| q.get(broker_name)) {
                 qd.perm = if wipe {
                     qd.perm & !perm::WRITE
                 } else {
