@@ -19,11 +19,20 @@ pub fn get_route(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     {
         return Reply::system_error("name server not ready");
     }
+    // A zone-filtered route is always the legacy dialect (see `filter_by_zone`).
+    let zone = zone_of(cmd);
+    let standard = zone.is_none()
+        && (cmd.version >= version::V4_9_4 || cmd.ext_bool("acceptStandardJsonOnly") == Some(true));
+    let dialect = if standard {
+        Dialect::Standard
+    } else {
+        Dialect::Legacy
+    };
     let topic = cmd.ext("topic");
-    let entry = topic
+    let body = topic
         .and_then(|t| snap.routes.get(t))
-        .filter(|e| e.has_route());
-    let Some(entry) = entry else {
+        .and_then(|e| e.body(dialect));
+    let Some(body) = body else {
         return Reply::error(
             response::TOPIC_NOT_EXIST,
             format!(
@@ -32,18 +41,10 @@ pub fn get_route(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
             ),
         );
     };
-    if let Some(zone) = zone_of(cmd) {
-        let legacy = entry.body(Dialect::Legacy).unwrap_or_default();
-        return Reply::with_body(filter_by_zone(&legacy, zone));
+    match zone {
+        Some(zone) => Reply::with_body(filter_by_zone(&body, zone)),
+        None => Reply::with_body(body),
     }
-    let standard =
-        cmd.version >= version::V4_9_4 || cmd.ext_bool("acceptStandardJsonOnly") == Some(true);
-    let dialect = if standard {
-        Dialect::Standard
-    } else {
-        Dialect::Legacy
-    };
-    Reply::with_body(entry.body(dialect).unwrap_or_default())
 }
 
 /// The zone a client asked for with `__ZONE_MODE=true` and a non-blank `__ZONE_NAME`.

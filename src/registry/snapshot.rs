@@ -19,7 +19,6 @@ use bytes::Bytes;
 use once_cell::race::OnceBox;
 use protocol::body::{
     write_route_json, BrokerData, ClusterInfo, QueueData, RouteRest, TopicQueueMappingInfo,
-    TopicRouteData,
 };
 use protocol::json::{
     java_hash_order, java_hash_order_in, java_string_hash, Dialect, JavaTable, JsonOut,
@@ -129,7 +128,8 @@ impl FragmentCache {
 
 impl RouteEntry {
     /// Whether a lookup finds a route (else it answers 17).
-    pub fn has_route(&self) -> bool {
+    #[cfg(test)]
+    fn has_route(&self) -> bool {
         self.route.is_some()
     }
 
@@ -287,57 +287,45 @@ fn ordered_queue_datas(queues: &TopicQueues) -> Vec<QueueData> {
     named.into_iter().map(|(_, qd)| qd).collect()
 }
 
-/// Assembles a topic's route as upstream's `pickupTopicRouteData` does (spec §5.6),
-/// including `orderTopicConf`. `None` = no route (17).
-pub fn assemble_route(
+/// How Java sizes the HashSet of a topic's broker names that `brokerDatas` follow:
+/// copied from the topic's map, so sized differently from the map itself (orders
+/// differ from 12 brokers up).
+fn broker_copy_table(brokers: usize) -> JavaTable {
+    JavaTable::HashMapWith(((brokers as f32 / 0.75) as usize + 1).max(16))
+}
+
+/// `filterServerTable`: the filter servers of every address of these brokers.
+fn filter_server_table<'a>(
     t: &Tables,
-    topic: &str,
-    cfg: &Config,
-    kv: &KvTableMap,
-) -> Option<TopicRouteData> {
-    let queues = t.topic_queue.get(topic)?;
-    let queue_datas = ordered_queue_datas(queues);
-    let mut names: Vec<&str> = queues.keys().collect();
-    // brokerDatas follow a HashSet copied from the topic's keys, which Java sizes
-    // differently from the map itself (orders differ from 12 brokers up).
-    let copy_capacity = ((names.len() as f32 / 0.75) as usize + 1).max(16);
-    java_hash_order_in(&mut names, JavaTable::HashMapWith(copy_capacity), |n| {
-        java_string_hash(n)
-    });
-    let mut broker_datas: Vec<BrokerData> = names
-        .iter()
-        .filter_map(|n| t.broker_addr.get(*n).cloned())
-        .collect();
-    if queue_datas.is_empty() || broker_datas.is_empty() {
-        return None;
+    brokers: impl IntoIterator<Item = &'a BrokerData>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut table = BTreeMap::new();
+    if t.filter_server.is_empty() {
+        return table;
     }
-    let mut filter_server_table = BTreeMap::new();
-    if !t.filter_server.is_empty() {
-        for bd in &broker_datas {
-            for addr in bd.broker_addrs.values() {
-                if let Some(list) = t.filter_server.get(&(bd.cluster.clone(), addr.clone())) {
-                    filter_server_table.insert(addr.clone(), list.clone());
-                }
+    for bd in brokers {
+        for addr in bd.broker_addrs.values() {
+            if let Some(list) = t.filter_server.get(&(bd.cluster.clone(), addr.clone())) {
+                table.insert(addr.clone(), list.clone());
             }
         }
     }
-    if cfg.support_acting_master && !topic.starts_with(SYNC_BROKER_MEMBER_PREFIX) {
-        apply_acting_master(&mut broker_datas, &queue_datas);
+    table
+}
+
+/// `orderTopicConf`: the topic's ORDER_TOPIC_CONFIG entry, when order messages are on.
+fn order_topic_conf(cfg: &Config, kv: &KvTableMap, topic: &str) -> Option<String> {
+    if !cfg.order_message_enable {
+        return None;
     }
-    let order_topic_conf = if cfg.order_message_enable {
-        kv.get(ORDER_TOPIC_CONFIG)
-            .and_then(|m| m.get(topic))
-            .cloned()
-    } else {
-        None
-    };
-    Some(TopicRouteData {
-        broker_datas,
-        filter_server_table,
-        order_topic_conf,
-        queue_datas,
-        topic_queue_mapping_by_broker: t.mapping.get(topic).cloned(),
-    })
+    kv.get(ORDER_TOPIC_CONFIG)
+        .and_then(|m| m.get(topic))
+        .cloned()
+}
+
+/// Whether routes of this topic show acting masters (spec §5.6).
+fn acting_master_applies(cfg: &Config, topic: &str) -> bool {
+    cfg.support_acting_master && !topic.starts_with(SYNC_BROKER_MEMBER_PREFIX)
 }
 
 /// A group with no master whose queues for this topic are read-only: its lowest id
@@ -370,7 +358,8 @@ fn apply_acting_master(broker_datas: &mut [BrokerData], queue_datas: &[QueueData
 }
 
 /// Builds a topic's snapshot entry, or `None` when the topic has no QueueData.
-/// The same route as [`assemble_route`], with each BrokerData taken from `frags`.
+/// The route is upstream's `pickupTopicRouteData` (spec §5.6), including
+/// `orderTopicConf`, with each BrokerData taken from `frags`.
 pub fn build_route_entry(
     t: &Tables,
     topic: &str,
@@ -393,12 +382,10 @@ pub fn build_route_entry(
             seq,
         });
     }
-    // brokerDatas follow a HashSet copied from the topic's keys (see assemble_route).
-    let copy_capacity = ((queues.len() as f32 / 0.75) as usize + 1).max(16);
-    java_hash_order_in(&mut brokers, JavaTable::HashMapWith(copy_capacity), |b| {
+    java_hash_order_in(&mut brokers, broker_copy_table(queues.len()), |b| {
         b.name_hash
     });
-    if cfg.support_acting_master && !topic.starts_with(SYNC_BROKER_MEMBER_PREFIX) {
+    if acting_master_applies(cfg, topic) {
         let mut datas: Vec<BrokerData> = brokers.iter().map(|b| b.data.clone()).collect();
         apply_acting_master(&mut datas, &queue_datas);
         for (slot, data) in brokers.iter_mut().zip(datas) {
@@ -408,26 +395,11 @@ pub fn build_route_entry(
             }
         }
     }
-    let mut extras = RouteExtras::default();
-    if !t.filter_server.is_empty() {
-        for b in &brokers {
-            for addr in b.data.broker_addrs.values() {
-                let key = (b.data.cluster.clone(), addr.clone());
-                if let Some(list) = t.filter_server.get(&key) {
-                    extras
-                        .filter_server_table
-                        .insert(addr.clone(), list.clone());
-                }
-            }
-        }
-    }
-    if cfg.order_message_enable {
-        extras.order_topic_conf = kv
-            .get(ORDER_TOPIC_CONFIG)
-            .and_then(|m| m.get(topic))
-            .cloned();
-    }
-    extras.mapping = t.mapping.get(topic).cloned();
+    let extras = RouteExtras {
+        filter_server_table: filter_server_table(t, brokers.iter().map(|b| &b.data)),
+        order_topic_conf: order_topic_conf(cfg, kv, topic),
+        mapping: t.mapping.get(topic).cloned(),
+    };
     let has_extras = !extras.filter_server_table.is_empty()
         || extras.order_topic_conf.is_some()
         || extras.mapping.is_some();
@@ -473,7 +445,42 @@ mod tests {
     use super::*;
     use crate::registry::tables::{Registration, TableSettings};
     use crate::registry::ConnId;
+    use protocol::body::TopicRouteData;
     use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
+
+    /// The reference: the route assembled as plain data, as upstream's
+    /// `pickupTopicRouteData` does. `None` = no route (17).
+    fn assemble_route(
+        t: &Tables,
+        topic: &str,
+        cfg: &Config,
+        kv: &KvTableMap,
+    ) -> Option<TopicRouteData> {
+        let queues = t.topic_queue.get(topic)?;
+        let queue_datas = ordered_queue_datas(queues);
+        let mut names: Vec<&str> = queues.keys().collect();
+        java_hash_order_in(&mut names, broker_copy_table(queues.len()), |n| {
+            java_string_hash(n)
+        });
+        let mut broker_datas: Vec<BrokerData> = names
+            .iter()
+            .filter_map(|n| t.broker_addr.get(*n).cloned())
+            .collect();
+        if queue_datas.is_empty() || broker_datas.is_empty() {
+            return None;
+        }
+        let filter_server_table = filter_server_table(t, &broker_datas);
+        if acting_master_applies(cfg, topic) {
+            apply_acting_master(&mut broker_datas, &queue_datas);
+        }
+        Some(TopicRouteData {
+            broker_datas,
+            filter_server_table,
+            order_topic_conf: order_topic_conf(cfg, kv, topic),
+            queue_datas,
+            topic_queue_mapping_by_broker: t.mapping.get(topic).cloned(),
+        })
+    }
 
     /// Broker names spread over Java hash buckets (so table sizes matter).
     fn name(i: usize) -> String {

@@ -175,14 +175,27 @@ impl TopicQueues {
         self.queues.is_empty()
     }
 
-    fn remove(&mut self, broker_name: &str) -> Option<QueueData> {
-        let i = self.find(broker_name).ok()?;
-        let slot = self.queues.remove(i);
+    /// Removes a broker's queues; says whether it had any.
+    fn remove(&mut self, broker_name: &str) -> bool {
+        let Ok(i) = self.find(broker_name) else {
+            return false;
+        };
+        self.queues.remove(i);
         if self.queues.is_empty() {
             self.queues.shrink_to_fit();
         }
-        Some(slot.to_queue_data())
+        true
     }
+}
+
+/// The shared copy of `name`, made on first sight.
+fn intern(names: &mut HashSet<Arc<str>>, name: &str) -> Arc<str> {
+    if let Some(n) = names.get(name) {
+        return n.clone();
+    }
+    let n: Arc<str> = Arc::from(name);
+    names.insert(n.clone());
+    n
 }
 
 /// What [`Tables::put_queue`] did to a topic.
@@ -234,16 +247,8 @@ impl Tables {
             Ok(i) if queues.queues[i].update(&qd) => Put::Changed,
             Ok(_) => Put::Same,
             Err(i) => {
-                let broker = match self.interned.get(qd.broker_name.as_str()) {
-                    Some(b) => b.clone(),
-                    None => {
-                        let b: Arc<str> = Arc::from(qd.broker_name.as_str());
-                        self.interned.insert(b.clone());
-                        b
-                    }
-                };
                 let slot = QueueSlot {
-                    broker,
+                    broker: intern(&mut self.interned, &qd.broker_name),
                     perm: qd.perm,
                     read_queue_nums: qd.read_queue_nums,
                     topic_sys_flag: qd.topic_sys_flag,
@@ -281,7 +286,7 @@ impl Tables {
         let Some(queues) = self.topic_queue.get_mut(topic) else {
             return false;
         };
-        if queues.remove(broker_name).is_none() {
+        if !queues.remove(broker_name) {
             return false;
         }
         if queues.is_empty() {
