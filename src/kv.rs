@@ -15,6 +15,14 @@
 //! therefore represent a null value by *not storing the key*:
 //! `KvStore::put(ns, key, None)` creates the namespace if needed and removes the
 //! key, which is observably the same.
+//!
+//! An empty (0-byte or whitespace-only) file is not taken for an empty store, as
+//! upstream does: it is what a crash or a full disk leaves, and the next put
+//! would then copy it over the last good `.bak`. The store starts from a valid
+//! `.bak` instead (and says so), or refuses to start; and [`write_file_durably`]
+//! never backs up an empty file. A missing file still starts empty.
+//!
+//! Limits on what puts may store: [`KvLimits`].
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -22,6 +30,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+mod limits;
+
+pub use limits::{KvLimitError, KvLimits};
 
 /// The namespace the server itself reads (topic → `"broker:n;broker:n"`).
 pub const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
@@ -43,6 +55,19 @@ pub enum KvError {
         #[source]
         source: serde_json::Error,
     },
+    /// The file is empty and there is no usable backup to start from.
+    #[error(
+        "KV config file {} is empty and its backup {} {problem}; restore the file \
+         (or its backup), or delete it to start with an empty KV store",
+        path.display(),
+        backup.display()
+    )]
+    EmptyWithoutBackup {
+        path: PathBuf,
+        backup: PathBuf,
+        /// What is wrong with the backup, e.g. "does not exist".
+        problem: String,
+    },
 }
 
 /// The namespaces, each a sorted key → value map.
@@ -53,6 +78,10 @@ pub type KvTable = BTreeMap<String, BTreeMap<String, String>>;
 pub struct KvStore {
     path: PathBuf,
     table: KvTable,
+    /// Namespaces plus keys (for [`KvLimits`]).
+    entries: usize,
+    /// Bytes of namespaces, keys and values (for [`KvLimits`]).
+    total_bytes: usize,
 }
 
 /// The file as read: fastjson tolerates nulls anywhere and scalars as strings.
@@ -88,12 +117,36 @@ impl KvStore {
         KvStore {
             path: path.into(),
             table: KvTable::new(),
+            entries: 0,
+            total_bytes: 0,
         }
     }
 
-    /// Loads the store from `path`. A missing file, an empty file, `null` or a
-    /// missing `configTable` give an empty store (upstream loads nothing then);
-    /// malformed JSON is an error naming the file. Null values are skipped.
+    fn with_table(path: PathBuf, table: KvTable) -> KvStore {
+        let entries = table.len() + table.values().map(BTreeMap::len).sum::<usize>();
+        let total_bytes = table
+            .iter()
+            .map(|(ns, kvs)| {
+                ns.len()
+                    + kvs
+                        .iter()
+                        .map(|(k, v)| limits::key_bytes(k, v))
+                        .sum::<usize>()
+            })
+            .sum();
+        KvStore {
+            path,
+            table,
+            entries,
+            total_bytes,
+        }
+    }
+
+    /// Loads the store from `path`. A missing file, `null` or a missing
+    /// `configTable` give an empty store (upstream loads nothing then); malformed
+    /// JSON is an error naming the file. Null values are skipped. An empty
+    /// (whitespace-only) file is replaced by its valid `.bak`, with a warning, or
+    /// else is an error ([`KvError::EmptyWithoutBackup`]); see the module doc.
     pub fn load(path: impl Into<PathBuf>) -> Result<KvStore, KvError> {
         let path = path.into();
         let bytes = match fs::read(&path) {
@@ -104,24 +157,13 @@ impl KvStore {
             }
             Err(source) => return Err(KvError::Io { path, source }),
         };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(KvStore::new(path));
-        }
-        let parsed: Option<FileIn> = match serde_json::from_slice(&bytes) {
-            Ok(p) => p,
-            Err(source) => return Err(KvError::Malformed { path, source }),
+        let table = if is_blank(&bytes) {
+            load_backup_of_empty(&path)?
+        } else {
+            parse_table(&path, &bytes)?
         };
-        let mut table = KvTable::new();
-        for (ns, kvs) in parsed.and_then(|f| f.config_table).unwrap_or_default() {
-            let Some(kvs) = kvs else { continue };
-            let kvs = kvs
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k, v.into_string())))
-                .collect();
-            table.insert(ns, kvs);
-        }
         tracing::info!(path = %path.display(), namespaces = table.len(), "KV config loaded");
-        Ok(KvStore { path, table })
+        Ok(KvStore::with_table(path, table))
     }
 
     /// The file the store is persisted to.
@@ -144,17 +186,43 @@ impl KvStore {
     /// the namespace and removes the key, see the module doc. Returns the
     /// previous value.
     pub fn put(&mut self, namespace: &str, key: &str, value: Option<String>) -> Option<String> {
+        if !self.table.contains_key(namespace) {
+            self.entries += 1;
+            self.total_bytes += namespace.len();
+        }
         let kvs = self.table.entry(namespace.to_string()).or_default();
-        match value {
+        if let Some(v) = &value {
+            self.entries += 1;
+            self.total_bytes += limits::key_bytes(key, v);
+        }
+        let old = match value {
             Some(v) => kvs.insert(key.to_string(), v),
             None => kvs.remove(key),
+        };
+        if let Some(old) = &old {
+            self.entries -= 1;
+            self.total_bytes -= limits::key_bytes(key, old);
         }
+        old
     }
 
     /// Removes `key` from `namespace`; the namespace stays even when emptied (as
     /// upstream). Returns the removed value.
     pub fn delete(&mut self, namespace: &str, key: &str) -> Option<String> {
-        self.table.get_mut(namespace)?.remove(key)
+        let old = self.table.get_mut(namespace)?.remove(key)?;
+        self.entries -= 1;
+        self.total_bytes -= limits::key_bytes(key, &old);
+        Some(old)
+    }
+
+    /// Namespaces plus keys stored.
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// Bytes of all namespaces, keys and values stored.
+    pub fn total_bytes(&self) -> usize {
+        self.total_bytes
     }
 
     /// All namespaces.
@@ -195,6 +263,59 @@ impl KvStore {
     }
 }
 
+/// Whether a file's content holds nothing (0 bytes or only whitespace).
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+/// The table of a (non-blank) KV file.
+fn parse_table(path: &Path, bytes: &[u8]) -> Result<KvTable, KvError> {
+    let parsed: Option<FileIn> =
+        serde_json::from_slice(bytes).map_err(|source| KvError::Malformed {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mut table = KvTable::new();
+    for (ns, kvs) in parsed.and_then(|f| f.config_table).unwrap_or_default() {
+        let Some(kvs) = kvs else { continue };
+        let kvs = kvs
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v.into_string())))
+            .collect();
+        table.insert(ns, kvs);
+    }
+    Ok(table)
+}
+
+/// The table to start from when the file at `path` is empty: its `.bak`, if that
+/// is there and valid.
+fn load_backup_of_empty(path: &Path) -> Result<KvTable, KvError> {
+    let backup = with_suffix(path, ".bak");
+    let refuse = |problem: String| KvError::EmptyWithoutBackup {
+        path: path.to_path_buf(),
+        backup: backup.clone(),
+        problem,
+    };
+    let bytes = match fs::read(&backup) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(refuse("does not exist".to_string()))
+        }
+        Err(e) => return Err(refuse(format!("cannot be read ({e})"))),
+    };
+    if is_blank(&bytes) {
+        return Err(refuse("is empty too".to_string()));
+    }
+    let table = parse_table(&backup, &bytes).map_err(|e| refuse(format!("is not valid ({e})")))?;
+    tracing::warn!(
+        path = %path.display(),
+        backup = %backup.display(),
+        namespaces = table.len(),
+        "KV config file is empty; starting from its backup"
+    );
+    Ok(table)
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_os_string();
     s.push(suffix);
@@ -203,7 +324,8 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 
 /// Replaces the file at `path` with `bytes` so that a crash leaves either the old
 /// or the new content: creates the parent directories, copies the existing file
-/// to `<path>.bak` (upstream keeps one), writes `<path>.tmp`, fsyncs it, renames
+/// to `<path>.bak` (upstream keeps one) unless it is empty (so a truncated file
+/// never replaces the last good backup), writes `<path>.tmp`, fsyncs it, renames
 /// it over `path` and fsyncs the directory. A symlink at `path` is followed (the
 /// link's target is replaced, as upstream's in-place write would change it).
 ///
@@ -220,7 +342,7 @@ pub fn write_file_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
     };
     fs::create_dir_all(&dir)?;
 
-    if target.is_file() {
+    if target.is_file() && !is_blank(&fs::read(&target)?) {
         fs::copy(&target, with_suffix(&target, ".bak"))?;
     }
 
@@ -269,7 +391,7 @@ mod tests {
     fn load_tolerates_empty_and_nulls() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("kvConfig.json");
-        for text in ["", "  \n", "null", "{}", "{\"configTable\":null}"] {
+        for text in ["null", "{}", "{\"configTable\":null}"] {
             fs::write(&path, text).expect("write");
             let kv = KvStore::load(&path).expect(text);
             assert!(kv.table().is_empty(), "{text}");
@@ -285,6 +407,77 @@ mod tests {
         assert_eq!(kv.get("A", "k"), None);
         assert!(kv.namespace("B").is_none());
         assert_eq!(kv.namespace("C").map(|m| m.len()), Some(0));
+    }
+
+    #[test]
+    fn empty_file_starts_from_valid_backup() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kvConfig.json");
+        let bak = with_suffix(&path, ".bak");
+        let good = br#"{"configTable":{"ns":{"k":"v"}}}"#;
+        for empty in ["", " \n\t"] {
+            fs::write(&path, empty).expect("write");
+            fs::write(&bak, good).expect("write bak");
+            let mut kv = KvStore::load(&path).expect("load");
+            assert_eq!(kv.get("ns", "k"), Some("v"));
+            assert_eq!(kv.path(), path);
+            assert_eq!((kv.entries(), kv.total_bytes()), (2, 4));
+            // The next put writes the file and leaves the good backup alone.
+            kv.put("ns", "k2", Some("v2".into()));
+            kv.persist().expect("persist");
+            assert_eq!(fs::read(&bak).expect("bak"), good);
+            assert_eq!(
+                fs::read(&path).expect("file"),
+                br#"{"configTable":{"ns":{"k2":"v2","k":"v"}}}"#
+            );
+        }
+    }
+
+    #[test]
+    fn empty_file_without_usable_backup_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kvConfig.json");
+        let bak = with_suffix(&path, ".bak");
+        fs::write(&path, "").expect("write");
+        let cases: [(Option<&[u8]>, &str); 3] = [
+            (None, "does not exist"),
+            (Some(b"\n"), "is empty too"),
+            (Some(b"{nope"), "is not valid"),
+        ];
+        for (backup, problem) in cases {
+            let _ = fs::remove_file(&bak);
+            if let Some(b) = backup {
+                fs::write(&bak, b).expect("write bak");
+            }
+            let err = KvStore::load(&path).expect_err("refused");
+            assert!(matches!(err, KvError::EmptyWithoutBackup { .. }));
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with(&format!(
+                    "KV config file {} is empty and its backup {} {problem}",
+                    path.display(),
+                    bak.display()
+                )),
+                "{msg}"
+            );
+            assert!(
+                msg.ends_with("or delete it to start with an empty KV store"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_file_is_never_backed_up() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        let bak = with_suffix(&path, ".bak");
+        fs::write(&bak, b"good").expect("write");
+        fs::write(&path, b"  ").expect("write");
+        write_file_durably(&path, b"new").expect("write");
+        assert_eq!(fs::read(&bak).expect("bak"), b"good");
+        write_file_durably(&path, b"newer").expect("write");
+        assert_eq!(fs::read(&bak).expect("bak"), b"new");
     }
 
     #[test]
