@@ -26,7 +26,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -316,6 +316,20 @@ fn load_backup_of_empty(path: &Path) -> Result<KvTable, KvError> {
     Ok(table)
 }
 
+/// [`is_blank`] for a file, reading only up to its first non-blank byte (the
+/// first byte of any real file).
+fn is_blank_file(path: &Path) -> io::Result<bool> {
+    let mut file = File::open(path)?;
+    let mut chunk = [0u8; 8192];
+    loop {
+        match file.read(&mut chunk)? {
+            0 => return Ok(true),
+            n if !is_blank(&chunk[..n]) => return Ok(false),
+            _ => {}
+        }
+    }
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_os_string();
     s.push(suffix);
@@ -342,7 +356,7 @@ pub fn write_file_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
     };
     fs::create_dir_all(&dir)?;
 
-    if target.is_file() && !is_blank(&fs::read(&target)?) {
+    if target.is_file() && !is_blank_file(&target)? {
         fs::copy(&target, with_suffix(&target, ".bak"))?;
     }
 
