@@ -6,6 +6,9 @@
 //! that does not grow the store (a replace by a value no longer than the old one)
 //! is always allowed, so a store loaded over a lowered limit can still shrink.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use super::KvStore;
 use crate::config::Config;
 
@@ -55,16 +58,65 @@ impl KvLimitError {
 }
 
 impl KvLimitError {
-    /// The one log line of a refused put. Namespace and key are cut short: they
-    /// come from the request and may be megabytes long.
+    /// The log line of a refused put: at most one a second per limit, so a client
+    /// looping refused puts cannot flood the log; `suppressed` counts the refusals
+    /// since the last line. Namespace and key are cut short: they come from the
+    /// request and may be megabytes long.
     pub fn log(&self, namespace: &str, key: &str) {
+        let kind = match self {
+            Self::ValueTooLong { .. } => 0,
+            Self::TooManyEntries { .. } => 1,
+            Self::TooManyBytes { .. } => 2,
+        };
+        let Some(suppressed) = LOG_GATES[kind].admit() else {
+            return;
+        };
         tracing::warn!(
             limit = self.limit_key(),
             namespace = clip(namespace),
             key = clip(key),
+            suppressed,
             error = %self,
             "KV put refused"
         );
+    }
+}
+
+/// Lets one log line through per second (process-wide: handlers on every shard
+/// and the writer share it).
+struct LogGate {
+    /// The second (since the epoch) of the last line let through.
+    last_second: AtomicU64,
+    /// Lines held back since then.
+    held: AtomicU64,
+}
+
+static LOG_GATES: [LogGate; 3] = [LogGate::new(), LogGate::new(), LogGate::new()];
+
+impl LogGate {
+    const fn new() -> LogGate {
+        LogGate {
+            last_second: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(lines held back)` if a line may be logged now.
+    fn admit(&self) -> Option<u64> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_secs().max(1));
+        let last = self.last_second.load(Ordering::Relaxed);
+        if last != now
+            && self
+                .last_second
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.held.swap(0, Ordering::Relaxed));
+        }
+        self.held.fetch_add(1, Ordering::Relaxed);
+        None
     }
 }
 
@@ -221,6 +273,16 @@ mod tests {
         assert_eq!(kv.check_put("ns", "key", Some("12"), &tiny), Ok(()));
         assert_eq!(kv.check_put("ns", "key", Some("4321"), &tiny), Ok(()));
         assert!(kv.check_put("ns", "k", Some(""), &tiny).is_err());
+    }
+
+    #[test]
+    fn log_gate_lets_one_line_a_second_through() {
+        let gate = LogGate::new();
+        assert_eq!(gate.admit(), Some(0));
+        // Within the same second (the test would need to straddle a second
+        // boundary twice in a row to see otherwise), the rest are held.
+        let held = (0..100).filter(|_| gate.admit().is_none()).count();
+        assert!(held >= 99, "{held}");
     }
 
     #[test]
