@@ -390,10 +390,13 @@ config_table! {
     /// put that would add one more is refused. 100000: real estates keep one
     /// `ORDER_TOPIC_CONFIG` key per ordered topic, thousands at the very most.
     kv_max_entries: usize = 100_000, "kvMaxEntries", protected = true;
-    /// Most bytes of namespaces, keys and values together in the KV store (the
-    /// file, rewritten on every put, is about this size); a put that would grow
-    /// it past this is refused. 64 MiB: a thousand times a large estate's table.
-    kv_max_total_bytes: usize = 67_108_864, "kvMaxTotalBytes", protected = true;
+    /// Most bytes of namespaces, keys and values together in the KV store, counted
+    /// as the JSON strings the file holds (escapes included); a put that would
+    /// grow it past this is refused. 8 MiB: real tables are well under 1 MiB, and
+    /// it keeps the file (rewritten on every put) and the `ORDER_TOPIC_CONFIG`
+    /// table sent in every REGISTER_BROKER reply far below the 16 MiB frame limit
+    /// of the brokers' decoders.
+    kv_max_total_bytes: usize = 8_388_608, "kvMaxTotalBytes", protected = true;
 }
 
 /// The keys upstream always black-lists for 318.

@@ -82,7 +82,8 @@ pub struct KvStore {
     table: KvTable,
     /// Namespaces plus keys (for [`KvLimits`]).
     entries: usize,
-    /// Bytes of namespaces, keys and values (for [`KvLimits`]).
+    /// Bytes of namespaces, keys and values as the file holds them (for
+    /// [`KvLimits`]).
     total_bytes: usize,
 }
 
@@ -129,7 +130,7 @@ impl KvStore {
         let total_bytes = table
             .iter()
             .map(|(ns, kvs)| {
-                ns.len()
+                limits::namespace_bytes(ns)
                     + kvs
                         .iter()
                         .map(|(k, v)| limits::key_bytes(k, v))
@@ -198,7 +199,7 @@ impl KvStore {
     pub fn put(&mut self, namespace: &str, key: &str, value: Option<String>) -> Option<String> {
         if !self.table.contains_key(namespace) {
             self.entries += 1;
-            self.total_bytes += namespace.len();
+            self.total_bytes += limits::namespace_bytes(namespace);
         }
         let kvs = self.table.entry(namespace.to_string()).or_default();
         if let Some(v) = &value {
@@ -230,7 +231,8 @@ impl KvStore {
         self.entries
     }
 
-    /// Bytes of all namespaces, keys and values stored.
+    /// Bytes of all namespaces, keys and values stored, counted as JSON strings
+    /// (quoted and escaped, as the file and the replies hold them).
     pub fn total_bytes(&self) -> usize {
         self.total_bytes
     }

@@ -199,7 +199,7 @@ fn limits_cannot_be_lifted_by_318() {
         "maxFrameLength=16777216",
         "kvMaxValueLength=65536",
         "kvMaxEntries=100000",
-        "kvMaxTotalBytes=67108864",
+        "kvMaxTotalBytes=8388608",
     ] {
         assert!(before.lines().any(|l| l == line), "{line} in:\n{before}");
     }
@@ -437,35 +437,29 @@ fn kv_max_entries_holds_for_puts_pipelined_on_many_connections() {
 }
 
 #[test]
-fn kv_max_total_bytes_bounds_the_store() {
-    let server = TestServer::start(&[("kvMaxTotalBytes", "20")]);
+fn kv_max_total_bytes_bounds_the_store_as_the_file_holds_it() {
+    let server = TestServer::start(&[("kvMaxTotalBytes", "30")]);
     let mut c = server.client();
-    // Namespace, key and value bytes: 2 + 2 + 10, then + 2 + 4 = 20.
+    let over = |bytes: usize| {
+        (
+            response::SYSTEM_ERROR,
+            format!("KV store full: this put would make it {bytes} bytes, over the limit kvMaxTotalBytes=30"),
+        )
+    };
+    // Quoted JSON strings: "ns" "k1" "0123456789" = 4 + 4 + 12, then "k2" "abcd" = 4 + 6.
     assert_eq!(put(&mut c, "ns", "k1", "0123456789"), (0, String::new()));
     assert_eq!(put(&mut c, "ns", "k2", "abcd"), (0, String::new()));
-    assert_eq!(
-        put(&mut c, "ns", "k3", ""),
-        (
-            response::SYSTEM_ERROR,
-            "KV store full: this put would make it 22 bytes, over the limit kvMaxTotalBytes=20"
-                .to_string()
-        )
-    );
-    assert_eq!(
-        put(&mut c, "ns", "k2", "abcde"),
-        (
-            response::SYSTEM_ERROR,
-            "KV store full: this put would make it 21 bytes, over the limit kvMaxTotalBytes=20"
-                .to_string()
-        )
-    );
+    assert_eq!(put(&mut c, "ns", "k3", ""), over(36));
+    assert_eq!(put(&mut c, "ns", "k2", "abcde"), over(31));
     wait_log_line(&server, &["WARN", "KV put refused", "kvMaxTotalBytes"]);
-    // A shorter value frees room.
-    assert_eq!(put(&mut c, "ns", "k1", "01234567"), (0, String::new()));
+    // A shorter value frees room; an escaped char counts as written ("\u0001").
+    assert_eq!(put(&mut c, "ns", "k1", "0123"), (0, String::new()));
+    assert_eq!(put(&mut c, "ns", "k3", "\u{1}"), over(36));
     assert_eq!(put(&mut c, "ns", "k3", ""), (0, String::new()));
     assert_eq!(get(&mut c, "ns", "k2").as_deref(), Some("abcd"));
+    let file = fs::read_to_string(&server.kv_path).expect("kv");
     assert_eq!(
-        fs::read_to_string(&server.kv_path).expect("kv"),
-        r#"{"configTable":{"ns":{"k1":"01234567","k2":"abcd","k3":""}}}"#
+        file,
+        r#"{"configTable":{"ns":{"k1":"0123","k2":"abcd","k3":""}}}"#
     );
 }

@@ -9,6 +9,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use protocol::json::{write_json_string, Dialect};
+
 use super::KvStore;
 use crate::config::Config;
 
@@ -19,7 +21,7 @@ pub struct KvLimits {
     pub max_value_length: usize,
     /// Most namespaces plus keys.
     pub max_entries: usize,
-    /// Most bytes of namespaces, keys and values together.
+    /// Most bytes of namespaces, keys and values together, as JSON strings.
     pub max_total_bytes: usize,
 }
 
@@ -144,7 +146,26 @@ impl KvLimits {
 
 /// Bytes one stored key takes in the accounting.
 pub(super) fn key_bytes(key: &str, value: &str) -> usize {
-    key.len() + value.len()
+    json_len(key) + json_len(value)
+}
+
+/// Bytes one namespace name takes in the accounting.
+pub(super) fn namespace_bytes(namespace: &str) -> usize {
+    json_len(namespace)
+}
+
+/// The length of `s` as a quoted JSON string in the file's dialect. Escapes can
+/// make it up to six times the UTF-8 length (`\u0001`), so the limit counts
+/// these bytes: they are what the file, GET_KVLIST_BY_NAMESPACE and the
+/// `ORDER_TOPIC_CONFIG` table of every REGISTER_BROKER reply carry.
+fn json_len(s: &str) -> usize {
+    let plain = |b: &u8| (0x20..0x7f).contains(b) && *b != b'"' && *b != b'\\';
+    if s.bytes().all(|b| plain(&b)) {
+        return s.len() + 2;
+    }
+    let mut out = Vec::with_capacity(s.len() + 8);
+    write_json_string(&mut out, s, Dialect::Legacy);
+    out.len()
 }
 
 impl KvStore {
@@ -183,7 +204,7 @@ impl KvStore {
             Some(kvs) => kvs.get(key).map(String::as_str),
             None => {
                 entries += 1;
-                bytes += namespace.len();
+                bytes += namespace_bytes(namespace);
                 None
             }
         };
@@ -211,7 +232,7 @@ mod tests {
     const SMALL: KvLimits = KvLimits {
         max_value_length: 4,
         max_entries: 3,
-        max_total_bytes: 12,
+        max_total_bytes: 1000,
     };
 
     #[test]
@@ -234,7 +255,8 @@ mod tests {
         let mut kv = KvStore::new("/unused");
         kv.put("n", "a", Some("1".into()));
         kv.put("n", "b", Some("2".into()));
-        assert_eq!((kv.entries(), kv.total_bytes()), (3, 5));
+        // `"n"` + `"a"` + `"1"` + `"b"` + `"2"`
+        assert_eq!((kv.entries(), kv.total_bytes()), (3, 15));
         assert_eq!(
             kv.check_put("n", "c", Some("3"), &SMALL),
             Err(KvLimitError::TooManyEntries { entries: 3, max: 3 })
@@ -245,29 +267,36 @@ mod tests {
         assert_eq!(kv.check_put("n", "a", Some("9"), &SMALL), Ok(()));
         assert_eq!(kv.check_put("n", "a", None, &SMALL), Ok(()));
         kv.delete("n", "a");
-        assert_eq!((kv.entries(), kv.total_bytes()), (2, 3));
+        assert_eq!((kv.entries(), kv.total_bytes()), (2, 9));
         assert_eq!(kv.check_put("n", "c", Some("3"), &SMALL), Ok(()));
     }
 
     #[test]
-    fn total_bytes() {
+    fn total_bytes_count_json_strings() {
         let mut kv = KvStore::new("/unused");
-        kv.put("ns", "key", Some("1234".into())); // 2 + 3 + 4 = 9
-        assert_eq!(kv.total_bytes(), 9);
-        assert_eq!(kv.check_put("ns", "key", Some("4321"), &SMALL), Ok(()));
-        let big = KvLimits {
+        kv.put("ns", "key", Some("1234".into())); // "ns" "key" "1234": 4 + 5 + 6
+        assert_eq!(kv.total_bytes(), 15);
+        let limits = KvLimits {
+            max_value_length: 100,
             max_entries: 100,
-            ..SMALL
+            max_total_bytes: 20,
         };
         assert_eq!(
-            kv.check_put("ns", "kk", Some("12"), &big),
-            Err(KvLimitError::TooManyBytes { bytes: 13, max: 12 })
+            kv.check_put("ns", "kk", Some("12"), &limits),
+            Err(KvLimitError::TooManyBytes { bytes: 23, max: 20 })
         );
-        assert_eq!(kv.check_put("ns", "k", Some("12"), &big), Ok(()));
+        assert_eq!(kv.check_put("ns", "k", Some(""), &limits), Ok(()));
+        // Escapes count as written: `"\u0001"` is 8 bytes, `"\""` 4.
+        assert_eq!(
+            kv.check_put("ns", "k", Some("\u{1}"), &limits),
+            Err(KvLimitError::TooManyBytes { bytes: 26, max: 20 })
+        );
+        kv.put("n2", "\"", Some("\u{1}\u{80}é".into()));
+        assert_eq!(kv.total_bytes(), 15 + 4 + 4 + (2 + 6 + 6 + 2));
         // A store over a lowered limit may still shrink, but not grow.
         let tiny = KvLimits {
             max_total_bytes: 1,
-            ..big
+            ..limits
         };
         assert!(kv.over_limits(&tiny));
         assert_eq!(kv.check_put("ns", "key", Some("12"), &tiny), Ok(()));
@@ -289,14 +318,14 @@ mod tests {
     fn counters_follow_every_change() {
         let mut kv = KvStore::new("/unused");
         kv.put("ns", "k", None);
-        assert_eq!((kv.entries(), kv.total_bytes()), (1, 2));
+        assert_eq!((kv.entries(), kv.total_bytes()), (1, 4));
         kv.put("ns", "k", Some("abc".into()));
         kv.put("ns", "k", Some("abcdef".into()));
-        assert_eq!((kv.entries(), kv.total_bytes()), (2, 9));
+        assert_eq!((kv.entries(), kv.total_bytes()), (2, 15));
         kv.put("ns", "k", None);
-        assert_eq!((kv.entries(), kv.total_bytes()), (1, 2));
+        assert_eq!((kv.entries(), kv.total_bytes()), (1, 4));
         kv.delete("ns", "nope");
         kv.delete("none", "k");
-        assert_eq!((kv.entries(), kv.total_bytes()), (1, 2));
+        assert_eq!((kv.entries(), kv.total_bytes()), (1, 4));
     }
 }

@@ -59,7 +59,7 @@ fn empty_file_starts_from_valid_backup() {
         let mut kv = KvStore::load(&path).expect("load");
         assert_eq!(kv.get("ns", "k"), Some("v"));
         assert_eq!(kv.path(), path);
-        assert_eq!((kv.entries(), kv.total_bytes()), (2, 4));
+        assert_eq!((kv.entries(), kv.total_bytes()), (2, 10));
         // The next put writes the file and leaves the good backup alone.
         kv.put("ns", "k2", Some("v2".into()));
         kv.persist().expect("persist");
