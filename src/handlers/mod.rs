@@ -48,7 +48,7 @@ pub fn handle(snap: &Snapshot, cmd: &RemotingCommand, body: Option<Bytes>) -> Ou
         rq::GET_UNIT_TOPIC_LIST
         | rq::GET_HAS_UNIT_SUB_TOPIC_LIST
         | rq::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST => lists::unit_topics(snap, cmd.code).into(),
-        rq::PUT_KV_CONFIG => kv::put(cmd),
+        rq::PUT_KV_CONFIG => kv::put(snap, cmd),
         rq::GET_KV_CONFIG => kv::get(snap, cmd).into(),
         rq::DELETE_KV_CONFIG => kv::delete(cmd),
         rq::GET_KVLIST_BY_NAMESPACE => kv::list(snap, cmd).into(),

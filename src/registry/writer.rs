@@ -22,7 +22,7 @@ use super::snapshot::{Snapshot, SnapshotBuilder, ORDER_TOPIC_CONFIG};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::Config;
-use crate::kv::KvStore;
+use crate::kv::{KvLimits, KvStore};
 use crate::reply::Reply;
 
 /// Most writes applied before one publish, so a flood cannot starve replies.
@@ -65,6 +65,7 @@ impl Writer {
         shards: Vec<Rc<ConnectedSender<ShardControl>>>,
     ) -> Writer {
         let snap = published.load();
+        warn_if_over_limits(&kv, &config);
         Writer {
             tables: Tables::default(),
             kv,
@@ -239,6 +240,16 @@ impl Writer {
                 key,
                 value,
             } => {
+                // Checked here, against the table as this batch left it: puts that
+                // each fit the snapshot the handlers saw may not fit together.
+                let limits = KvLimits::from(&self.config);
+                if let Err(e) = self
+                    .kv
+                    .check_put(&namespace, &key, value.as_deref(), &limits)
+                {
+                    e.log(&namespace, &key);
+                    return Reply::system_error(e.to_string());
+                }
                 self.order_conf_touched(&namespace, &key);
                 self.kv.put(&namespace, &key, value);
                 self.tables.dirty.kv = true;
@@ -332,7 +343,7 @@ impl Writer {
         if persist.config {
             files.push((
                 PathBuf::from(&self.config.config_store_path),
-                self.config.to_properties_text().into_bytes(),
+                self.config.to_store_text().into_bytes(),
             ));
         }
         if files.is_empty() {
@@ -365,5 +376,21 @@ impl Writer {
         // still holds it.
         let old = self.published.swap(Arc::new(snap));
         drop(old);
+    }
+}
+
+/// A KV store loaded past its limits is kept whole (no data is dropped); puts
+/// that grow it further are refused.
+fn warn_if_over_limits(kv: &KvStore, config: &Config) {
+    let limits = KvLimits::from(config);
+    if kv.over_limits(&limits) {
+        tracing::warn!(
+            path = %kv.path().display(),
+            entries = kv.entries(),
+            total_bytes = kv.total_bytes(),
+            kv_max_entries = limits.max_entries,
+            kv_max_total_bytes = limits.max_total_bytes,
+            "KV store loaded over its limits; puts that grow it will be refused"
+        );
     }
 }
