@@ -113,7 +113,11 @@ pub fn topic_flood(count: usize) -> Vec<u8> {
 
 /// One GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206) frame.
 pub fn topic_list_frame(opaque: i32) -> BytesMut {
-    let mut cmd = RemotingCommand::request(request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, opaque, Vec::new());
+    let mut cmd = RemotingCommand::request(
+        request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+        opaque,
+        Vec::new(),
+    );
     cmd.version = version::CURRENT;
     let mut out = BytesMut::new();
     frame::encode(&cmd, SerializeType::Json, None, &mut out);
@@ -147,7 +151,10 @@ pub fn kv_delete(namespace: &str, key: &str) -> RemotingCommand {
     RemotingCommand::request(
         request::DELETE_KV_CONFIG,
         0,
-        ext(&[("namespace", namespace.to_string()), ("key", key.to_string())]),
+        ext(&[
+            ("namespace", namespace.to_string()),
+            ("key", key.to_string()),
+        ]),
     )
 }
 

@@ -190,12 +190,18 @@ struct Setup {
 }
 
 async fn register(addr: SocketAddr, name: &str, body: Vec<u8>) -> Result<Conn> {
-    let mut c = Conn::connect(addr, 0, SerializeType::Json, Duration::from_secs(30), victim::shared())
-        .await
-        .map_err(|e| Error::Connect {
-            target: addr.to_string(),
-            source: e,
-        })?;
+    let mut c = Conn::connect(
+        addr,
+        0,
+        SerializeType::Json,
+        Duration::from_secs(30),
+        victim::shared(),
+    )
+    .await
+    .map_err(|e| Error::Connect {
+        target: addr.to_string(),
+        source: e,
+    })?;
     let cmd = bodies::register(name, "127.0.0.9:10911", false, &body);
     let r = c
         .call(cmd, Some(&body))
@@ -214,14 +220,19 @@ async fn setup(addr: SocketAddr, a: &AttackArgs, wanted: &[Attack]) -> Result<Se
     // Two topics: a broker's first registration of a single topic is refused
     // (`RouteInfoManager#registerBroker`).
     let victim_body = bodies::plain_topics(
-        [victim::VICTIM_TOPIC.to_string(), format!("{}Spare", victim::VICTIM_TOPIC)].into_iter(),
+        [
+            victim::VICTIM_TOPIC.to_string(),
+            format!("{}Spare", victim::VICTIM_TOPIC),
+        ]
+        .into_iter(),
     );
     let victim_broker = register(addr, "AttackVictimBroker", victim_body).await?;
     let needs_topics = wanted
         .iter()
         .any(|w| matches!(w, Attack::Noread | Attack::SigtermNoread));
     let topics_broker = if needs_topics && a.noread_topics > 0 {
-        let body = bodies::plain_topics((0..a.noread_topics).map(|i| format!("AttackListTopic{i:06}")));
+        let body =
+            bodies::plain_topics((0..a.noread_topics).map(|i| format!("AttackListTopic{i:06}")));
         Some(register(addr, "AttackTopicsBroker", body).await?)
     } else {
         None
@@ -378,7 +389,15 @@ async fn hostile(
         }
         Attack::Noread => {
             let (_keep, release) = watch::channel(());
-            sockets::noread(addr, a.noread_conns, a.noread_requests, until, release, tally.clone()).await;
+            sockets::noread(
+                addr,
+                a.noread_conns,
+                a.noread_requests,
+                until,
+                release,
+                tally.clone(),
+            )
+            .await;
             tally.figures()
         }
         Attack::Trickle => {
@@ -394,7 +413,15 @@ async fn hostile(
             tally.figures()
         }
         Attack::KvFlood => {
-            requests::kv_flood(addr, a.kv_puts, a.kv_value_kib, a.kv_file.as_deref(), until, tally.clone()).await
+            requests::kv_flood(
+                addr,
+                a.kv_puts,
+                a.kv_value_kib,
+                a.kv_file.as_deref(),
+                until,
+                tally.clone(),
+            )
+            .await
         }
         Attack::SigtermNoread => sigterm_noread(addr, a, until, tally).await,
     }
@@ -402,7 +429,12 @@ async fn hostile(
 
 /// `sigterm-noread`: non-readers pipeline 206, then SIGTERM; does the process
 /// exit while they stay connected, and if not, once they close?
-async fn sigterm_noread(addr: SocketAddr, a: &AttackArgs, until: Instant, tally: Arc<Tally>) -> HostileFigures {
+async fn sigterm_noread(
+    addr: SocketAddr,
+    a: &AttackArgs,
+    until: Instant,
+    tally: Arc<Tally>,
+) -> HostileFigures {
     let Some(pid) = a.pid else {
         return tally.figures();
     };
@@ -434,7 +466,10 @@ async fn sigterm_noread(addr: SocketAddr, a: &AttackArgs, until: Instant, tally:
     let _ = readers.await;
     let mut exit_close = None;
     if exit_term.is_none() {
-        notes.push(format!("still running {} ms after SIGTERM", term_at.elapsed().as_millis()));
+        notes.push(format!(
+            "still running {} ms after SIGTERM",
+            term_at.elapsed().as_millis()
+        ));
         let closed_at = Instant::now();
         while closed_at.elapsed() < Duration::from_secs(10) {
             if !process::alive(pid) {

@@ -88,7 +88,9 @@ hostile = attack connections opened / closed by the server"
         if let Some(b) = h.kv_file_bytes {
             facts.push(format!(
                 "KV file {b} bytes, .bak {}",
-                h.kv_bak_bytes.map(|b| b.to_string()).unwrap_or_else(|| "-".into())
+                h.kv_bak_bytes
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| "-".into())
             ));
         }
         let _ = writeln!(o, "  {:<15} {}", r.attack.name(), facts.join("; "));

@@ -17,7 +17,13 @@ use crate::conn::Conn;
 
 async fn connect(addr: SocketAddr, tally: &Tally) -> Option<Conn> {
     // Replies to these can take long: the reply wait is bounded by the attack's end.
-    let c = Conn::connect(addr, 0, SerializeType::Json, Duration::from_secs(600), shared());
+    let c = Conn::connect(
+        addr,
+        0,
+        SerializeType::Json,
+        Duration::from_secs(600),
+        shared(),
+    );
     match tokio::time::timeout(Duration::from_secs(2), c).await {
         Ok(Ok(c)) => {
             Tally::one(&tally.conns_opened);
@@ -63,7 +69,12 @@ pub async fn bomb(addr: SocketAddr, conns: usize, body: Bytes, until: Instant, t
 
 /// `topic-flood`: one registration of the `body` of many topics; the
 /// connection stays (and the topics with it) until `until`.
-pub async fn topic_flood(addr: SocketAddr, body: Bytes, until: Instant, tally: Arc<Tally>) -> Vec<String> {
+pub async fn topic_flood(
+    addr: SocketAddr,
+    body: Bytes,
+    until: Instant,
+    tally: Arc<Tally>,
+) -> Vec<String> {
     let mut notes = Vec::new();
     let Some(mut c) = connect(addr, &tally).await else {
         return notes;
@@ -75,7 +86,10 @@ pub async fn topic_flood(addr: SocketAddr, body: Bytes, until: Instant, tally: A
     match tokio::time::timeout_at(until.into(), c.call(cmd, Some(&body))).await {
         Ok(Ok(r)) => {
             tally.reply(r.cmd.code);
-            notes.push(format!("registration answered in {} ms", started.elapsed().as_millis()));
+            notes.push(format!(
+                "registration answered in {} ms",
+                started.elapsed().as_millis()
+            ));
         }
         Ok(Err(_)) => Tally::one(&tally.closed_by_server),
         Err(_) => notes.push("registration unanswered by the end".into()),
@@ -129,7 +143,10 @@ pub async fn kv_flood(
     tokio::time::sleep_until(until.into()).await;
     for i in 0..put {
         let del = c.call(bodies::kv_delete(NS, &format!("k{i}")), None);
-        if tokio::time::timeout(Duration::from_secs(5), del).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), del)
+            .await
+            .is_err()
+        {
             break;
         }
     }

@@ -96,7 +96,13 @@ where
 }
 
 /// `trickle`: a 16 MiB frame started, then one byte per second.
-pub async fn trickle(addr: SocketAddr, conns: usize, frame_mib: usize, until: Instant, tally: Arc<Tally>) {
+pub async fn trickle(
+    addr: SocketAddr,
+    conns: usize,
+    frame_mib: usize,
+    until: Instant,
+    tally: Arc<Tally>,
+) {
     let mut tasks = JoinSet::new();
     for _ in 0..conns {
         let tally = tally.clone();
@@ -124,7 +130,13 @@ pub async fn trickle(addr: SocketAddr, conns: usize, frame_mib: usize, until: In
 
 /// `partial-frames`: each connection sends all of a `frame_mib` frame but
 /// its last 4 KiB, then waits.
-pub async fn partial(addr: SocketAddr, conns: usize, frame_mib: usize, until: Instant, tally: Arc<Tally>) {
+pub async fn partial(
+    addr: SocketAddr,
+    conns: usize,
+    frame_mib: usize,
+    until: Instant,
+    tally: Arc<Tally>,
+) {
     let chunk = Bytes::from(vec![b' '; 64 * 1024]);
     let mut tasks = JoinSet::new();
     for _ in 0..conns {
@@ -156,7 +168,13 @@ pub async fn partial(addr: SocketAddr, conns: usize, frame_mib: usize, until: In
 }
 
 /// `conn-flood`: `conns` idle connections from `source`, opened 256 at a time.
-pub async fn flood(addr: SocketAddr, source: IpAddr, conns: usize, until: Instant, tally: Arc<Tally>) {
+pub async fn flood(
+    addr: SocketAddr,
+    source: IpAddr,
+    conns: usize,
+    until: Instant,
+    tally: Arc<Tally>,
+) {
     let mut holders = JoinSet::new();
     let mut left = conns;
     while left > 0 && Instant::now() < until {

@@ -83,7 +83,11 @@ fn lock(t: &SharedTally) -> std::sync::MutexGuard<'_, Tally> {
     t.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn settle(t: &SharedTally, sent_at: Instant, r: Result<Result<Reply, ErrKind>, oneshot::error::RecvError>) {
+fn settle(
+    t: &SharedTally,
+    sent_at: Instant,
+    r: Result<Result<Reply, ErrKind>, oneshot::error::RecvError>,
+) {
     let mut t = lock(t);
     match r {
         Ok(Ok(reply)) if reply.cmd.code == response::SUCCESS => {
@@ -148,7 +152,10 @@ fn figures(t: &Tally) -> VictimFigures {
 
 async fn connect(addr: SocketAddr, timeout: Duration, shared: &Arc<Shared>) -> Option<Conn> {
     let c = Conn::connect(addr, 0, SerializeType::Json, timeout, shared.clone());
-    tokio::time::timeout(Duration::from_secs(1), c).await.ok()?.ok()
+    tokio::time::timeout(Duration::from_secs(1), c)
+        .await
+        .ok()?
+        .ok()
 }
 
 /// One victim connection: a lookup every `1/rate` s; a broken connection is
