@@ -62,7 +62,9 @@ start_server() {
 
 # run_attack LABEL BIN ATTACK
 run_attack() {
-    local label=$1 bin=$2 attack=$3 dir="$RESULTS/$label-$3"
+    local label=$1 bin=$2 attack=$3
+    local dir="$RESULTS/$label-$attack"
+    shift 3
     start_server "$bin" "$dir"
     echo "== $label $attack ($SERVER_ADDR, pid $SERVER_PID)" >&2
     "$LOADGEN" attack --target "$SERVER_ADDR" --pid "$SERVER_PID" --kv-file "$dir/kv.json" \
