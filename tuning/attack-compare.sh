@@ -9,6 +9,8 @@
 # Knobs (environment): LOADGEN=target/release/loadgen
 #   ATTACKS="bomb topic-flood noread trickle partial-frames conn-flood kv-flood sigterm-noread"
 #   RESULTS=dir (default .cache/attack-compare/<timestamp>, git-ignored)
+#   SERVER_NOFILE=n: start the servers with this open-files limit (e.g. 2048 with
+#   --flood-conns 2100 shows what a flood past the limit does, without 20k sockets)
 # Each server gets a temp config (127.0.0.1, a free port, KV and config store in its
 # own dir) and is stopped by its own pid (SIGTERM, then SIGKILL after 5 s).
 set -euo pipefail
@@ -48,7 +50,11 @@ start_server() {
     mkdir -p "$dir"
     printf 'listenPort=0\nbindAddress=127.0.0.1\nkvConfigPath=%s/kv.json\nconfigStorePath=%s/namesrv.properties\n' \
         "$dir" "$dir" > "$dir/namesrv.conf"
-    "$bin" -c "$dir/namesrv.conf" > "$dir/stdout" 2> "$dir/stderr" &
+    if [ -n "${SERVER_NOFILE:-}" ]; then
+        (ulimit -n "$SERVER_NOFILE" && exec "$bin" -c "$dir/namesrv.conf") > "$dir/stdout" 2> "$dir/stderr" &
+    else
+        "$bin" -c "$dir/namesrv.conf" > "$dir/stdout" 2> "$dir/stderr" &
+    fi
     SERVER_PID=$!
     SERVER_ADDR=
     for _ in $(seq 100); do

@@ -97,13 +97,13 @@ pub fn inflate_bomb(inflated: usize) -> Vec<u8> {
 /// A compressed register body of `count` distinct topics (`TopicConfig#encode`
 /// lines), streamed: 2 M topics deflate to about 2.6 MB.
 pub fn topic_flood(count: usize) -> Vec<u8> {
-    let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
+    let mut enc = ZlibEncoder::new(Vec::new(), Compression::best());
     part(&mut enc, DATA_VERSION_JSON);
     let _ = enc.write_all(&(count.min(i32::MAX as usize) as i32).to_be_bytes());
     let mut line = Vec::with_capacity(64);
     for i in 0..count {
         line.clear();
-        let _ = write!(line, "AttackFlood{i:08} 1 1 6 SINGLE_TAG {{}}");
+        let _ = write!(line, "F{i:07} 1 1 6 SINGLE_TAG {{}}");
         part(&mut enc, &line);
     }
     part(&mut enc, b"[]");
@@ -185,6 +185,6 @@ mod tests {
         let body = topic_flood(1000);
         let b = RegisterBrokerBody::decode(Some(&body), true, version::CURRENT).unwrap();
         assert_eq!(b.topic_configs.len(), 1000);
-        assert_eq!(b.topic_configs[999].topic_name, "AttackFlood00000999");
+        assert_eq!(b.topic_configs[999].topic_name, "F0000999");
     }
 }

@@ -125,7 +125,7 @@ pub struct AttackArgs {
     #[arg(long, default_value_t = 2_000_000)]
     pub flood_topics: usize,
     /// noread: topics registered at the start (so a topic list is big).
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = 30_000)]
     pub noread_topics: usize,
     /// noread / sigterm-noread: non-reading connections.
     #[arg(long, default_value_t = 4)]

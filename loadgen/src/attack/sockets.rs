@@ -20,8 +20,6 @@ use super::tally::Tally;
 
 /// Header length announced by the never-finished frames.
 const HDR_LEN: u32 = 64;
-/// 206 requests per write of a non-reader.
-const BURST: usize = 64;
 
 /// Connects from `source` (any local address when `None`), with a small
 /// receive buffer when asked (set before connect, so the window is small
@@ -222,8 +220,9 @@ fn peer_closed(s: &TcpStream) -> bool {
     matches!(tcp_state(s), Some(7..=9) | None)
 }
 
-/// `noread`: connections with a 4 KiB receive buffer that pipeline up to
-/// `requests` 206 requests each and never read a reply. They hold until
+/// `noread`: connections with a 4 KiB receive buffer that pipeline
+/// `requests` 206 requests each, in one write (so a server that encodes a
+/// whole read batch before sending meets them all at once), and never read. They hold until
 /// `until` or until `release` fires (its sender sends or is dropped).
 pub async fn noread(
     addr: SocketAddr,
@@ -233,7 +232,7 @@ pub async fn noread(
     release: watch::Receiver<()>,
     tally: Arc<Tally>,
 ) {
-    let burst = topic_list_burst(BURST);
+    let burst = topic_list_burst(requests);
     let mut tasks = JoinSet::new();
     for _ in 0..conns {
         let (tally, burst, mut release) = (tally.clone(), burst.clone(), release.clone());
@@ -241,17 +240,11 @@ pub async fn noread(
             let Some(mut s) = opened(&tally, open(addr, None, Some(4096)).await).await else {
                 return;
             };
-            let mut sent = 0;
             let mut closed = false;
             let write = async {
-                while sent < requests {
-                    let n = (requests - sent).min(BURST);
-                    let one = burst.len() / BURST;
-                    s.write_all(&burst[..n * one]).await?;
-                    Tally::add(&tally.requests_sent, n as u64);
-                    Tally::add(&tally.bytes_sent, (n * one) as u64);
-                    sent += n;
-                }
+                s.write_all(&burst).await?;
+                Tally::add(&tally.requests_sent, requests as u64);
+                Tally::add(&tally.bytes_sent, burst.len() as u64);
                 Ok::<_, std::io::Error>(())
             };
             tokio::select! {
