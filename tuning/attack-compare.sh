@@ -9,6 +9,8 @@
 # Knobs (environment): LOADGEN=target/release/loadgen
 #   ATTACKS="bomb topic-flood noread trickle partial-frames conn-flood kv-flood sigterm-noread"
 #   RESULTS=dir (default .cache/attack-compare/<timestamp>, git-ignored)
+#   SERVER_CONF_EXTRA='key=value\nkey=value': lines added to both servers' config (e.g. a
+#   short frame deadline, so `trickle` is cut within --duration; unknown keys only warn)
 #   SERVER_NOFILE=n: start the servers with this open-files limit (e.g. 2048 with
 #   --flood-conns 2100 shows what a flood past the limit does, without 20k sockets)
 # Each server gets a temp config (127.0.0.1, a free port, KV and config store in its
@@ -16,7 +18,7 @@
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 OLD_BIN=$1 NEW_BIN=$2
@@ -50,6 +52,9 @@ start_server() {
     mkdir -p "$dir"
     printf 'listenPort=0\nbindAddress=127.0.0.1\nkvConfigPath=%s/kv.json\nconfigStorePath=%s/namesrv.properties\n' \
         "$dir" "$dir" > "$dir/namesrv.conf"
+    if [ -n "${SERVER_CONF_EXTRA:-}" ]; then
+        printf '%b\n' "$SERVER_CONF_EXTRA" >> "$dir/namesrv.conf"
+    fi
     if [ -n "${SERVER_NOFILE:-}" ]; then
         (ulimit -n "$SERVER_NOFILE" && exec "$bin" -c "$dir/namesrv.conf") > "$dir/stdout" 2> "$dir/stderr" &
     else

@@ -89,7 +89,7 @@ fn scenarios(name: Option<&str>) -> ExitCode {
 /// meant to survive, 1 otherwise.
 fn attack(a: &loadgen::attack::AttackArgs) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(procstat::cores().min(2).max(1))
+        .worker_threads(procstat::cores().clamp(1, 2))
         .enable_all()
         .build()
     {
