@@ -44,8 +44,11 @@ impl Tally {
         let codes = self.codes.lock().unwrap_or_else(|e| e.into_inner());
         let mut notes = Vec::new();
         if !codes.is_empty() {
-            let list: Vec<String> = codes.iter().map(|(c, n)| format!("{c}x{n}")).collect();
-            notes.push(format!("reply codes {}", list.join(" ")));
+            let list: Vec<String> = codes
+                .iter()
+                .map(|(c, n)| format!("{n}x code {c}"))
+                .collect();
+            notes.push(format!("replies: {}", list.join(", ")));
         }
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         HostileFigures {
