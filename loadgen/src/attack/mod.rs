@@ -94,7 +94,7 @@ pub struct AttackArgs {
     /// How long each attack runs.
     #[arg(long, value_parser = dur, default_value = "10s")]
     pub duration: Dur,
-    /// Pause between attacks (the server settles; RSS "after" is read at its end).
+    /// Pause between attacks (RSS "after" is read 1 s after an attack ends).
     #[arg(long, value_parser = dur, default_value = "2s")]
     pub pause: Dur,
     /// The server's pid: RSS before/peak/after, liveness, and sigterm-noread.
