@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use protocol::body::{
-    BrokerData, DataVersion, QueueData, RegisterBrokerBody, TopicQueueMappingInfo,
+    BrokerData, DataVersion, QueueData, RegisterBrokerBody, TopicConfig, TopicQueueMappingInfo,
 };
 use protocol::codes::perm;
 
@@ -71,6 +71,16 @@ pub struct Registration {
 pub struct RegisterResult {
     pub ha_server_addr: Option<String>,
     pub master_addr: Option<String>,
+}
+
+/// How a registration's topics are put (see [`Tables::put_topics`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TopicPuts {
+    /// Put every topic (first registration or a new DataVersion), not only the
+    /// ones this broker lacks.
+    all: bool,
+    /// A prime slave of an acting-master group: its queues lose write permission.
+    read_only: bool,
 }
 
 /// Settings of the tables that come from the config.
@@ -292,6 +302,7 @@ impl Tables {
         if queues.is_empty() {
             self.topic_queue.remove(topic);
         }
+        self.release_name(broker_name);
         if let Some(set) = self.broker_topics.get_mut(broker_name) {
             set.remove(topic);
             if set.is_empty() {
@@ -304,16 +315,37 @@ impl Tables {
 
     fn remove_topic(&mut self, topic: &str) {
         if let Some(queues) = self.topic_queue.remove(topic) {
-            for name in queues.keys() {
+            let names: Vec<String> = queues.keys().map(str::to_string).collect();
+            drop(queues);
+            for name in &names {
                 if let Some(set) = self.broker_topics.get_mut(name) {
                     set.remove(topic);
                     if set.is_empty() {
                         self.broker_topics.remove(name);
                     }
                 }
+                self.release_name(name);
             }
             self.dirty.topics.insert(topic.to_string());
         }
+    }
+
+    /// Forgets the interned copy of `name` once no topic holds it any more, so a
+    /// churning estate (brokers that come and go under new names) does not grow
+    /// the interned set without end.
+    fn release_name(&mut self, name: &str) {
+        if self
+            .interned
+            .get(name)
+            .is_some_and(|n| Arc::strong_count(n) == 1)
+        {
+            self.interned.remove(name);
+        }
+    }
+
+    /// How many broker names are interned (for tests and diagnostics).
+    pub fn interned_names(&self) -> usize {
+        self.interned.len()
     }
 
     /// A broker's data changed: every route that embeds it must be re-encoded.
@@ -363,6 +395,24 @@ impl Tables {
         now: Instant,
         settings: TableSettings,
     ) -> Option<RegisterResult> {
+        let (result, puts) = self.register_broker_except_topics(reg, conn, now, settings)?;
+        if let Some(puts) = puts {
+            self.put_topics(reg, &puts, &reg.body.topic_configs);
+        }
+        Some(result)
+    }
+
+    /// [`Self::register_broker`] but for the per-topic QueueData puts, which the
+    /// caller applies with [`Self::put_topics`] (in slices, with yields between,
+    /// when a body lists many topics). The puts touch only topic rows, so putting
+    /// them after the liveness and filter-server steps changes nothing.
+    pub fn register_broker_except_topics(
+        &mut self,
+        reg: &Registration,
+        conn: ConnId,
+        now: Instant,
+        settings: TableSettings,
+    ) -> Option<(RegisterResult, Option<TopicPuts>)> {
         // 1. cluster membership
         let names = self.cluster_addr.entry(reg.cluster.clone()).or_default();
         if names.insert(reg.name.clone()) {
@@ -422,7 +472,7 @@ impl Tables {
                         if changed {
                             self.broker_changed(&reg.name);
                         }
-                        return Some(RegisterResult::default());
+                        return Some((RegisterResult::default(), None));
                     }
                 }
             }
@@ -463,6 +513,7 @@ impl Tables {
         let key: AddrKey = (reg.cluster.clone(), reg.addr.clone());
 
         // 10. only a master or a prime slave touches topic routes
+        let mut puts = None;
         if is_master || is_prime_slave {
             let prev_version = self.live.get(&key).map(|l| l.data_version);
             let version_changed = prev_version != Some(reg.body.data_version);
@@ -484,28 +535,10 @@ impl Tables {
                 }
             }
 
-            for tc in &reg.body.topic_configs {
-                let lacks = || {
-                    !self
-                        .topic_queue
-                        .get(&tc.topic_name)
-                        .is_some_and(|q| q.contains_key(&reg.name))
-                };
-                if register_first || version_changed || lacks() {
-                    let mut p = tc.perm;
-                    if is_prime_slave && broker_acting {
-                        p &= !perm::WRITE;
-                    }
-                    let qd = QueueData {
-                        broker_name: reg.name.clone(),
-                        perm: p,
-                        read_queue_nums: tc.read_queue_nums,
-                        topic_sys_flag: tc.topic_sys_flag,
-                        write_queue_nums: tc.write_queue_nums,
-                    };
-                    self.put_queue(&tc.topic_name, qd);
-                }
-            }
+            puts = Some(TopicPuts {
+                all: register_first || version_changed,
+                read_only: is_prime_slave && broker_acting,
+            });
 
             if version_changed || register_first {
                 for (topic, info) in &reg.body.mapping_infos {
@@ -563,7 +596,33 @@ impl Tables {
                 }
             }
         }
-        Some(result)
+        Some((result, puts))
+    }
+
+    /// Step 10's QueueData puts for `topics` (a slice of `reg`'s topic configs).
+    pub fn put_topics(&mut self, reg: &Registration, puts: &TopicPuts, topics: &[TopicConfig]) {
+        for tc in topics {
+            let lacks = || {
+                !self
+                    .topic_queue
+                    .get(&tc.topic_name)
+                    .is_some_and(|q| q.contains_key(&reg.name))
+            };
+            if puts.all || lacks() {
+                let mut p = tc.perm;
+                if puts.read_only {
+                    p &= !perm::WRITE;
+                }
+                let qd = QueueData {
+                    broker_name: reg.name.clone(),
+                    perm: p,
+                    read_queue_nums: tc.read_queue_nums,
+                    topic_sys_flag: tc.topic_sys_flag,
+                    write_queue_nums: tc.write_queue_nums,
+                };
+                self.put_queue(&tc.topic_name, qd);
+            }
+        }
     }
 
     // ----- heartbeats (spec §5.3) -----
@@ -762,5 +821,97 @@ impl Tables {
             }
         }
         count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(name: &str, addr: &str, topics: &[&str]) -> Registration {
+        Registration {
+            cluster: "C".into(),
+            addr: addr.into(),
+            name: name.into(),
+            broker_id: 0,
+            ha_server_addr: None,
+            heartbeat_timeout_ms: None,
+            enable_acting_master: None,
+            zone_name: None,
+            body: RegisterBrokerBody {
+                topic_configs: topics
+                    .iter()
+                    .map(|t| TopicConfig {
+                        topic_name: t.to_string(),
+                        ..TopicConfig::default()
+                    })
+                    .collect(),
+                filter_server_list: Some(Vec::new()),
+                ..RegisterBrokerBody::default()
+            },
+        }
+    }
+
+    #[test]
+    fn interned_names_are_freed_when_nothing_holds_them() {
+        let mut t = Tables::default();
+        let now = Instant::now();
+        let s = TableSettings::default();
+        // A churning estate: brokers come and go, each under a new name.
+        for i in 0..50 {
+            let name = format!("broker-{i}");
+            let addr = format!("10.0.0.{i}:10911");
+            let r = reg(&name, &addr, &["shared", &format!("own-{i}")]);
+            assert!(t.register_broker(&r, ConnId(i), now, s).is_some());
+            assert_eq!(t.interned_names(), 1, "only the live broker's name");
+            t.unregister_broker("C", &addr, &name, 0);
+            assert_eq!(t.interned_names(), 0, "freed with its last topic");
+        }
+        // Deleting topics frees a name once its last topic is gone, not before.
+        let a = reg("broker-a", "10.0.1.1:10911", &["x", "y"]);
+        let b = reg("broker-b", "10.0.1.2:10911", &["x", "z"]);
+        t.register_broker(&a, ConnId(100), now, s);
+        t.register_broker(&b, ConnId(101), now, s);
+        assert_eq!(t.interned_names(), 2);
+        t.delete_topic("x", None);
+        assert_eq!(t.interned_names(), 2, "y and z still hold them");
+        t.delete_topic("y", None);
+        assert_eq!(t.interned_names(), 1);
+        // Expiry frees it too.
+        let later = now + DEFAULT_BROKER_TIMEOUT + Duration::from_secs(1);
+        assert_eq!(t.expire(later).len(), 2);
+        assert_eq!(t.interned_names(), 0);
+        assert!(t.topic_queue.is_empty());
+    }
+
+    #[test]
+    fn topic_puts_in_slices_equal_one_registration() {
+        let now = Instant::now();
+        let s = TableSettings::default();
+        let names: Vec<String> = (0..100).map(|i| format!("T{i}")).collect();
+        let topics: Vec<&str> = names.iter().map(String::as_str).collect();
+        let r = reg("broker-a", "10.0.0.1:10911", &topics);
+        let mut whole = Tables::default();
+        whole.register_broker(&r, ConnId(1), now, s);
+        let mut sliced = Tables::default();
+        let (result, puts) = sliced
+            .register_broker_except_topics(&r, ConnId(1), now, s)
+            .expect("accepted");
+        assert_eq!(result, RegisterResult::default());
+        let puts = puts.expect("a master puts topics");
+        for chunk in r.body.topic_configs.chunks(7) {
+            sliced.put_topics(&r, &puts, chunk);
+        }
+        let mut a: Vec<_> = whole.topic_queue.keys().cloned().collect();
+        let mut b: Vec<_> = sliced.topic_queue.keys().cloned().collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 100);
+        assert_eq!(whole.dirty.topics, sliced.dirty.topics);
+        assert_eq!(
+            sliced.topic_queue["T5"].get("broker-a").map(|q| q.perm),
+            Some(6)
+        );
     }
 }

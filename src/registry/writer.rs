@@ -31,6 +31,8 @@ const MAX_BATCH: usize = 4096;
 const COSTLY_PUBLISH: Duration = Duration::from_millis(1);
 /// The longest a write waits for others to share its publish.
 const MAX_GATHER: Duration = Duration::from_millis(50);
+/// Topics of one registration put between two checks for a pending yield.
+const PUT_SLICE: usize = 256;
 
 /// A write's answer, held until the snapshot holding the write is published.
 struct Pending {
@@ -116,7 +118,7 @@ impl Writer {
             }
             if !self.tables.dirty.is_empty() {
                 let started = Instant::now();
-                self.publish();
+                self.publish().await;
                 last_publish = started.elapsed();
             }
             for p in pending.drain(..) {
@@ -143,6 +145,8 @@ impl Writer {
         if let Some(tx) = req.reply {
             pending.push(Pending { tx, reply, durable });
         }
+        // A batch holds up to MAX_BATCH writes: let this core's connections in.
+        glommio::yield_if_needed().await;
     }
 
     /// Applies every write already queued (up to the batch limit); returns how many.
@@ -183,9 +187,20 @@ impl Writer {
         match op {
             WriteOp::Register(reg) => {
                 let settings = self.settings();
-                match self.tables.register_broker(&reg, conn, now, settings) {
+                match self
+                    .tables
+                    .register_broker_except_topics(&reg, conn, now, settings)
+                {
                     None => Reply::system_error("register broker failed").custom_header(),
-                    Some(result) => {
+                    Some((result, puts)) => {
+                        if let Some(puts) = puts {
+                            // A body may list 200k topics: put them in slices, letting
+                            // the connections of this core run in between.
+                            for slice in reg.body.topic_configs.chunks(PUT_SLICE) {
+                                self.tables.put_topics(&reg, &puts, slice);
+                                glommio::yield_if_needed().await;
+                            }
+                        }
                         let mut reply = Reply::success().custom_header();
                         if let Some(ha) = result.ha_server_addr {
                             reply = reply.ext("haServerAddr", ha);
@@ -357,10 +372,11 @@ impl Writer {
     }
 
     /// Re-encodes what changed and swaps in the new snapshot.
-    fn publish(&mut self) {
+    async fn publish(&mut self) {
         let snap = self
             .builder
-            .publish(&mut self.tables, &self.config, self.kv.table());
+            .publish(&mut self.tables, &self.config, self.kv.table())
+            .await;
         // The previous snapshot is dropped here, on the writer, unless a reader
         // still holds it.
         let old = self.published.swap(Arc::new(snap));

@@ -1,6 +1,7 @@
 //! REGISTER_BROKER bodies: plain JSON (`RegisterBrokerBody`, or a bare
 //! `TopicConfigSerializeWrapper` before V3_0_11) and the zlib-compressed binary form.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Write};
 
@@ -62,9 +63,29 @@ pub struct RegisterBrokerBody {
 const V3_0_11: i32 = 37;
 /// V5_0_0: compressed bodies carry the mapping section from here on.
 const V5_0_0: i32 = 413;
-/// Ceiling on the inflated size of a compressed body (zip-bomb guard); a real
-/// broker with 100k topics inflates to a few MiB.
+/// Ceiling on the inflated size of a compressed body used by [`RegisterBrokerBody::decode`]
+/// (zip-bomb guard). Servers pass their own, tighter one through [`DecodeLimits`].
 pub const MAX_INFLATED_REGISTER_BODY: usize = 256 << 20;
+
+/// What one register body may cost to decode: both ceilings are checked while
+/// decoding, so a body over one stops there, with its memory never allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Most bytes a compressed body may inflate to.
+    pub max_inflated: usize,
+    /// Most topics one body may list.
+    pub max_topics: usize,
+}
+
+impl Default for DecodeLimits {
+    /// What [`RegisterBrokerBody::decode`] applies: the inflate guard only.
+    fn default() -> Self {
+        DecodeLimits {
+            max_inflated: MAX_INFLATED_REGISTER_BODY,
+            max_topics: usize::MAX,
+        }
+    }
+}
 /// Growth step while reading one length-prefixed part, so a lying prefix only
 /// costs what the stream really holds.
 const READ_CHUNK: usize = 64 << 10;
@@ -74,6 +95,18 @@ impl RegisterBrokerBody {
     /// with the header's `compressed` flag. `None` or empty → empty table and a
     /// zero DataVersion.
     pub fn decode(body: Option<&[u8]>, compressed: bool, version: i32) -> Result<Self, BodyError> {
+        Self::decode_limited(body, compressed, version, DecodeLimits::default())
+    }
+
+    /// [`Self::decode`] under `limits`: a body inflating past `max_inflated`
+    /// fails with [`BodyError::InflatedTooLarge`], one listing more than
+    /// `max_topics` topics with [`BodyError::TooManyTopics`].
+    pub fn decode_limited(
+        body: Option<&[u8]>,
+        compressed: bool,
+        version: i32,
+        limits: DecodeLimits,
+    ) -> Result<Self, BodyError> {
         // `MQVersion.value2Version` indexes an array: a negative version throws
         // before the body is looked at.
         if version < 0 {
@@ -95,15 +128,15 @@ impl RegisterBrokerBody {
         };
         if !modern {
             // Old brokers send a bare TopicConfigSerializeWrapper, compressed or not.
-            let wrapper: WrapperWire = parse_dialect(body)?;
+            let wrapper: WrapperWire = with_topic_cap(limits.max_topics, || parse_dialect(body))?;
             let mut out = wrapper.into_body();
             out.filter_server_list = None;
             return Ok(out);
         }
         if compressed {
-            return decode_compressed(body, version);
+            return decode_compressed(body, version, limits);
         }
-        let wire: RegisterBodyWire = parse_dialect(body)?;
+        let wire: RegisterBodyWire = with_topic_cap(limits.max_topics, || parse_dialect(body))?;
         let mut out = wire
             .topic_config_serialize_wrapper
             .unwrap_or_default()
@@ -247,11 +280,17 @@ impl TopicConfig {
     /// at least 5 parts, a strict filter type; bad attributes JSON is ignored.
     /// `topicSysFlag`/`order` are not in the line and stay 0/false.
     pub fn decode_line(line: &str) -> Result<Self, BodyError> {
-        let mut parts: Vec<&str> = line.split(' ').collect();
-        while parts.last() == Some(&"") {
-            parts.pop();
+        // Only the first six parts are read, so only they are collected: a line
+        // of millions of spaces must not become millions of slices. Whether the
+        // rest holds anything decides if trailing empties among the six count.
+        let mut pieces = line.split(' ');
+        let mut parts: Vec<&str> = pieces.by_ref().take(6).collect();
+        if !pieces.any(|p| !p.is_empty()) {
+            while parts.last() == Some(&"") {
+                parts.pop();
+            }
         }
-        let bad = || BodyError::BadTopicConfig(line.to_string());
+        let bad = || BodyError::BadTopicConfig(truncated_for_message(line));
         if parts.len() < 5 {
             // Java leaves topicName null and the table put throws.
             return Err(bad());
@@ -282,6 +321,15 @@ impl TopicConfig {
             }
         }
         Ok(tc)
+    }
+}
+
+/// A bad line as quoted in an error (and so in a reply remark): its start only.
+fn truncated_for_message(line: &str) -> String {
+    const QUOTED: usize = 256;
+    match line.char_indices().nth(QUOTED) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line.to_string(),
     }
 }
 
@@ -319,6 +367,8 @@ fn push_part(out: &mut Vec<u8>, part: &[u8]) {
 struct Parts<R> {
     r: R,
     inflated: usize,
+    /// Most bytes the stream may yield.
+    cap: usize,
 }
 
 impl<R: Read> Parts<R> {
@@ -342,10 +392,10 @@ impl<R: Read> Parts<R> {
         // Java: `new byte[negative]` throws.
         let len = usize::try_from(len)
             .map_err(|_| BodyError::Other(format!("negative length {len} in register body")))?;
-        if len > MAX_INFLATED_REGISTER_BODY.saturating_sub(self.inflated) {
-            return Err(BodyError::Other(format!(
-                "compressed register body inflates beyond {MAX_INFLATED_REGISTER_BODY} bytes"
-            )));
+        // Refused before a byte of it is inflated: a part claiming more than the
+        // budget left either lies (truncated) or blows the ceiling.
+        if len > self.cap.saturating_sub(self.inflated) {
+            return Err(BodyError::InflatedTooLarge { limit: self.cap });
         }
         // Never trust `len` for the allocation: grow as bytes actually arrive.
         let mut buf = Vec::with_capacity(len.min(READ_CHUNK));
@@ -361,16 +411,29 @@ impl<R: Read> Parts<R> {
     }
 }
 
-fn decode_compressed(body: &[u8], version: i32) -> Result<RegisterBrokerBody, BodyError> {
+fn decode_compressed(
+    body: &[u8],
+    version: i32,
+    limits: DecodeLimits,
+) -> Result<RegisterBrokerBody, BodyError> {
+    let cap = limits.max_inflated;
+    // The stream itself stops one byte past the ceiling, whatever `Parts` counts.
     let mut p = Parts {
-        r: ZlibDecoder::new(body),
+        r: ZlibDecoder::new(body).take((cap as u64).saturating_add(1)),
         inflated: 0,
+        cap,
     };
 
     let data_version = DataVersion::decode(&p.read_part()?)?;
 
     // A negative count just means no topics (Java's `for (i = 0; i < n; ...)`).
     let topic_count = p.read_i32()?;
+    // Every listed topic is a line to read: refuse before inflating them.
+    if usize::try_from(topic_count).is_ok_and(|n| n > limits.max_topics) {
+        return Err(BodyError::TooManyTopics {
+            limit: limits.max_topics,
+        });
+    }
     // No pre-allocation from the claimed count: it is untrusted.
     let mut topic_configs: Vec<TopicConfig> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -464,6 +527,31 @@ impl WrapperWire {
     }
 }
 
+thread_local! {
+    /// The topic ceiling of the plain decode running on this thread (serde's
+    /// derive gives the table's visitor no other way to learn it).
+    static TOPIC_CAP: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// Set when that ceiling stopped the decode.
+    static TOPIC_CAP_HIT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs a plain-JSON decode with `cap` as its topic ceiling; a decode the
+/// ceiling stopped becomes [`BodyError::TooManyTopics`].
+fn with_topic_cap<T>(
+    cap: usize,
+    decode: impl FnOnce() -> Result<T, serde_json::Error>,
+) -> Result<T, BodyError> {
+    let previous = TOPIC_CAP.with(|c| c.replace(cap));
+    TOPIC_CAP_HIT.with(|h| h.set(false));
+    let result = decode();
+    TOPIC_CAP.with(|c| c.set(previous));
+    let hit = TOPIC_CAP_HIT.with(|h| h.replace(false));
+    match result {
+        Err(_) if hit => Err(BodyError::TooManyTopics { limit: cap }),
+        other => Ok(other?),
+    }
+}
+
 /// `topicConfigTable` in body order; a repeated key replaces the earlier value in
 /// place (as a Java map put), null values are skipped.
 #[derive(Default)]
@@ -480,6 +568,7 @@ impl<'de> Deserialize<'de> for TopicTableWire {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut index: HashMap<String, usize> = HashMap::new();
                 let mut configs: Vec<TopicConfig> = Vec::new();
+                let cap = TOPIC_CAP.with(|c| c.get());
                 while let Some((key, value)) =
                     map.next_entry::<String, Option<TopicConfigWire>>()?
                 {
@@ -487,6 +576,10 @@ impl<'de> Deserialize<'de> for TopicTableWire {
                     let Some(tc) = value else { continue };
                     match index.get(&key) {
                         Some(&i) => configs[i] = tc.into(),
+                        None if configs.len() >= cap => {
+                            TOPIC_CAP_HIT.with(|h| h.set(true));
+                            return Err(serde::de::Error::custom("too many topics"));
+                        }
                         None => {
                             index.insert(key, configs.len());
                             configs.push(tc.into());
