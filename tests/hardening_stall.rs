@@ -37,7 +37,10 @@ fn bomb_body(lines: usize, padding: usize) -> Vec<u8> {
     raw.extend_from_slice(&(lines as i32).to_be_bytes());
     let pad = " ".repeat(padding);
     for i in 0..lines {
-        part(&mut raw, format!("bomb-{i} 1 1 6 SINGLE_TAG {{}}{pad}").as_bytes());
+        part(
+            &mut raw,
+            format!("bomb-{i} 1 1 6 SINGLE_TAG {{}}{pad}").as_bytes(),
+        );
     }
     part(&mut raw, b"[]");
     raw.extend_from_slice(&0i32.to_be_bytes());
@@ -71,7 +74,9 @@ fn all_topics(c: &mut Client) -> Vec<String> {
 }
 
 fn topics(prefix: &str, n: usize) -> Vec<protocol::body::TopicConfig> {
-    (0..n).map(|i| topic(&format!("{prefix}-{i}"), 6, 4)).collect()
+    (0..n)
+        .map(|i| topic(&format!("{prefix}-{i}"), 6, 4))
+        .collect()
 }
 
 #[test]
@@ -83,7 +88,10 @@ fn an_inflate_bomb_is_refused_at_the_default_ceiling() {
     // refused before any of it is inflated.
     let body = bomb_body(1, 70 << 20);
     assert!(body.len() < 1 << 20, "bomb is {} bytes", body.len());
-    let r = c.call(compressed_request("bomber", "10.9.0.1:10911", &body), Some(&body));
+    let r = c.call(
+        compressed_request("bomber", "10.9.0.1:10911", &body),
+        Some(&body),
+    );
     assert_eq!(r.0.code, response::SYSTEM_ERROR);
     assert_eq!(
         remark(&r),
@@ -101,7 +109,13 @@ fn an_inflate_bomb_is_refused_at_the_default_ceiling() {
             .then_some(())
     });
     // The connection still serves.
-    c.register_ok(&BrokerReg::new("C", "fine", "10.9.0.2:10911", 0, topics("ok", 2)));
+    c.register_ok(&BrokerReg::new(
+        "C",
+        "fine",
+        "10.9.0.2:10911",
+        0,
+        topics("ok", 2),
+    ));
 }
 
 #[test]
@@ -110,19 +124,29 @@ fn the_inflate_ceiling_is_configurable() {
     let mut c = server.client();
     // 10 lines of 8 KiB: 80 KiB inflated, under the ceiling.
     let body = bomb_body(10, 8 << 10);
-    let r = c.call(compressed_request("b", "10.9.0.1:10911", &body), Some(&body));
+    let r = c.call(
+        compressed_request("b", "10.9.0.1:10911", &body),
+        Some(&body),
+    );
     assert_eq!(r.0.code, response::SUCCESS, "{:?}", r.0.remark);
     assert_eq!(all_topics(&mut c).len(), 10);
     // 20 lines: past it.
     let body = bomb_body(20, 8 << 10);
-    let r = c.call(compressed_request("b2", "10.9.0.2:10911", &body), Some(&body));
+    let r = c.call(
+        compressed_request("b2", "10.9.0.2:10911", &body),
+        Some(&body),
+    );
     assert_eq!(r.0.code, response::SYSTEM_ERROR);
     assert_eq!(
         remark(&r),
         "Failed to decode RegisterBrokerBody: register body inflates beyond 100000 bytes \
          (maxInflatedBodyLength)"
     );
-    assert_eq!(all_topics(&mut c).len(), 10, "the refused body added nothing");
+    assert_eq!(
+        all_topics(&mut c).len(),
+        10,
+        "the refused body added nothing"
+    );
 }
 
 #[test]
@@ -141,7 +165,11 @@ fn a_registration_over_the_topic_cap_is_refused_whole() {
             "compressed={compressed}"
         );
     }
-    assert_eq!(all_topics(&mut c), Vec::<String>::new(), "nothing of it applied");
+    assert_eq!(
+        all_topics(&mut c),
+        Vec::<String>::new(),
+        "nothing of it applied"
+    );
     assert!(server
         .stderr()
         .contains("register body refused: over a limit"));
@@ -162,10 +190,22 @@ fn topic_lists_follow_each_new_snapshot() {
     // The 206/224 bodies are cached per snapshot: a registration must show at once.
     let server = TestServer::start(&[]);
     let mut c = server.client();
-    c.register_ok(&BrokerReg::new("C", "a", "10.7.0.1:10911", 0, topics("first", 2)));
+    c.register_ok(&BrokerReg::new(
+        "C",
+        "a",
+        "10.7.0.1:10911",
+        0,
+        topics("first", 2),
+    ));
     assert_eq!(all_topics(&mut c), vec!["first-0", "first-1"]);
     assert_eq!(all_topics(&mut c), vec!["first-0", "first-1"], "cached");
-    c.register_ok(&BrokerReg::new("C", "b", "10.7.0.2:10911", 0, topics("second", 2)));
+    c.register_ok(&BrokerReg::new(
+        "C",
+        "b",
+        "10.7.0.2:10911",
+        0,
+        topics("second", 2),
+    ));
     assert_eq!(
         all_topics(&mut c),
         vec!["first-0", "first-1", "second-0", "second-1"]
@@ -214,8 +254,12 @@ fn lookups_stay_fast_while_attackers_loop_bombs_and_large_registrations() {
     // Two connections loop a bomb inflating 4 MiB before it is refused.
     let bomb = Arc::new(bomb_body(6, 1 << 20));
     for i in 0..2 {
-        let (addr, stop, bomb, refused) =
-            (server.addr, stop.clone(), bomb.clone(), bombs_refused.clone());
+        let (addr, stop, bomb, refused) = (
+            server.addr,
+            stop.clone(),
+            bomb.clone(),
+            bombs_refused.clone(),
+        );
         attackers.push(thread::spawn(move || {
             let mut c = Client::connect(addr);
             let cmd = compressed_request(&format!("bomber-{i}"), "10.6.1.1:10911", &bomb);
@@ -240,7 +284,10 @@ fn lookups_stay_fast_while_attackers_loop_bombs_and_large_registrations() {
                 reg.data_version = dv(counter, 0);
                 c.register_ok(&reg);
                 if counter == 2 {
-                    assert!(c.route("L-9999").is_some(), "the large broker is registered");
+                    assert!(
+                        c.route("L-9999").is_some(),
+                        "the large broker is registered"
+                    );
                 }
                 applied.fetch_add(1, Ordering::Relaxed);
             }
@@ -268,7 +315,10 @@ fn lookups_stay_fast_while_attackers_loop_bombs_and_large_registrations() {
     let refused = bombs_refused.load(Ordering::Relaxed);
     let applied = large_applied.load(Ordering::Relaxed);
     assert!(refused >= 2, "the bombs really ran: {refused} refused");
-    assert!(applied >= 1, "the large registrations really ran: {applied}");
+    assert!(
+        applied >= 1,
+        "the large registrations really ran: {applied}"
+    );
     let late = latencies.iter().filter(|l| **l > DEADLINE).count();
     let worst = latencies.iter().max().copied().unwrap_or_default();
     eprintln!(

@@ -16,7 +16,7 @@ use crate::reply::Reply;
 const OFFLOAD_COMPRESSED_BYTES: usize = 4 << 10;
 const OFFLOAD_PLAIN_BYTES: usize = 256 << 10;
 
-/// 103. The header is read here; the body (CRC, inflate, JSON) is decoded by
+/// 103: the header is read here; the body (CRC, inflate, JSON) is decoded by
 /// [`RegisterJob::run`], inline for small bodies and on the shard's blocking
 /// thread for large ones, so a big or hostile registration cannot hold up the
 /// lookups of this core.
@@ -90,7 +90,9 @@ impl RegisterJob {
                 );
                 // Upstream has already made its RegisterBrokerResponseHeader reply, so
                 // the error carries `"extFields":{}` too.
-                return Reply::system_error("crc32 not match").custom_header().into();
+                return Reply::system_error("crc32 not match")
+                    .custom_header()
+                    .into();
             }
         }
         if self.version < 0 {

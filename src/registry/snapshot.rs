@@ -464,8 +464,8 @@ mod tests {
 
     use super::*;
     use crate::registry::tables::{Registration, TableSettings};
-    use futures_lite::future::block_on;
     use crate::registry::ConnId;
+    use futures_lite::future::block_on;
     use protocol::body::TopicRouteData;
     use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
 

@@ -5,6 +5,7 @@
 //! one), lists are written in the order held.
 
 mod register;
+mod register_plain;
 mod route;
 mod tables;
 
