@@ -271,7 +271,8 @@ fn lookups_stay_fast_while_attackers_loop_bombs_and_large_registrations() {
         }));
     }
     // One loops a 10k-topic registration, with a new DataVersion each time so
-    // every topic is put again and every route rebuilt.
+    // every topic is put again and every route rebuilt; every other round on a
+    // new connection, so closing the old one unregisters all 10k topics.
     {
         let (addr, stop, applied) = (server.addr, stop.clone(), large_applied.clone());
         let mut reg = BrokerReg::new("C", "large", "10.6.2.1:10911", 0, topics("L", 10_000));
@@ -281,6 +282,9 @@ fn lookups_stay_fast_while_attackers_loop_bombs_and_large_registrations() {
             let mut counter = 1;
             while !stop.load(Ordering::Relaxed) {
                 counter += 1;
+                if counter % 2 == 0 {
+                    c = Client::connect(addr);
+                }
                 reg.data_version = dv(counter, 0);
                 c.register_ok(&reg);
                 if counter == 2 {

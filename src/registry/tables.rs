@@ -235,6 +235,19 @@ pub struct Tables {
     interned: HashSet<Arc<str>>,
     next_topic_seq: u64,
     pub dirty: Dirty,
+    /// Queues of removed brokers still to take out of `topic_queue`.
+    removals: Vec<Removal>,
+    /// Leave those to [`Tables::settle`] (the writer, which yields between
+    /// slices) instead of removing them at once.
+    pub defer_removals: bool,
+}
+
+/// A removed broker's topics whose QueueData are still to be removed. The broker
+/// is already out of `broker_topics`, so nothing else touches these.
+#[derive(Debug)]
+struct Removal {
+    broker: String,
+    topics: Vec<String>,
 }
 
 impl Tables {
@@ -328,6 +341,26 @@ impl Tables {
             }
             self.dirty.topics.insert(topic.to_string());
         }
+    }
+
+    /// Applies up to `budget` deferred queue removals; says whether any remain.
+    /// The writer calls it until it says no before it applies the next write, so
+    /// every write still sees the tables of all writes before it.
+    pub fn settle(&mut self, budget: usize) -> bool {
+        let mut left = budget;
+        while left > 0 {
+            let Some(job) = self.removals.last_mut() else {
+                return false;
+            };
+            let Some(topic) = job.topics.pop() else {
+                self.removals.pop();
+                continue;
+            };
+            let broker = job.broker.clone();
+            self.remove_queue(&topic, &broker);
+            left -= 1;
+        }
+        self.removals.iter().any(|r| !r.topics.is_empty())
     }
 
     /// Forgets the interned copy of `name` once no topic holds it any more, so a
@@ -681,9 +714,15 @@ impl Tables {
                     self.cluster_addr.remove(cluster);
                 }
             }
-            let topics: Vec<String> = self.topics_of_broker(broker_name).cloned().collect();
-            for t in topics {
-                self.remove_queue(&t, broker_name);
+            // Its queues go in slices (see `settle`): a broker may hold 200k topics.
+            if let Some(topics) = self.broker_topics.remove(broker_name) {
+                self.removals.push(Removal {
+                    broker: broker_name.to_string(),
+                    topics: topics.into_iter().collect(),
+                });
+            }
+            if !self.defer_removals {
+                self.settle(usize::MAX);
             }
         } else {
             // Upstream treats every group not removed as "reduced": one left without a

@@ -88,3 +88,43 @@ fn topic_puts_in_slices_equal_one_registration() {
         Some(6)
     );
 }
+
+#[test]
+fn deferred_removals_settle_in_slices_to_the_same_tables() {
+    let now = Instant::now();
+    let s = TableSettings::default();
+    let names: Vec<String> = (0..50).map(|i| format!("T{i}")).collect();
+    let mut topics: Vec<&str> = names.iter().map(String::as_str).collect();
+    topics.push("kept");
+    let gone = reg("broker-gone", "10.0.0.1:10911", &topics);
+    let stays = reg("broker-stays", "10.0.0.2:10911", &["kept", "T3"]);
+    let mut t = Tables {
+        defer_removals: true,
+        ..Tables::default()
+    };
+    t.register_broker(&gone, ConnId(1), now, s);
+    t.register_broker(&stays, ConnId(2), now, s);
+    t.dirty = Dirty::default();
+    t.unregister_broker("C", "10.0.0.1:10911", "broker-gone", 0);
+    assert!(!t.broker_addr.contains_key("broker-gone"));
+    assert_eq!(t.topic_queue.len(), 51, "queues not removed yet");
+    let mut slices = 0;
+    while t.settle(7) {
+        slices += 1;
+    }
+    assert_eq!(slices, 7, "51 removals in slices of 7");
+    let mut left: Vec<&String> = t.topic_queue.keys().collect();
+    left.sort();
+    assert_eq!(left, ["T3", "kept"]);
+    assert!(t
+        .topic_queue
+        .values()
+        .all(|q| q.keys().eq(["broker-stays"])));
+    assert_eq!(
+        t.dirty.topics.len(),
+        51,
+        "every touched topic is republished"
+    );
+    assert_eq!(t.interned_names(), 1);
+    assert!(!t.settle(7));
+}

@@ -67,8 +67,10 @@ impl Writer {
         shards: Vec<Rc<ConnectedSender<ShardControl>>>,
     ) -> Writer {
         let snap = published.load();
+        let mut tables = Tables::default();
+        tables.defer_removals = true;
         Writer {
-            tables: Tables::default(),
+            tables,
             kv,
             builder: SnapshotBuilder::new(snap.config.clone(), snap.kv.clone(), started),
             config,
@@ -144,6 +146,10 @@ impl Writer {
         let reply = self.apply(req.op, req.conn, Instant::now(), persist).await;
         if let Some(tx) = req.reply {
             pending.push(Pending { tx, reply, durable });
+        }
+        // A removed broker may leave 200k queues to take out: in slices.
+        while self.tables.settle(PUT_SLICE) {
+            glommio::yield_if_needed().await;
         }
         // A batch holds up to MAX_BATCH writes: let this core's connections in.
         glommio::yield_if_needed().await;
