@@ -847,15 +847,26 @@ impl Tables {
     /// Returns how many topics were touched.
     pub fn change_write_perm(&mut self, broker_name: &str, wipe: bool) -> i32 {
         let topics: Vec<String> = self.topics_of_broker(broker_name).cloned().collect();
+        self.change_write_perm_of(broker_name, wipe, &topics)
+    }
+
+    /// [`Self::change_write_perm`] for some of the broker's topics (the writer
+    /// goes through a large broker in slices).
+    pub fn change_write_perm_of(
+        &mut self,
+        broker_name: &str,
+        wipe: bool,
+        topics: &[String],
+    ) -> i32 {
         let mut count = 0;
         for t in topics {
-            if let Some(mut qd) = self.topic_queue.get(&t).and_then(|q| q.get(broker_name)) {
+            if let Some(mut qd) = self.topic_queue.get(t).and_then(|q| q.get(broker_name)) {
                 qd.perm = if wipe {
                     qd.perm & !perm::WRITE
                 } else {
                     perm::READ | perm::WRITE
                 };
-                self.put_queue(&t, qd);
+                self.put_queue(t, qd);
                 count += 1;
             }
         }

@@ -33,6 +33,8 @@ const COSTLY_PUBLISH: Duration = Duration::from_millis(1);
 const MAX_GATHER: Duration = Duration::from_millis(50);
 /// Topics of one registration put between two checks for a pending yield.
 const PUT_SLICE: usize = 256;
+/// Routes replaced by one publish from which the old snapshot is freed off the core.
+const LARGE_CHANGE: usize = 4096;
 
 /// A write's answer, held until the snapshot holding the write is published.
 struct Pending {
@@ -274,7 +276,16 @@ impl Writer {
                 Reply::success()
             }
             WriteOp::WritePerm { broker_name, wipe } => {
-                let count = self.tables.change_write_perm(&broker_name, wipe);
+                let topics: Vec<String> = self
+                    .tables
+                    .topics_of_broker(&broker_name)
+                    .cloned()
+                    .collect();
+                let mut count = 0;
+                for slice in topics.chunks(PUT_SLICE) {
+                    count += self.tables.change_write_perm_of(&broker_name, wipe, slice);
+                    glommio::yield_if_needed().await;
+                }
                 let key = if wipe {
                     "wipeTopicCount"
                 } else {
@@ -379,13 +390,22 @@ impl Writer {
 
     /// Re-encodes what changed and swaps in the new snapshot.
     async fn publish(&mut self) {
+        let changed = self.tables.dirty.topics.len();
         let snap = self
             .builder
             .publish(&mut self.tables, &self.config, self.kv.table())
             .await;
         // The previous snapshot is dropped here, on the writer, unless a reader
-        // still holds it.
+        // still holds it. After a large change it alone owns thousands of routes:
+        // freeing them is left to the blocking thread.
         let old = self.published.swap(Arc::new(snap));
-        drop(old);
+        if changed >= LARGE_CHANGE {
+            glommio::spawn_local(async move {
+                glommio::executor().spawn_blocking(move || drop(old)).await;
+            })
+            .detach();
+        } else {
+            drop(old);
+        }
     }
 }
