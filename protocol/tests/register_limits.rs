@@ -122,6 +122,14 @@ fn inflate_ceiling() {
         matches!(r, Err(BodyError::InflatedTooLarge { limit }) if limit == 1 << 20),
         "{r:?}"
     );
+    // A ceiling reached exactly at a count field is still the ceiling, not an
+    // early end: here the data version part fills it.
+    let dv = br#"{"counter":1,"stateVersion":0,"timestamp":1}"#;
+    let r = RegisterBrokerBody::decode_limited(Some(&body), true, 479, limits(4 + dv.len(), 100));
+    assert!(
+        matches!(r, Err(BodyError::InflatedTooLarge { .. })),
+        "{r:?}"
+    );
     assert_eq!(
         BodyError::InflatedTooLarge { limit: 5 }.to_string(),
         "register body inflates beyond 5 bytes"

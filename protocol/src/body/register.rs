@@ -379,6 +379,9 @@ impl<R: Read> Parts<R> {
     }
 
     fn read_i32(&mut self) -> Result<i32, BodyError> {
+        if self.inflated + 4 > self.cap {
+            return Err(BodyError::InflatedTooLarge { limit: self.cap });
+        }
         let mut b = [0u8; 4];
         self.r.read_exact(&mut b).map_err(Self::io_err)?;
         self.inflated += 4;
