@@ -75,6 +75,14 @@ pub struct RegisterJob {
 }
 
 impl RegisterJob {
+    /// [`Self::run`] on a blocking thread: the thread first lowers its own
+    /// scheduling priority (once), so on a CPU it shares with a shard executor the
+    /// executor always wins and lookups do not queue behind an inflate.
+    pub fn run_blocking(self) -> Outcome {
+        demote_this_thread();
+        self.run()
+    }
+
     /// Checks and decodes the body: the reply to send, or the write to apply.
     pub fn run(self) -> Outcome {
         let Some(broker_id) = self.broker_id else {
@@ -124,6 +132,25 @@ impl RegisterJob {
             zone_name: self.zone_name,
             body,
         })))
+    }
+}
+
+/// Nice value of the threads that decode large bodies (executors run at 0).
+const DECODE_NICE: libc::c_int = 10;
+
+/// Lowers the calling thread's priority to [`DECODE_NICE`], once per thread.
+fn demote_this_thread() {
+    thread_local! {
+        static DEMOTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if DEMOTED.with(|d| d.replace(true)) {
+        return;
+    }
+    // SAFETY: setpriority(2) only reads its arguments; on Linux, PRIO_PROCESS with
+    // who = 0 applies to the calling thread alone.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, DECODE_NICE) };
+    if rc != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "could not lower the decode thread's priority");
     }
 }
 

@@ -187,7 +187,11 @@ impl Connection {
         let outcome = match outcome {
             // A large register body: decoded on this shard's blocking thread, so the
             // core keeps answering other connections meanwhile.
-            Outcome::Decode(job) => glommio::executor().spawn_blocking(move || job.run()).await,
+            Outcome::Decode(job) => {
+                glommio::executor()
+                    .spawn_blocking(move || job.run_blocking())
+                    .await
+            }
             other => other,
         };
         let reply = match outcome {
