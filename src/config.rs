@@ -397,6 +397,15 @@ config_table! {
     /// table sent in every REGISTER_BROKER reply far below the 16 MiB frame limit
     /// of the brokers' decoders.
     kv_max_total_bytes: usize = 8_388_608, "kvMaxTotalBytes", protected = true;
+    // -- register decoding limits (issue 9) --
+    /// Most bytes a compressed REGISTER_BROKER body may inflate to. Four times the
+    /// default frame limit: the compressed form of a broker with 200k topics (the
+    /// topic limit below) inflates to about 40 MiB, and real estates with tens of
+    /// thousands of topics already pass 16 MiB.
+    max_inflated_body_length: usize = 67_108_864, "maxInflatedBodyLength", protected = true;
+    /// Most topics one REGISTER_BROKER body may list (real brokers send well under
+    /// 100k); a body over it is refused whole.
+    max_topics_per_registration: usize = 200_000, "maxTopicsPerRegistration", protected = true;
 }
 
 /// The keys upstream always black-lists for 318.

@@ -31,6 +31,10 @@ const MAX_BATCH: usize = 4096;
 const COSTLY_PUBLISH: Duration = Duration::from_millis(1);
 /// The longest a write waits for others to share its publish.
 const MAX_GATHER: Duration = Duration::from_millis(50);
+/// Topics of one registration put between two checks for a pending yield.
+const PUT_SLICE: usize = 256;
+/// Routes replaced by one publish from which the old snapshot is freed off the core.
+const LARGE_CHANGE: usize = 4096;
 
 /// A write's answer, held until the snapshot holding the write is published.
 struct Pending {
@@ -66,8 +70,10 @@ impl Writer {
     ) -> Writer {
         let snap = published.load();
         warn_if_over_limits(&kv, &config);
+        let mut tables = Tables::default();
+        tables.defer_removals = true;
         Writer {
-            tables: Tables::default(),
+            tables,
             kv,
             builder: SnapshotBuilder::new(snap.config.clone(), snap.kv.clone(), started),
             config,
@@ -117,7 +123,7 @@ impl Writer {
             }
             if !self.tables.dirty.is_empty() {
                 let started = Instant::now();
-                self.publish();
+                self.publish().await;
                 last_publish = started.elapsed();
             }
             for p in pending.drain(..) {
@@ -144,6 +150,12 @@ impl Writer {
         if let Some(tx) = req.reply {
             pending.push(Pending { tx, reply, durable });
         }
+        // A removed broker may leave 200k queues to take out: in slices.
+        while self.tables.settle(PUT_SLICE) {
+            glommio::yield_if_needed().await;
+        }
+        // A batch holds up to MAX_BATCH writes: let this core's connections in.
+        glommio::yield_if_needed().await;
     }
 
     /// Applies every write already queued (up to the batch limit); returns how many.
@@ -184,9 +196,20 @@ impl Writer {
         match op {
             WriteOp::Register(reg) => {
                 let settings = self.settings();
-                match self.tables.register_broker(&reg, conn, now, settings) {
+                match self
+                    .tables
+                    .register_broker_except_topics(&reg, conn, now, settings)
+                {
                     None => Reply::system_error("register broker failed").custom_header(),
-                    Some(result) => {
+                    Some((result, puts)) => {
+                        if let Some(puts) = puts {
+                            // A body may list 200k topics: put them in slices, letting
+                            // the connections of this core run in between.
+                            for slice in reg.body.topic_configs.chunks(PUT_SLICE) {
+                                self.tables.put_topics(&reg, &puts, slice);
+                                glommio::yield_if_needed().await;
+                            }
+                        }
                         let mut reply = Reply::success().custom_header();
                         if let Some(ha) = result.ha_server_addr {
                             reply = reply.ext("haServerAddr", ha);
@@ -264,7 +287,16 @@ impl Writer {
                 Reply::success()
             }
             WriteOp::WritePerm { broker_name, wipe } => {
-                let count = self.tables.change_write_perm(&broker_name, wipe);
+                let topics: Vec<String> = self
+                    .tables
+                    .topics_of_broker(&broker_name)
+                    .cloned()
+                    .collect();
+                let mut count = 0;
+                for slice in topics.chunks(PUT_SLICE) {
+                    count += self.tables.change_write_perm_of(&broker_name, wipe, slice);
+                    glommio::yield_if_needed().await;
+                }
                 let key = if wipe {
                     "wipeTopicCount"
                 } else {
@@ -368,14 +400,24 @@ impl Writer {
     }
 
     /// Re-encodes what changed and swaps in the new snapshot.
-    fn publish(&mut self) {
+    async fn publish(&mut self) {
+        let changed = self.tables.dirty.topics.len();
         let snap = self
             .builder
-            .publish(&mut self.tables, &self.config, self.kv.table());
+            .publish(&mut self.tables, &self.config, self.kv.table())
+            .await;
         // The previous snapshot is dropped here, on the writer, unless a reader
-        // still holds it.
+        // still holds it. After a large change it alone owns thousands of routes:
+        // freeing them is left to the blocking thread.
         let old = self.published.swap(Arc::new(snap));
-        drop(old);
+        if changed >= LARGE_CHANGE {
+            glommio::spawn_local(async move {
+                glommio::executor().spawn_blocking(move || drop(old)).await;
+            })
+            .detach();
+        } else {
+            drop(old);
+        }
     }
 }
 

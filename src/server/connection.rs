@@ -180,12 +180,23 @@ impl Connection {
             return Ok(());
         }
         let oneway = cmd.is_oneway();
-        let reply = {
+        let outcome = {
             let snap = self.ctx.snapshot.load();
             handlers::handle(&snap, &cmd, body)
         };
-        let reply = match reply {
+        let outcome = match outcome {
+            // A large register body: decoded on this shard's blocking thread, so the
+            // core keeps answering other connections meanwhile.
+            Outcome::Decode(job) => {
+                glommio::executor()
+                    .spawn_blocking(move || job.run_blocking())
+                    .await
+            }
+            other => other,
+        };
+        let reply = match outcome {
             Outcome::Reply(r) => r,
+            Outcome::Decode(_) => Reply::system_error("register body decode not completed"),
             Outcome::Write(op) => {
                 if cmd.code == rq::REGISTER_BROKER {
                     self.registered = true;
