@@ -48,6 +48,23 @@ fn connect_from(source: IpAddr, addr: SocketAddr, rcvbuf: Option<usize>) -> TcpS
     socket.into()
 }
 
+/// Waits (briefly) for the server's log to contain `needle`: a connection is
+/// closed before its log line is written.
+fn wait_log(server: &TestServer, needle: &str) {
+    let found = (0..100).any(|_| {
+        let hit = server.stderr().contains(needle);
+        if !hit {
+            thread::sleep(Duration::from_millis(20));
+        }
+        hit
+    });
+    assert!(
+        found,
+        "no log line {needle:?}; stderr:\n{}",
+        server.stderr()
+    );
+}
+
 fn localhost(last: u8) -> IpAddr {
     IpAddr::from([127, 0, 0, last])
 }
@@ -189,11 +206,7 @@ fn sigterm_exits_zero_within_the_drain_time_while_a_client_never_reads() {
         took >= Duration::from_millis(900),
         "exited before the drain time: {took:?}"
     );
-    assert!(
-        server.stderr().contains("shutdown drain time is up"),
-        "no drain log line; stderr:\n{}",
-        server.stderr()
-    );
+    wait_log(&server, "shutdown drain time is up");
     let _ = writer.join();
 }
 
@@ -219,10 +232,9 @@ fn a_client_that_never_reads_is_closed_at_the_write_deadline_while_others_are_se
         got < requests * one_reply,
         "all {got} bytes of replies were sent: the connection was not cut"
     );
-    let log = server.stderr();
-    assert!(
-        log.contains("peer did not take its replies within the write deadline"),
-        "no write-deadline log line; stderr:\n{log}"
+    wait_log(
+        &server,
+        "peer did not take its replies within the write deadline",
     );
     assert!(lookups_keep_working(&server, Duration::from_millis(100)) > 0);
     let _ = writer.join();
@@ -325,9 +337,7 @@ fn a_flood_from_one_address_is_cut_at_its_limit_and_others_still_connect() {
         assert!(answered(&mut c));
         assert_eq!(c.route("T"), None);
     }
-    assert!(server
-        .stderr()
-        .contains("connection refused by a connection limit"));
+    wait_log(&server, "connection refused by a connection limit");
 
     // A slot freed by a close is usable again.
     let first = served.iter().position(|&s| s).expect("a served one");
@@ -392,9 +402,7 @@ fn a_trickled_frame_is_cut_at_the_frame_deadline() {
     let at = closed_at.expect("a trickled frame kept its connection for 4 s");
     assert!(at >= Duration::from_millis(450), "closed too early: {at:?}");
     assert!(at < Duration::from_millis(2500), "closed late: {at:?}");
-    assert!(server
-        .stderr()
-        .contains("frame not completed within the frame deadline"));
+    wait_log(&server, "frame not completed within the frame deadline");
     assert!(answered(&mut server.client()));
 }
 
@@ -414,12 +422,7 @@ fn the_incomplete_frame_budget_closes_the_connection_that_would_exceed_it() {
     let got = read_until_closed(&mut b.stream, Duration::from_secs(3))
         .unwrap_or_else(|_| panic!("the connection over the budget stayed open"));
     assert_eq!(got, 0);
-    wait_for(Duration::from_secs(2), "the budget log line", || {
-        server
-            .stderr()
-            .contains("incomplete-frame budget exhausted")
-            .then_some(())
-    });
+    wait_log(&server, "incomplete-frame budget exhausted");
 
     // The first one completes its frame and is answered; its budget is freed.
     a.send_raw(&whole[part..]).expect("rest of a");
@@ -430,4 +433,33 @@ fn the_incomplete_frame_budget_closes_the_connection_that_would_exceed_it() {
     thread::sleep(Duration::from_millis(200));
     c.send_raw(&whole[part..]).expect("rest of c");
     assert!(c.read_frame().is_ok(), "a frame within the freed budget");
+}
+
+#[test]
+fn a_pipelining_client_that_reads_gets_every_reply_in_order_past_the_output_bound() {
+    let server = TestServer::start(&[("connectionMaxPendingOutput", "16384")]);
+    let _broker = register_topics(&server, 200);
+    let one_reply = {
+        let (cmd, body) = server
+            .client()
+            .ask(rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[], None);
+        assert_eq!(cmd.code, 0);
+        body.expect("topic list body")
+    };
+    assert!(one_reply.len() > 7000);
+    let n = 300;
+    let mut c = server.client();
+    let writer = send_in_background(&c.stream, topic_list_requests(n));
+    for i in 0..n {
+        let (cmd, body) = c.read_frame().expect("reply");
+        assert_eq!(cmd.opaque, i as i32 + 1, "reply {i} out of order");
+        assert_eq!(cmd.code, 0);
+        assert_eq!(body.as_deref(), Some(&one_reply[..]), "reply {i} body");
+    }
+    writer.join().expect("writer");
+    assert!(answered(&mut c));
+    wait_log(
+        &server,
+        "connection output over its bound; not read until it is sent",
+    );
 }

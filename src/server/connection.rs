@@ -207,6 +207,16 @@ impl Connection {
             loop {
                 if self.write_buf.len() >= max_pending {
                     held_back = true;
+                    if let Some(suppressed) = self.ctx.warnings.output_bound.admit() {
+                        tracing::warn!(
+                            conn = self.id.0,
+                            peer = ?self.peer,
+                            pending = self.write_buf.len(),
+                            bound = max_pending,
+                            suppressed,
+                            "connection output over its bound; not read until it is sent"
+                        );
+                    }
                     break;
                 }
                 // A long batch must not hold the core: let other connections run

@@ -271,6 +271,7 @@ pub struct LimitWarnings {
     pub write_timeout: RateLimitedWarn,
     pub frame_timeout: RateLimitedWarn,
     pub frame_budget: RateLimitedWarn,
+    pub output_bound: RateLimitedWarn,
 }
 
 #[cfg(test)]
