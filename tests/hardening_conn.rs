@@ -426,7 +426,12 @@ fn the_incomplete_frame_budget_closes_the_connection_that_would_exceed_it() {
 
     // The first one completes its frame and is answered; its budget is freed.
     a.send_raw(&whole[part..]).expect("rest of a");
-    let (reply, _) = a.read_frame().expect("reply to the completed frame");
+    let (reply, _) = a.read_frame().unwrap_or_else(|e| {
+        panic!(
+            "reply to the completed frame: {e}; stderr:\n{}",
+            server.stderr()
+        )
+    });
     assert_ne!(reply.code, 0);
     let mut c = server.client();
     c.send_raw(&whole[..part]).expect("send c");
@@ -462,4 +467,47 @@ fn a_pipelining_client_that_reads_gets_every_reply_in_order_past_the_output_boun
         &server,
         "connection output over its bound; not read until it is sent",
     );
+}
+
+#[test]
+fn an_update_of_the_connection_limits_is_refused() {
+    let server = TestServer::start(&[]);
+    let mut c = server.client();
+    for body in [
+        "maxConnections=1",
+        "maxConnectionsPerAddress=1",
+        "connectionWriteTimeoutMillis=1",
+        "shutdownTimeoutMillis=600000",
+        "connectionMaxPendingOutput=1",
+        "frameReadTimeoutMillis=1",
+        "maxIncompleteFrameBytes=1",
+    ] {
+        let r = c.ask(rq::UPDATE_NAMESRV_CONFIG, &[], Some(body.as_bytes()));
+        assert_eq!(r.0.code, codes::response::NO_PERMISSION, "{body}");
+        assert_eq!(remark(&r), "Can not update config in black list.");
+    }
+    let stored = std::fs::read_to_string(&server.conf_path).expect("config file");
+    assert!(!stored.contains("maxConnections"), "{stored}");
+}
+
+#[test]
+fn the_idle_timeout_still_closes_a_connection_after_a_frame_split_across_reads() {
+    let server = TestServer::start(&[
+        ("serverChannelMaxIdleTimeSeconds", "1"),
+        ("frameReadTimeoutMillis", "60000"),
+    ]);
+    let mut c = server.client();
+    let mut cmd = request(rq::GET_ROUTEINFO_BY_TOPIC, &[("topic", "T")]);
+    cmd.opaque = 3;
+    let whole = frame::encode_to_vec(&cmd, SerializeType::Json, None);
+    c.send_raw(&whole[..10]).expect("send");
+    thread::sleep(Duration::from_millis(300));
+    c.send_raw(&whole[10..]).expect("send");
+    let (reply, _) = c.read_frame().expect("reply to the split frame");
+    assert_eq!(reply.opaque, 3);
+    let idle_from = Instant::now();
+    c.expect_closed(Duration::from_secs(4));
+    let idle = idle_from.elapsed();
+    assert!(idle >= Duration::from_millis(800), "closed after {idle:?}");
+    wait_log(&server, "idle connection closed");
 }

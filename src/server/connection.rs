@@ -129,6 +129,8 @@ impl Connection {
     /// Serves the connection until the peer leaves, an error, `close` or shutdown.
     pub async fn run(mut self, close: Signal) {
         let end = self.serve(&close).await;
+        // Before anything the peer can see (the close): its budget is free again.
+        self.frame_charge.release();
         match &end {
             End::PeerClosed | End::Closed => {
                 tracing::debug!(conn = self.id.0, peer = ?self.peer, reason = ?end, "connection closed")
@@ -235,6 +237,11 @@ impl Connection {
                     break;
                 }
             }
+            if self.frame_charge.is_charged() {
+                // Refunded before the replies go out, so a peer that saw its reply
+                // can count on the budget being free. Shrinking never fails.
+                let _ = self.frame_charge.set(self.read_buf.len());
+            }
             if let Some(e) = bad {
                 // Frames before the bad one were good: their answers still go out.
                 if !self.write_buf.is_empty() {
@@ -304,15 +311,10 @@ impl Connection {
     }
 
     /// Bookkeeping between a batch's replies and the next read: give back a grown
-    /// read buffer, refund the frame budget, and keep the frame deadline.
+    /// read buffer and keep the frame deadline.
     fn after_batch(&mut self, decoded: bool) -> Result<(), End> {
         if self.read_grown && buffers::shrink(&mut self.read_buf, MIN_READ, MIN_READ) {
             self.read_grown = false;
-        }
-        if self.frame_charge.is_charged() {
-            self.frame_charge
-                .set(self.read_buf.len())
-                .map_err(End::FrameBudget)?;
         }
         let Some(limit) = self.frame_timeout else {
             return Ok(());

@@ -193,6 +193,16 @@ impl FrameCharge {
         Ok(())
     }
 
+    /// Returns the whole charge (the connection holds no frame any more).
+    pub fn release(&mut self) {
+        if self.charged > 0 {
+            self.limits
+                .frame_bytes
+                .fetch_sub(self.charged, Ordering::Relaxed);
+            self.charged = 0;
+        }
+    }
+
     /// Whether anything is charged (then `set` must follow every change).
     pub fn is_charged(&self) -> bool {
         self.charged > 0
@@ -201,11 +211,7 @@ impl FrameCharge {
 
 impl Drop for FrameCharge {
     fn drop(&mut self) {
-        if self.charged > 0 {
-            self.limits
-                .frame_bytes
-                .fetch_sub(self.charged, Ordering::Relaxed);
-        }
+        self.release();
     }
 }
 
