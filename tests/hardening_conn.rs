@@ -511,3 +511,42 @@ fn the_idle_timeout_still_closes_a_connection_after_a_frame_split_across_reads()
     assert!(idle >= Duration::from_millis(800), "closed after {idle:?}");
     wait_log(&server, "idle connection closed");
 }
+
+#[test]
+fn a_client_taking_its_replies_in_a_trickle_is_still_closed_at_the_write_deadline() {
+    let server = TestServer::start(&with(&[("connectionWriteTimeoutMillis", "700")]));
+    let _broker = register_topics(&server, 2000);
+    let (mut slow, writer) = non_reader(&server, topic_list_requests(200));
+    thread::sleep(Duration::from_millis(300));
+    // 512 bytes every 50 ms: each send makes progress, the whole output never
+    // gets out in time.
+    slow.set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut chunk = [0u8; 512];
+    let mut taken = 0;
+    let closed_at = loop {
+        if started.elapsed() > Duration::from_secs(6) {
+            panic!("a trickle reader kept its connection for 6 s ({taken} bytes taken)");
+        }
+        match slow.read(&mut chunk) {
+            Ok(0) => break started.elapsed(),
+            Ok(n) => taken += n,
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
+            }
+            Err(_) => break started.elapsed(),
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(taken > 0, "the trickle reader got nothing");
+    assert!(
+        closed_at < Duration::from_secs(4),
+        "closed after {closed_at:?}"
+    );
+    wait_log(
+        &server,
+        "peer did not take its replies within the write deadline",
+    );
+    let _ = writer.join();
+}

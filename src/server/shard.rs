@@ -128,7 +128,7 @@ pub async fn run_shard(
     drop(listener);
     // Drain: idle connections close at once, those still sending get the drain
     // time, then they are closed too (upstream's `NettyRemotingServer#shutdown`
-    // does not wait for them either).
+    // is bounded the same way, by Netty's `shutdownGracefully` timeout).
     let drained = Signal::new();
     let drain_timer = glommio::spawn_local(drain_deadline(Rc::downgrade(&ctx), drained.clone()));
     if let Err(e) = gate.close().await {
