@@ -85,13 +85,14 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// `peer` as the accept loop read it (one `getpeername` per connection).
     pub fn new(
         id: ConnId,
         stream: TcpStream,
+        peer: Option<SocketAddr>,
         ctx: Rc<ShardContext>,
         permit: ConnPermit,
     ) -> Connection {
-        let peer = stream.peer_addr().ok();
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay failed");
         }

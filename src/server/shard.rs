@@ -189,7 +189,8 @@ async fn accept_loop(listener: &TcpListener, ctx: &Rc<ShardContext>, gate: &Gate
                 continue;
             }
         };
-        let ip = stream.peer_addr().ok().map(|a| a.ip());
+        let peer = stream.peer_addr().ok();
+        let ip = peer.map(|a| a.ip());
         let permit = match ctx.limits.admit(ip) {
             Ok(p) => p,
             Err(refused) => {
@@ -213,7 +214,7 @@ async fn accept_loop(listener: &TcpListener, ctx: &Rc<ShardContext>, gate: &Gate
         let id = ConnId::new(ctx.index, seq);
         let close = Signal::new();
         ctx.conns.borrow_mut().insert(id, close.clone());
-        let conn = Connection::new(id, stream, ctx.clone(), permit);
+        let conn = Connection::new(id, stream, peer, ctx.clone(), permit);
         let ctx2 = ctx.clone();
         let spawned = gate.spawn(async move {
             conn.run(close).await;
