@@ -69,6 +69,14 @@ impl ConnLimits {
         } else {
             default_max_connections()
         };
+        let budget = config.max_incomplete_frame_bytes;
+        if budget > 0 && budget < config.max_frame_length {
+            tracing::warn!(
+                max_incomplete_frame_bytes = budget,
+                max_frame_length = config.max_frame_length,
+                "the incomplete-frame budget is below the frame limit: larger frames can never arrive"
+            );
+        }
         Arc::new(ConnLimits {
             max_total,
             max_per_address: config.max_connections_per_address,
