@@ -69,6 +69,14 @@ impl ConnLimits {
         } else {
             default_max_connections()
         };
+        let per_address = config.max_connections_per_address;
+        if per_address == 0 || per_address >= max_total {
+            tracing::warn!(
+                max_connections = max_total,
+                max_connections_per_address = per_address,
+                "the per-address connection limit does not stay below the total: one address can take every connection"
+            );
+        }
         let budget = config.max_incomplete_frame_bytes;
         if budget > 0 && budget < config.max_frame_length {
             tracing::warn!(
