@@ -406,6 +406,26 @@ config_table! {
     /// Most topics one REGISTER_BROKER body may list (real brokers send well under
     /// 100k); a body over it is refused whole.
     max_topics_per_registration: usize = 200_000, "maxTopicsPerRegistration", protected = true;
+    // -- connection limits (issue 9); protected: a 318 must not loosen or tighten them --
+    /// Milliseconds a peer may take to accept a connection's pending replies before
+    /// the connection is closed; 0 = no deadline.
+    connection_write_timeout_millis: usize = 30_000, "connectionWriteTimeoutMillis", protected = true;
+    /// Milliseconds a shutdown waits for connections to finish sending, before the
+    /// rest are closed; 0 = do not wait.
+    shutdown_timeout_millis: usize = 5_000, "shutdownTimeoutMillis", protected = true;
+    /// Unsent reply bytes of one connection above which its further requests wait
+    /// (and it is not read) until the output is sent; one reply always goes whole.
+    connection_max_pending_output: usize = 4_194_304, "connectionMaxPendingOutput", protected = true;
+    /// Open connections of the whole process; 0 = derived from the open-files limit
+    /// (with headroom, so accept never fails with EMFILE).
+    max_connections: usize = 0, "maxConnections", protected = true;
+    /// Open connections from one source IP address; 0 = no limit.
+    max_connections_per_address: usize = 1000, "maxConnectionsPerAddress", protected = true;
+    /// Milliseconds within which a started frame must arrive whole; 0 = no deadline.
+    frame_read_timeout_millis: usize = 60_000, "frameReadTimeoutMillis", protected = true;
+    /// Bytes of incomplete frames all connections together may hold; a connection
+    /// whose frame would exceed it is closed. 0 = no limit.
+    max_incomplete_frame_bytes: usize = 268_435_456, "maxIncompleteFrameBytes", protected = true;
 }
 
 /// The keys upstream always black-lists for 318.

@@ -4,8 +4,12 @@
 //! - [`shard`]: accept loop and per-shard context.
 //! - [`connection`]: frame loop of one client.
 //! - [`signal`]: single-core stop signals.
+//! - [`limits`]: process-wide connection and incomplete-frame limits.
+//! - [`buffers`]: giving back buffers that grew for a large frame.
 
+pub mod buffers;
 pub mod connection;
+pub mod limits;
 pub mod shard;
 pub mod signal;
 
@@ -84,6 +88,12 @@ impl Server {
             .and_then(|a| a.as_socket())
             .ok_or_else(|| ServerError::Address(config.bind_address.clone()))?;
 
+        let limits = limits::ConnLimits::new(&config);
+        tracing::info!(
+            max_connections = limits.max_total(),
+            max_connections_per_address = config.max_connections_per_address,
+            "connection limits"
+        );
         let config = Arc::new(config);
         let kv_view = Arc::new(kv.table().clone());
         let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::empty(
@@ -104,6 +114,7 @@ impl Server {
                 listener_fd: listener.into_raw_fd(),
                 to_writer: wtx,
                 control: crx,
+                limits: limits.clone(),
             });
         }
 
