@@ -48,7 +48,12 @@ FIXED_REMARKS = {"crc32 not match", "register broker failed", "namespace or key 
 # ((type, header, body) tuples; raw bytes for files) and must confirm that they differ in
 # exactly that way, so that any other difference in the same step still fails.
 OURS_ONLY_CONFIG_KEYS = (b"cores", b"maxFrameLength", b"replySerializeType",
-                         b"kvMaxValueLength", b"kvMaxEntries", b"kvMaxTotalBytes")
+                         b"kvMaxValueLength", b"kvMaxEntries", b"kvMaxTotalBytes",
+                         b"maxInflatedBodyLength", b"maxTopicsPerRegistration",
+                         b"connectionWriteTimeoutMillis", b"shutdownTimeoutMillis",
+                         b"connectionMaxPendingOutput", b"maxConnections",
+                         b"maxConnectionsPerAddress", b"frameReadTimeoutMillis",
+                         b"maxIncompleteFrameBytes")
 
 
 def _drop_ours_only_keys(java, ours):
