@@ -419,8 +419,11 @@ config_table! {
     /// Open connections of the whole process; 0 = derived from the open-files limit
     /// (with headroom, so accept never fails with EMFILE).
     max_connections: usize = 0, "maxConnections", protected = true;
-    /// Open connections from one source IP address; 0 = no limit.
-    max_connections_per_address: usize = 1000, "maxConnectionsPerAddress", protected = true;
+    /// Open connections from one source IP address; 0 = half of `maxConnections`
+    /// (a NAT or load balancer can put thousands of real clients behind one
+    /// address, so no small fixed number is safe; half keeps one address from
+    /// locking out the rest).
+    max_connections_per_address: usize = 0, "maxConnectionsPerAddress", protected = true;
     /// Milliseconds within which a started frame must arrive whole; 0 = no deadline.
     frame_read_timeout_millis: usize = 60_000, "frameReadTimeoutMillis", protected = true;
     /// Bytes of incomplete frames all connections together may hold; a connection

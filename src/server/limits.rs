@@ -69,8 +69,14 @@ impl ConnLimits {
         } else {
             default_max_connections()
         };
-        let per_address = config.max_connections_per_address;
-        if per_address == 0 || per_address >= max_total {
+        // Auto (0): half the total. An address behind a NAT or load balancer can
+        // stand for thousands of real clients, so a fixed small number would bite
+        // real estates; half still leaves the other half to everyone else.
+        let per_address = match config.max_connections_per_address {
+            0 => (max_total / 2).max(1),
+            n => n,
+        };
+        if per_address >= max_total {
             tracing::warn!(
                 max_connections = max_total,
                 max_connections_per_address = per_address,
@@ -87,7 +93,7 @@ impl ConnLimits {
         }
         Arc::new(ConnLimits {
             max_total,
-            max_per_address: config.max_connections_per_address,
+            max_per_address: per_address,
             open: AtomicUsize::new(0),
             per_address: Mutex::new(HashMap::new()),
             frame_budget: config.max_incomplete_frame_bytes,
@@ -97,6 +103,10 @@ impl ConnLimits {
 
     pub fn max_total(&self) -> usize {
         self.max_total
+    }
+
+    pub fn max_per_address(&self) -> usize {
+        self.max_per_address
     }
 
     /// Admits a new connection from `ip` (None: address unknown, only the total
@@ -308,6 +318,21 @@ mod tests {
             ..Config::default()
         };
         ConnLimits::new(&config)
+    }
+
+    #[test]
+    fn per_address_default_is_half_the_total() {
+        let l = limits(10, 0, 0);
+        assert_eq!(l.max_per_address(), 5);
+        let a: IpAddr = "127.0.0.2".parse().unwrap();
+        let held: Vec<_> = (0..5).map(|_| l.admit(Some(a)).unwrap()).collect();
+        assert_eq!(
+            l.admit(Some(a)).unwrap_err(),
+            Refused::PerAddress { limit: 5 }
+        );
+        let b: IpAddr = "127.0.0.3".parse().unwrap();
+        assert!(l.admit(Some(b)).is_ok());
+        drop(held);
     }
 
     #[test]

@@ -91,7 +91,7 @@ impl Server {
         let limits = limits::ConnLimits::new(&config);
         tracing::info!(
             max_connections = limits.max_total(),
-            max_connections_per_address = config.max_connections_per_address,
+            max_connections_per_address = limits.max_per_address(),
             "connection limits"
         );
         let config = Arc::new(config);
