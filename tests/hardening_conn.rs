@@ -72,6 +72,15 @@ fn localhost(last: u8) -> IpAddr {
 /// Registers one broker with `n` topics of longish names (so a 206 reply is about
 /// 36 bytes per topic); the broker stays registered while the returned client lives.
 #[must_use]
+/// One GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206) reply body, asked on a new connection.
+fn topic_list(server: &TestServer) -> Vec<u8> {
+    let (cmd, body) = server
+        .client()
+        .ask(rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[], None);
+    assert_eq!(cmd.code, 0);
+    body.expect("topic list body").to_vec()
+}
+
 fn register_topics(server: &TestServer, n: usize) -> Client {
     let topics = (0..n)
         .map(|i| topic(&format!("hardening-topic-with-a-long-name-{i:07}"), 6, 8))
@@ -214,13 +223,7 @@ fn sigterm_exits_zero_within_the_drain_time_while_a_client_never_reads() {
 fn a_client_that_never_reads_is_closed_at_the_write_deadline_while_others_are_served() {
     let server = TestServer::start(&with(&[("connectionWriteTimeoutMillis", "700")]));
     let _broker = register_topics(&server, 2000);
-    let one_reply = {
-        let (cmd, body) = server
-            .client()
-            .ask(rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[], None);
-        assert_eq!(cmd.code, 0);
-        body.expect("topic list body").len()
-    };
+    let one_reply = topic_list(&server).len();
     let requests = 200;
     let (mut stuck, writer) = non_reader(&server, topic_list_requests(requests));
     let served = lookups_keep_working(&server, Duration::from_millis(1500));
@@ -244,13 +247,7 @@ fn a_client_that_never_reads_is_closed_at_the_write_deadline_while_others_are_se
 fn the_pending_output_of_a_client_that_never_reads_is_bounded() {
     let server = TestServer::start(&[("connectionMaxPendingOutput", "262144")]);
     let _broker = register_topics(&server, 2000);
-    let one_reply = {
-        let (cmd, body) = server
-            .client()
-            .ask(rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[], None);
-        assert_eq!(cmd.code, 0);
-        body.expect("topic list body").len()
-    };
+    let one_reply = topic_list(&server).len();
     assert!(one_reply > 70_000, "reply of {one_reply} bytes");
     let before = server.rss_kib();
 
@@ -444,13 +441,7 @@ fn the_incomplete_frame_budget_closes_the_connection_that_would_exceed_it() {
 fn a_pipelining_client_that_reads_gets_every_reply_in_order_past_the_output_bound() {
     let server = TestServer::start(&[("connectionMaxPendingOutput", "16384")]);
     let _broker = register_topics(&server, 200);
-    let one_reply = {
-        let (cmd, body) = server
-            .client()
-            .ask(rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[], None);
-        assert_eq!(cmd.code, 0);
-        body.expect("topic list body")
-    };
+    let one_reply = topic_list(&server);
     assert!(one_reply.len() > 7000);
     let n = 300;
     let mut c = server.client();

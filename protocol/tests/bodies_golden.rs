@@ -9,8 +9,10 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+
+mod common;
+use common::{part, zlib};
 
 use namesrv_protocol::body::{
     body_crc32, BodyError, BrokerData, BrokerMemberGroup, ClusterInfo, DataVersion, KvTable,
@@ -97,16 +99,6 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn zlib(raw: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    e.write_all(raw).unwrap();
-    e.finish().unwrap()
-}
-
-fn part(out: &mut Vec<u8>, s: &[u8]) {
-    out.extend_from_slice(&(s.len() as i32).to_be_bytes());
-    out.extend_from_slice(s);
-}
 
 fn addrs(pairs: &[(i64, &str)]) -> BTreeMap<i64, String> {
     pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()

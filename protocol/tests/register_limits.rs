@@ -1,21 +1,13 @@
 //! The ceilings of `RegisterBrokerBody::decode_limited`: inflated size and topic
 //! count, each checked while decoding so a body over one stops there.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{part, zlib};
 
 use namesrv_protocol::body::{BodyError, DecodeLimits, RegisterBrokerBody, TopicConfig};
 
-fn zlib(raw: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    e.write_all(raw).unwrap();
-    e.finish().unwrap()
-}
-
-fn part(out: &mut Vec<u8>, s: &[u8]) {
-    out.extend_from_slice(&(s.len() as i32).to_be_bytes());
-    out.extend_from_slice(s);
-}
 
 /// A compressed 479 body of these topic lines.
 fn compressed(lines: &[String]) -> Vec<u8> {
