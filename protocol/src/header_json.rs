@@ -139,6 +139,17 @@ pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, FrameError> {
     decode_general(bytes)
 }
 
+/// Both JSON decoders on the same bytes, for the coverage-guided fuzz target that
+/// checks they agree (`fuzz/fuzz_targets/header_json.rs`): the fast path's answer
+/// (`None` = it gave up) and the general decoder's.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn decode_both_paths(
+    bytes: &[u8],
+) -> (Option<RemotingCommand>, Result<RemotingCommand, FrameError>) {
+    (fast::decode(bytes), decode_general(bytes))
+}
+
 /// The general decoder: any JSON fastjson would accept for this bean.
 fn decode_general(bytes: &[u8]) -> Result<RemotingCommand, FrameError> {
     // serde_json bounds nesting depth, so hostile input cannot overflow the stack.
