@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use futures_lite::future::block_on;
 use namesrv::config::Config;
 use namesrv::handlers::{self, Outcome};
 use namesrv::registry::snapshot::{Snapshot, SnapshotBuilder};
@@ -87,7 +88,7 @@ fn registry(topics: usize) -> (Tables, SnapshotBuilder, Snapshot) {
     let config = Config::default();
     let mut builder =
         SnapshotBuilder::new(Arc::new(config.clone()), Arc::new(BTreeMap::new()), now);
-    let snap = builder.publish(&mut tables, &config, &BTreeMap::new());
+    let snap = block_on(builder.publish(&mut tables, &config, &BTreeMap::new()));
     (tables, builder, snap)
 }
 
@@ -146,7 +147,7 @@ fn lookup(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("hit", topics), |b| {
             b.iter(|| match handlers::handle(&snap, black_box(&hit), None) {
                 Outcome::Reply(r) => black_box(r.body.map(|b| b.len())),
-                Outcome::Write(_) => None,
+                Outcome::Write(_) | Outcome::Decode(_) => None,
             })
         });
         g.bench_function(BenchmarkId::new("miss", topics), |b| {
@@ -179,7 +180,7 @@ fn publish(c: &mut Criterion) {
                     Instant::now(),
                     TableSettings::default(),
                 );
-                black_box(builder.publish(&mut tables, &config, &kv))
+                black_box(block_on(builder.publish(&mut tables, &config, &kv)))
             })
         });
     }
@@ -221,7 +222,7 @@ fn unchanged_reregister(c: &mut Criterion) {
                 tables.dirty.topics.is_empty(),
                 "unchanged re-registration dirtied routes"
             );
-            black_box(builder.publish(&mut tables, &config, &kv))
+            black_box(block_on(builder.publish(&mut tables, &config, &kv)))
         })
     });
 }

@@ -24,11 +24,27 @@
 //!   or reaches the process or socket binding ([`Config::is_update_protected`]),
 //!   whatever `configBlackList` says;
 //! - the store file is written crash-safely ([`crate::kv::write_file_durably`]),
-//!   where upstream overwrites it in place.
+//!   where upstream overwrites it in place;
+//! - the store file is written with `java.util.Properties#store`'s escaping
+//!   ([`Config::to_store_text`]), where upstream's `Configuration#persist` writes
+//!   `MixAll.properties2String` unescaped: there a value holding a line break
+//!   (sent as `\n`, `\r` or `\u000a` in a 318 body) became extra lines, that is
+//!   other keys (a path, the listen port), after a restart, and a value such as
+//!   `x\u` made the next start fail;
+//! - limits are not changeable by 318 (`maxFrameLength`, the KV limits): one
+//!   unauthenticated request must not lift them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+mod properties;
+#[cfg(test)]
+mod store_tests;
+#[cfg(test)]
+mod tests;
+
+pub use properties::{escape_key, escape_value, parse_properties, store_text, PropertiesError};
 
 /// How replies are serialized (`replySerializeType`, ours).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -156,14 +172,6 @@ impl UpdateError {
             Self::Parse(_) | Self::BadValue { .. } => protocol::codes::response::SYSTEM_ERROR,
         }
     }
-}
-
-/// A `java.util.Properties.load` failure.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PropertiesError {
-    /// A `\u` escape not followed by four hex digits (Java's message).
-    #[error("Malformed \\uxxxx encoding. (line {line})")]
-    MalformedUnicodeEscape { line: usize },
 }
 
 /// Java `String.trim`: strips every char <= U+0020 from both ends.
@@ -368,10 +376,56 @@ config_table! {
     // ---- ours ----
     /// Executor (core) count; 0 = all available cores.
     cores: usize = 0, "cores", protected = true;
-    /// Largest accepted frame, in bytes.
-    max_frame_length: usize = 16_777_216, "maxFrameLength", protected = false;
+    /// Largest accepted frame, in bytes (a limit: 318 may not lift it).
+    max_frame_length: usize = 16_777_216, "maxFrameLength", protected = true;
     /// Header serialization of replies.
     reply_serialize: ReplySerialize = ReplySerialize::Json, "replySerializeType", protected = false;
+    // -- KV store limits (issue 9) --
+    /// Longest value PUT_KV_CONFIG (100) stores, in UTF-8 bytes; a longer one is
+    /// refused. 64 KiB: the longest real values, `ORDER_TOPIC_CONFIG`'s
+    /// `brokerName:queues;…` lists, take ~20 bytes per broker, so one topic
+    /// could list some 3000 brokers.
+    kv_max_value_length: usize = 65_536, "kvMaxValueLength", protected = true;
+    /// Most entries in the KV store, each namespace and each key counting one; a
+    /// put that would add one more is refused. 100000: real estates keep one
+    /// `ORDER_TOPIC_CONFIG` key per ordered topic, thousands at the very most.
+    kv_max_entries: usize = 100_000, "kvMaxEntries", protected = true;
+    /// Most bytes of namespaces, keys and values together in the KV store, counted
+    /// as the JSON strings the file holds (escapes included); a put that would
+    /// grow it past this is refused. 8 MiB: real tables are well under 1 MiB, and
+    /// it keeps the file (rewritten on every put) and the `ORDER_TOPIC_CONFIG`
+    /// table sent in every REGISTER_BROKER reply far below the 16 MiB frame limit
+    /// of the brokers' decoders.
+    kv_max_total_bytes: usize = 8_388_608, "kvMaxTotalBytes", protected = true;
+    // -- register decoding limits (issue 9) --
+    /// Most bytes a compressed REGISTER_BROKER body may inflate to. Four times the
+    /// default frame limit: the compressed form of a broker with 200k topics (the
+    /// topic limit below) inflates to about 40 MiB, and real estates with tens of
+    /// thousands of topics already pass 16 MiB.
+    max_inflated_body_length: usize = 67_108_864, "maxInflatedBodyLength", protected = true;
+    /// Most topics one REGISTER_BROKER body may list (real brokers send well under
+    /// 100k); a body over it is refused whole.
+    max_topics_per_registration: usize = 200_000, "maxTopicsPerRegistration", protected = true;
+    // -- connection limits (issue 9); protected: a 318 must not loosen or tighten them --
+    /// Milliseconds a peer may take to accept a connection's pending replies before
+    /// the connection is closed; 0 = no deadline.
+    connection_write_timeout_millis: usize = 30_000, "connectionWriteTimeoutMillis", protected = true;
+    /// Milliseconds a shutdown waits for connections to finish sending, before the
+    /// rest are closed; 0 = do not wait.
+    shutdown_timeout_millis: usize = 5_000, "shutdownTimeoutMillis", protected = true;
+    /// Unsent reply bytes of one connection above which its further requests wait
+    /// (and it is not read) until the output is sent; one reply always goes whole.
+    connection_max_pending_output: usize = 4_194_304, "connectionMaxPendingOutput", protected = true;
+    /// Open connections of the whole process; 0 = derived from the open-files limit
+    /// (with headroom, so accept never fails with EMFILE).
+    max_connections: usize = 0, "maxConnections", protected = true;
+    /// Open connections from one source IP address; 0 = no limit.
+    max_connections_per_address: usize = 1000, "maxConnectionsPerAddress", protected = true;
+    /// Milliseconds within which a started frame must arrive whole; 0 = no deadline.
+    frame_read_timeout_millis: usize = 60_000, "frameReadTimeoutMillis", protected = true;
+    /// Bytes of incomplete frames all connections together may hold; a connection
+    /// whose frame would exceed it is closed. 0 = no limit.
+    max_incomplete_frame_bytes: usize = 268_435_456, "maxIncompleteFrameBytes", protected = true;
 }
 
 /// The keys upstream always black-lists for 318.
@@ -453,10 +507,8 @@ impl Config {
         Ok(config)
     }
 
-    /// Every field and raw property as `key=value\n`, sorted by key; values are
-    /// written as they are (no escaping), like Java's `properties2String`. Used
-    /// for 319, `-p` and the store file.
-    pub fn to_properties_text(&self) -> String {
+    /// Every field and raw property, sorted by key.
+    fn all_properties(&self) -> BTreeMap<&str, String> {
         let mut all: BTreeMap<&str, String> = self
             .raw_properties
             .iter()
@@ -465,8 +517,16 @@ impl Config {
         for f in FIELDS {
             all.insert(f.key, (f.get)(self));
         }
+        all
+    }
+
+    /// Every field and raw property as `key=value\n`, sorted by key; values are
+    /// written as they are (no escaping), like Java's `MixAll.properties2String`.
+    /// Used for 319 and `-p` only: it cannot be read back faithfully (see
+    /// [`Config::to_store_text`] for the file).
+    pub fn to_properties_text(&self) -> String {
         let mut out = String::new();
-        for (k, v) in all {
+        for (k, v) in self.all_properties() {
             out.push_str(k);
             out.push('=');
             out.push_str(&v);
@@ -475,9 +535,18 @@ impl Config {
         out
     }
 
+    /// The store file's text: every field and raw property, sorted by key,
+    /// escaped as `java.util.Properties#store` does ([`store_text`]), so that
+    /// [`Config::load_file`] on it gives back exactly this configuration (with
+    /// `config_store_path` set to the file read).
+    pub fn to_store_text(&self) -> String {
+        let all = self.all_properties();
+        store_text(all.iter().map(|(k, v)| (*k, v.as_str())))
+    }
+
     /// True if no 318 may change `key`, whatever `configBlackList` says: the
     /// fields marked protected (file paths, `configBlackList`, `bindAddress`,
-    /// `listenPort`, `cores`) and, for keys we do not know (raw `-c` properties of
+    /// `listenPort`, `cores`, the limits) and, for keys we do not know (raw `-c` properties of
     /// other components), any key whose name mentions a path, directory, home or
     /// file.
     pub fn is_update_protected(key: &str) -> bool {
@@ -559,632 +628,13 @@ impl Config {
         Ok(changed)
     }
 
-    /// Writes [`Config::to_properties_text`] to `config_store_path`, keeping the
+    /// Writes [`Config::to_store_text`] to `config_store_path`, keeping the
     /// previous file as `<path>.bak` (blocking; see
     /// [`crate::kv::write_file_durably`]).
     pub fn persist(&self) -> std::io::Result<()> {
         crate::kv::write_file_durably(
             Path::new(&self.config_store_path),
-            self.to_properties_text().as_bytes(),
+            self.to_store_text().as_bytes(),
         )
-    }
-}
-
-/// Parses a Java properties text the way `java.util.Properties.load(InputStream)`
-/// does: bytes are ISO-8859-1; `#`/`!` comment lines; `=`, `:` or whitespace
-/// between key and value; backslash escapes (`\t \n \r \f \uXXXX`, any other
-/// char stands for itself); a line ending in an odd number of backslashes
-/// continues on the next one, whose leading whitespace is skipped. Returns the
-/// pairs in file order (a repeated key appears twice; the last one wins in Java).
-pub fn parse_properties(bytes: &[u8]) -> Result<Vec<(String, String)>, PropertiesError> {
-    // ISO-8859-1: every byte is the char of the same number.
-    let chars: Vec<char> = bytes.iter().map(|&b| char::from(b)).collect();
-    let mut out = Vec::new();
-    let mut reader = LineReader {
-        chars: &chars,
-        pos: 0,
-        line: 1,
-    };
-    while let Some((start_line, logical)) = reader.next_logical_line() {
-        let (key, value) = split_key_value(&logical);
-        let key =
-            unescape(key).ok_or(PropertiesError::MalformedUnicodeEscape { line: start_line })?;
-        let value =
-            unescape(value).ok_or(PropertiesError::MalformedUnicodeEscape { line: start_line })?;
-        out.push((key, value));
-    }
-    Ok(out)
-}
-
-fn is_prop_ws(c: char) -> bool {
-    c == ' ' || c == '\t' || c == '\x0c'
-}
-
-/// Java's `Properties.LineReader` (JDK 9+ behaviour, checked against JDK 17):
-/// yields logical lines with comments and blank lines dropped, continuations
-/// joined, escapes still in place.
-struct LineReader<'a> {
-    chars: &'a [char],
-    pos: usize,
-    /// 1-based number of the natural line at `pos`, for messages.
-    line: usize,
-}
-
-impl LineReader<'_> {
-    /// The next char, counting natural lines (`\r\n` counts once).
-    fn next_char(&mut self) -> Option<char> {
-        let c = *self.chars.get(self.pos)?;
-        self.pos += 1;
-        if c == '\n' || (c == '\r' && self.chars.get(self.pos) != Some(&'\n')) {
-            self.line += 1;
-        }
-        Some(c)
-    }
-
-    fn next_logical_line(&mut self) -> Option<(usize, Vec<char>)> {
-        let mut buf: Vec<char> = Vec::new();
-        let mut skip_ws = true;
-        let mut appended_line_begin = false;
-        let mut preceding_backslash = false;
-        let mut skip_lf = false;
-        let mut start_line = self.line;
-        loop {
-            let Some(c) = self.next_char() else {
-                // End of input.
-                if buf.is_empty() {
-                    return None;
-                }
-                if preceding_backslash {
-                    buf.pop();
-                }
-                return Some((start_line, buf));
-            };
-            if skip_lf {
-                skip_lf = false;
-                if c == '\n' {
-                    continue;
-                }
-            }
-            if skip_ws {
-                if is_prop_ws(c) {
-                    continue;
-                }
-                if !appended_line_begin && (c == '\r' || c == '\n') {
-                    continue;
-                }
-                skip_ws = false;
-                appended_line_begin = false;
-            }
-            // Nothing kept yet on this logical line (also right after a
-            // continuation of a line that held only the backslash): a comment.
-            if buf.is_empty() && (c == '#' || c == '!') {
-                while let Some(d) = self.next_char() {
-                    if d == '\r' || d == '\n' {
-                        break;
-                    }
-                }
-                skip_ws = true;
-                continue;
-            }
-            if c != '\n' && c != '\r' {
-                if buf.is_empty() {
-                    start_line = self.line;
-                }
-                buf.push(c);
-                if c == '\\' {
-                    preceding_backslash = !preceding_backslash;
-                } else {
-                    preceding_backslash = false;
-                }
-                continue;
-            }
-            // End of a natural line.
-            if buf.is_empty() {
-                skip_ws = true;
-                continue;
-            }
-            if self.pos >= self.chars.len() {
-                if preceding_backslash {
-                    buf.pop();
-                }
-                return Some((start_line, buf));
-            }
-            if preceding_backslash {
-                // Continuation: drop the backslash, skip the next line's indent.
-                buf.pop();
-                skip_ws = true;
-                appended_line_begin = true;
-                preceding_backslash = false;
-                if c == '\r' {
-                    skip_lf = true;
-                }
-            } else {
-                return Some((start_line, buf));
-            }
-        }
-    }
-}
-
-/// Splits a logical line into its (still escaped) key and value, as `load0`.
-fn split_key_value(line: &[char]) -> (&[char], &[char]) {
-    let limit = line.len();
-    let mut key_len = 0;
-    let mut value_start = limit;
-    let mut has_sep = false;
-    let mut preceding_backslash = false;
-    while key_len < limit {
-        let c = line[key_len];
-        if (c == '=' || c == ':') && !preceding_backslash {
-            value_start = key_len + 1;
-            has_sep = true;
-            break;
-        } else if is_prop_ws(c) && !preceding_backslash {
-            value_start = key_len + 1;
-            break;
-        }
-        if c == '\\' {
-            preceding_backslash = !preceding_backslash;
-        } else {
-            preceding_backslash = false;
-        }
-        key_len += 1;
-    }
-    while value_start < limit {
-        let c = line[value_start];
-        if !is_prop_ws(c) {
-            if !has_sep && (c == '=' || c == ':') {
-                has_sep = true;
-            } else {
-                break;
-            }
-        }
-        value_start += 1;
-    }
-    (&line[..key_len], &line[value_start..])
-}
-
-/// Java's `loadConvert`. Works on UTF-16 units so `\uD83D\uDE00` pairs up; `None`
-/// on a malformed `\u` escape.
-fn unescape(s: &[char]) -> Option<String> {
-    let mut units: Vec<u16> = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        let c = s[i];
-        i += 1;
-        if c != '\\' {
-            let mut tmp = [0u16; 2];
-            units.extend_from_slice(c.encode_utf16(&mut tmp));
-            continue;
-        }
-        let Some(&e) = s.get(i) else {
-            // A lone trailing backslash cannot survive the line reader; drop it.
-            break;
-        };
-        i += 1;
-        let unit = match e {
-            'u' => {
-                let mut v: u16 = 0;
-                for _ in 0..4 {
-                    let d = s.get(i)?.to_digit(16)?;
-                    i += 1;
-                    v = (v << 4) | d as u16;
-                }
-                v
-            }
-            't' => '\t' as u16,
-            'r' => '\r' as u16,
-            'n' => '\n' as u16,
-            'f' => 0x0c,
-            other => {
-                let mut tmp = [0u16; 2];
-                units.extend_from_slice(other.encode_utf16(&mut tmp));
-                continue;
-            }
-        };
-        units.push(unit);
-    }
-    Some(String::from_utf16_lossy(&units))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn props(text: &str) -> Vec<(String, String)> {
-        parse_properties(text.as_bytes()).expect("parse")
-    }
-
-    fn pair(k: &str, v: &str) -> (String, String) {
-        (k.to_string(), v.to_string())
-    }
-
-    #[test]
-    fn separators_and_whitespace() {
-        assert_eq!(
-            props("a=1\nb:2\nc 3\n  d  =  4  \ne\tf\ng : = h\ni\n"),
-            vec![
-                pair("a", "1"),
-                pair("b", "2"),
-                pair("c", "3"),
-                pair("d", "4  "),
-                pair("e", "f"),
-                pair("g", "= h"),
-                pair("i", ""),
-            ]
-        );
-        // Whitespace then `=`: one separator; a second `=` belongs to the value.
-        assert_eq!(props("k  ==v"), vec![pair("k", "=v")]);
-        assert_eq!(props("k value=x"), vec![pair("k", "value=x")]);
-    }
-
-    #[test]
-    fn comments_and_blank_lines() {
-        assert_eq!(
-            props("# c1\n! c2\n   # indented\n\n   \nk=v # not a comment\n"),
-            vec![pair("k", "v # not a comment")]
-        );
-        // A comment ending in a backslash does not continue.
-        assert_eq!(props("# c \\\nk=v"), vec![pair("k", "v")]);
-        // After a continuation of a line that held only the backslash, `#`
-        // starts a comment (JDK 9+).
-        assert_eq!(props("\\\n  # c\nk=v"), vec![pair("k", "v")]);
-    }
-
-    #[test]
-    fn escapes() {
-        assert_eq!(
-            props(r"a\=b\:c\ d=x\ty\nz\\w\q\u0041\u00e9"),
-            vec![pair("a=b:c d", "x\ty\nz\\wqA\u{e9}")]
-        );
-        assert_eq!(props(r"k=\uD83D\uDE00"), vec![pair("k", "\u{1F600}")]);
-        assert_eq!(props(r"k=\f\r"), vec![pair("k", "\x0c\r")]);
-        assert_eq!(
-            parse_properties(br"k=\u00G1"),
-            Err(PropertiesError::MalformedUnicodeEscape { line: 1 })
-        );
-        assert_eq!(
-            parse_properties(b"a=1\nk=\\u12"),
-            Err(PropertiesError::MalformedUnicodeEscape { line: 2 })
-        );
-    }
-
-    #[test]
-    fn continuations() {
-        assert_eq!(
-            props("k=a\\\n    b\\\r\n\tc\\\r  d\nx=1"),
-            vec![pair("k", "abcd"), pair("x", "1")]
-        );
-        // An even number of backslashes does not continue.
-        assert_eq!(
-            props("k=a\\\\\nx=1"),
-            vec![pair("k", "a\\"), pair("x", "1")]
-        );
-        // `#` at the start of a continuation line is data.
-        assert_eq!(props("k=a\\\n  #b"), vec![pair("k", "a#b")]);
-        // A continuation into an empty line ends the value.
-        assert_eq!(props("k=a\\\n\nx=1"), vec![pair("k", "a"), pair("x", "1")]);
-        // A trailing backslash at the end of input is dropped.
-        assert_eq!(props("k=a\\"), vec![pair("k", "a")]);
-        assert_eq!(props("k=a\\\n"), vec![pair("k", "a")]);
-        // The key itself may continue.
-        assert_eq!(props("ke\\\n  y=v"), vec![pair("key", "v")]);
-    }
-
-    #[test]
-    fn iso_8859_1_bytes() {
-        assert_eq!(
-            parse_properties(b"k=caf\xe9").expect("parse"),
-            vec![pair("k", "caf\u{e9}")]
-        );
-        // UTF-8 bytes are read as two Latin-1 chars each, as Java does.
-        assert_eq!(
-            parse_properties("k=é".as_bytes()).expect("parse"),
-            vec![pair("k", "\u{c3}\u{a9}")]
-        );
-    }
-
-    #[test]
-    fn crlf_and_cr_line_ends() {
-        assert_eq!(
-            props("a=1\r\nb=2\rc=3"),
-            vec![pair("a", "1"), pair("b", "2"), pair("c", "3")]
-        );
-    }
-
-    #[test]
-    fn defaults_printed_sorted() {
-        let c = Config::default();
-        let text = c.to_properties_text();
-        let keys: Vec<&str> = text
-            .lines()
-            .map(|l| l.split_once('=').map(|(k, _)| k).unwrap_or(l))
-            .collect();
-        let mut sorted = keys.clone();
-        sorted.sort();
-        assert_eq!(keys, sorted);
-        assert_eq!(keys.len(), FIELDS.len());
-        for line in [
-            "listenPort=9876",
-            "bindAddress=0.0.0.0",
-            "serverSocketBacklog=1024",
-            "scanNotActiveBrokerInterval=5000",
-            "serverChannelMaxIdleTimeSeconds=120",
-            "returnOrderTopicConfigToBroker=true",
-            "orderMessageEnable=false",
-            "configBlackList=configBlackList;configStorePath;kvConfigPath",
-            "productEnvName=center",
-            "waitSecondsForService=45",
-            "maxFrameLength=16777216",
-            "replySerializeType=JSON",
-            "cores=0",
-        ] {
-            assert!(text.lines().any(|l| l == line), "missing {line}");
-        }
-        assert!(c.kv_config_path.ends_with("namesrv/kvConfig.json"));
-        assert!(c.config_store_path.ends_with("namesrv/namesrv.properties"));
-        assert!(text.ends_with('\n'));
-    }
-
-    #[test]
-    fn field_keys_unique() {
-        let mut keys: Vec<&str> = FIELDS.iter().map(|f| f.key).collect();
-        keys.sort();
-        keys.dedup();
-        assert_eq!(keys.len(), FIELDS.len());
-    }
-
-    #[test]
-    fn set_parses_like_java() {
-        let mut c = Config::default();
-        assert_eq!(
-            c.set("listenPort", " 9877 ").ok(),
-            Some(SetOutcome::Applied)
-        );
-        assert_eq!(c.listen_port, 9877);
-        assert_eq!(c.set("clusterTest", "TRUE").ok(), Some(SetOutcome::Applied));
-        assert!(c.cluster_test);
-        c.set("clusterTest", "yes").expect("bool");
-        assert!(!c.cluster_test);
-        c.set("productEnvName", "  test \t").expect("string");
-        assert_eq!(c.product_env_name, "test");
-        c.set("replySerializeType", "mirror").expect("enum");
-        assert_eq!(c.reply_serialize, ReplySerialize::Mirror);
-        c.set("scanNotActiveBrokerInterval", "-1").expect("long");
-        assert_eq!(c.scan_not_active_broker_interval, -1);
-        assert_eq!(c.set("noSuchKey", "1").ok(), Some(SetOutcome::UnknownKey));
-    }
-
-    #[test]
-    fn bad_value_names_key() {
-        let mut c = Config::default();
-        let err = c.set("serverWorkerThreads", "eight").unwrap_err();
-        let msg = err.to_string();
-        assert!(msg.contains("serverWorkerThreads"), "{msg}");
-        assert!(msg.contains("eight"), "{msg}");
-        assert!(matches!(err, ConfigError::BadValue { .. }));
-        assert!(c.set("listenPort", "70000").is_err());
-        assert!(c.set("replySerializeType", "XML").is_err());
-        assert_eq!(c.server_worker_threads, 8);
-    }
-
-    #[test]
-    fn load_file_applies_keeps_unknown_and_sets_store_path() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("namesrv.conf");
-        std::fs::write(
-            &path,
-            "# test\nlistenPort = 9877\norderMessageEnable=true\nclientWorkerThreads=4\nkvConfigPath=/tmp/x/kv.json\n",
-        )
-        .expect("write");
-        let c = Config::load_file(&path).expect("load");
-        assert_eq!(c.listen_port, 9877);
-        assert!(c.order_message_enable);
-        assert_eq!(c.kv_config_path, "/tmp/x/kv.json");
-        assert_eq!(c.config_store_path, path.to_string_lossy());
-        assert_eq!(
-            c.raw_properties
-                .get("clientWorkerThreads")
-                .map(String::as_str),
-            Some("4")
-        );
-        let text = c.to_properties_text();
-        assert!(text.contains("\nclientWorkerThreads=4\n"), "{text}");
-        assert!(text.contains("\nlistenPort=9877\n"), "{text}");
-    }
-
-    #[test]
-    fn load_file_bad_value_names_key_and_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("bad.properties");
-        std::fs::write(&path, "listenPort=abc\n").expect("write");
-        let msg = Config::load_file(&path).unwrap_err().to_string();
-        assert!(msg.contains("listenPort"), "{msg}");
-        assert!(msg.contains("bad.properties"), "{msg}");
-
-        let missing = dir.path().join("missing.properties");
-        let msg = Config::load_file(&missing).unwrap_err().to_string();
-        assert!(msg.contains("missing.properties"), "{msg}");
-
-        std::fs::write(&path, "k=\\uZZZZ\n").expect("write");
-        let msg = Config::load_file(&path).unwrap_err().to_string();
-        assert!(
-            msg.contains("bad.properties") && msg.contains("uxxxx"),
-            "{msg}"
-        );
-    }
-
-    #[test]
-    fn update_black_list_upstream_keys() {
-        for key in [
-            "configBlackList",
-            "configStorePath",
-            "kvConfigPath",
-            "rocketmqHome",
-        ] {
-            let mut c = Config::default();
-            let before = c.clone();
-            let err = c
-                .apply_update(format!("{key}=/x\n").as_bytes())
-                .unwrap_err();
-            assert_eq!(
-                err,
-                UpdateError::BlackListed {
-                    key: key.to_string()
-                }
-            );
-            assert_eq!(err.response_code(), 16);
-            assert_eq!(err.to_string(), "Can not update config in black list.");
-            assert_eq!(c, before);
-        }
-    }
-
-    #[test]
-    fn update_black_list_ours_and_configured() {
-        for key in [
-            "bindAddress",
-            "listenPort",
-            "cores",
-            "someStorePathDir",
-            "logHome",
-        ] {
-            let mut c = Config::default();
-            let err = c.apply_update(format!("{key}=1\n").as_bytes()).unwrap_err();
-            assert!(matches!(err, UpdateError::BlackListed { .. }), "{key}");
-        }
-        // Entries of configBlackList, `;` or `,` separated.
-        let mut c = Config::default();
-        c.set(
-            "configBlackList",
-            "orderMessageEnable; clusterTest,waitSecondsForService",
-        )
-        .expect("set");
-        for key in ["orderMessageEnable", "clusterTest", "waitSecondsForService"] {
-            let err = c
-                .apply_update(format!("{key}=true\n").as_bytes())
-                .unwrap_err();
-            assert!(matches!(err, UpdateError::BlackListed { .. }), "{key}");
-        }
-        // One black-listed key refuses the whole update.
-        let err = c
-            .apply_update(b"enableTopicList=false\norderMessageEnable=true\n")
-            .unwrap_err();
-        assert!(matches!(err, UpdateError::BlackListed { .. }));
-        assert!(c.enable_topic_list);
-    }
-
-    #[test]
-    fn path_keys_protected_even_with_empty_black_list() {
-        let mut c = Config::default();
-        c.set("configBlackList", "").expect("set");
-        for key in [
-            "configBlackList",
-            "configStorePath",
-            "kvConfigPath",
-            "rocketmqHome",
-            "bindAddress",
-            "listenPort",
-            "cores",
-        ] {
-            let err = c
-                .apply_update(format!("{key}=/tmp/evil\n").as_bytes())
-                .unwrap_err();
-            assert!(matches!(err, UpdateError::BlackListed { .. }), "{key}");
-        }
-        // Emptying the list in the same update is itself refused.
-        let err = c
-            .apply_update(b"configBlackList=\nkvConfigPath=/tmp/evil\n")
-            .unwrap_err();
-        assert!(matches!(err, UpdateError::BlackListed { .. }));
-        assert!(c.kv_config_path.ends_with("kvConfig.json"));
-    }
-
-    #[test]
-    fn update_merges_only_existing_keys() {
-        let mut c = Config::default();
-        c.raw_properties
-            .insert("clientWorkerThreads".to_string(), "4".to_string());
-        let changed = c
-            .apply_update(b"orderMessageEnable=true\nnoSuchKey=1\nclientWorkerThreads=6\n")
-            .expect("update");
-        assert!(changed);
-        assert!(c.order_message_enable);
-        assert!(!c.raw_properties.contains_key("noSuchKey"));
-        assert_eq!(c.get("clientWorkerThreads").as_deref(), Some("6"));
-        assert!(!c.to_properties_text().contains("noSuchKey"));
-        // Same values again: nothing changes.
-        let changed = c
-            .apply_update(b"orderMessageEnable=true\n")
-            .expect("update");
-        assert!(!changed);
-        // Empty body.
-        assert_eq!(c.apply_update(b""), Ok(false));
-    }
-
-    #[test]
-    fn update_bad_value_applies_nothing() {
-        let mut c = Config::default();
-        let before = c.clone();
-        let err = c
-            .apply_update(b"orderMessageEnable=true\nserverWorkerThreads=lots\n")
-            .unwrap_err();
-        assert!(
-            matches!(err, UpdateError::BadValue { ref key, .. } if key == "serverWorkerThreads")
-        );
-        assert_eq!(err.response_code(), 1);
-        assert_eq!(c, before);
-    }
-
-    #[test]
-    fn update_parse_error() {
-        let mut c = Config::default();
-        let err = c.apply_update(b"k=\\u12").unwrap_err();
-        assert!(matches!(err, UpdateError::Parse(_)));
-        assert_eq!(err.response_code(), 1);
-    }
-
-    #[test]
-    fn persist_round_trip_keeps_bak() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("conf").join("namesrv.properties");
-        let mut c = Config {
-            config_store_path: path.to_string_lossy().into_owned(),
-            ..Config::default()
-        };
-        c.raw_properties
-            .insert("extra".to_string(), "1".to_string());
-        c.persist().expect("persist");
-        let first = std::fs::read_to_string(&path).expect("read");
-        assert_eq!(first, c.to_properties_text());
-        assert!(!Path::new(&format!("{}.bak", path.display())).exists());
-
-        c.apply_update(b"waitSecondsForService=7\n")
-            .expect("update");
-        c.persist().expect("persist");
-        let bak = std::fs::read_to_string(format!("{}.bak", path.display())).expect("bak");
-        assert_eq!(bak, first);
-        let loaded = Config::load_file(&path).expect("reload");
-        assert_eq!(loaded.wait_seconds_for_service, 7);
-        assert_eq!(
-            loaded.raw_properties.get("extra").map(String::as_str),
-            Some("1")
-        );
-        assert_eq!(loaded.to_properties_text(), c.to_properties_text());
-    }
-
-    #[test]
-    fn reply_serialize_mirror() {
-        use protocol::SerializeType;
-        assert_eq!(
-            ReplySerialize::Mirror.reply_type(SerializeType::Rocketmq),
-            SerializeType::Rocketmq
-        );
-        assert_eq!(
-            ReplySerialize::Json.reply_type(SerializeType::Rocketmq),
-            SerializeType::Json
-        );
-        assert_eq!(
-            ReplySerialize::Rocketmq.reply_type(SerializeType::Json),
-            SerializeType::Rocketmq
-        );
     }
 }

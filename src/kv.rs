@@ -15,13 +15,27 @@
 //! therefore represent a null value by *not storing the key*:
 //! `KvStore::put(ns, key, None)` creates the namespace if needed and removes the
 //! key, which is observably the same.
+//!
+//! An empty (0-byte or whitespace-only) file is not taken for an empty store, as
+//! upstream does: it is what a crash or a full disk leaves, and the next put
+//! would then copy it over the last good `.bak`. The store starts from a valid
+//! `.bak` instead (and says so), or refuses to start; and [`write_file_durably`]
+//! never backs up an empty file. A missing file still starts empty.
+//!
+//! Limits on what puts may store: [`KvLimits`].
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+mod limits;
+#[cfg(test)]
+mod tests;
+
+pub use limits::{KvLimitError, KvLimits};
 
 /// The namespace the server itself reads (topic → `"broker:n;broker:n"`).
 pub const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
@@ -43,6 +57,19 @@ pub enum KvError {
         #[source]
         source: serde_json::Error,
     },
+    /// The file is empty and there is no usable backup to start from.
+    #[error(
+        "KV config file {} is empty and its backup {} {problem}; restore the file \
+         (or its backup), or delete it to start with an empty KV store",
+        path.display(),
+        backup.display()
+    )]
+    EmptyWithoutBackup {
+        path: PathBuf,
+        backup: PathBuf,
+        /// What is wrong with the backup, e.g. "does not exist".
+        problem: String,
+    },
 }
 
 /// The namespaces, each a sorted key → value map.
@@ -53,6 +80,11 @@ pub type KvTable = BTreeMap<String, BTreeMap<String, String>>;
 pub struct KvStore {
     path: PathBuf,
     table: KvTable,
+    /// Namespaces plus keys (for [`KvLimits`]).
+    entries: usize,
+    /// Bytes of namespaces, keys and values as the file holds them (for
+    /// [`KvLimits`]).
+    total_bytes: usize,
 }
 
 /// The file as read: fastjson tolerates nulls anywhere and scalars as strings.
@@ -88,12 +120,36 @@ impl KvStore {
         KvStore {
             path: path.into(),
             table: KvTable::new(),
+            entries: 0,
+            total_bytes: 0,
         }
     }
 
-    /// Loads the store from `path`. A missing file, an empty file, `null` or a
-    /// missing `configTable` give an empty store (upstream loads nothing then);
-    /// malformed JSON is an error naming the file. Null values are skipped.
+    fn with_table(path: PathBuf, table: KvTable) -> KvStore {
+        let entries = table.len() + table.values().map(BTreeMap::len).sum::<usize>();
+        let total_bytes = table
+            .iter()
+            .map(|(ns, kvs)| {
+                limits::namespace_bytes(ns)
+                    + kvs
+                        .iter()
+                        .map(|(k, v)| limits::key_bytes(k, v))
+                        .sum::<usize>()
+            })
+            .sum();
+        KvStore {
+            path,
+            table,
+            entries,
+            total_bytes,
+        }
+    }
+
+    /// Loads the store from `path`. A missing file, `null` or a missing
+    /// `configTable` give an empty store (upstream loads nothing then); malformed
+    /// JSON is an error naming the file. Null values are skipped. An empty
+    /// (whitespace-only) file is replaced by its valid `.bak`, with a warning, or
+    /// else is an error ([`KvError::EmptyWithoutBackup`]); see the module doc.
     pub fn load(path: impl Into<PathBuf>) -> Result<KvStore, KvError> {
         let path = path.into();
         let bytes = match fs::read(&path) {
@@ -104,24 +160,21 @@ impl KvStore {
             }
             Err(source) => return Err(KvError::Io { path, source }),
         };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(KvStore::new(path));
-        }
-        let parsed: Option<FileIn> = match serde_json::from_slice(&bytes) {
-            Ok(p) => p,
-            Err(source) => return Err(KvError::Malformed { path, source }),
+        let kv = KvStore::from_file_bytes(path, &bytes)?;
+        tracing::info!(path = %kv.path.display(), namespaces = kv.table.len(), "KV config loaded");
+        Ok(kv)
+    }
+
+    /// [`KvStore::load`] of a file whose content is `bytes` (the decoder alone,
+    /// for fuzzing; only an empty `bytes` reads the disk, for `<path>.bak`).
+    pub fn from_file_bytes(path: impl Into<PathBuf>, bytes: &[u8]) -> Result<KvStore, KvError> {
+        let path = path.into();
+        let table = if is_blank(bytes) {
+            load_backup_of_empty(&path)?
+        } else {
+            parse_table(&path, bytes)?
         };
-        let mut table = KvTable::new();
-        for (ns, kvs) in parsed.and_then(|f| f.config_table).unwrap_or_default() {
-            let Some(kvs) = kvs else { continue };
-            let kvs = kvs
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k, v.into_string())))
-                .collect();
-            table.insert(ns, kvs);
-        }
-        tracing::info!(path = %path.display(), namespaces = table.len(), "KV config loaded");
-        Ok(KvStore { path, table })
+        Ok(KvStore::with_table(path, table))
     }
 
     /// The file the store is persisted to.
@@ -144,17 +197,44 @@ impl KvStore {
     /// the namespace and removes the key, see the module doc. Returns the
     /// previous value.
     pub fn put(&mut self, namespace: &str, key: &str, value: Option<String>) -> Option<String> {
+        if !self.table.contains_key(namespace) {
+            self.entries += 1;
+            self.total_bytes += limits::namespace_bytes(namespace);
+        }
         let kvs = self.table.entry(namespace.to_string()).or_default();
-        match value {
+        if let Some(v) = &value {
+            self.entries += 1;
+            self.total_bytes += limits::key_bytes(key, v);
+        }
+        let old = match value {
             Some(v) => kvs.insert(key.to_string(), v),
             None => kvs.remove(key),
+        };
+        if let Some(old) = &old {
+            self.entries -= 1;
+            self.total_bytes -= limits::key_bytes(key, old);
         }
+        old
     }
 
     /// Removes `key` from `namespace`; the namespace stays even when emptied (as
     /// upstream). Returns the removed value.
     pub fn delete(&mut self, namespace: &str, key: &str) -> Option<String> {
-        self.table.get_mut(namespace)?.remove(key)
+        let old = self.table.get_mut(namespace)?.remove(key)?;
+        self.entries -= 1;
+        self.total_bytes -= limits::key_bytes(key, &old);
+        Some(old)
+    }
+
+    /// Namespaces plus keys stored.
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// Bytes of all namespaces, keys and values stored, counted as JSON strings
+    /// (quoted and escaped, as the file and the replies hold them).
+    pub fn total_bytes(&self) -> usize {
+        self.total_bytes
     }
 
     /// All namespaces.
@@ -195,6 +275,73 @@ impl KvStore {
     }
 }
 
+/// Whether a file's content holds nothing (0 bytes or only whitespace).
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+/// The table of a (non-blank) KV file.
+fn parse_table(path: &Path, bytes: &[u8]) -> Result<KvTable, KvError> {
+    let parsed: Option<FileIn> =
+        serde_json::from_slice(bytes).map_err(|source| KvError::Malformed {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mut table = KvTable::new();
+    for (ns, kvs) in parsed.and_then(|f| f.config_table).unwrap_or_default() {
+        let Some(kvs) = kvs else { continue };
+        let kvs = kvs
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v.into_string())))
+            .collect();
+        table.insert(ns, kvs);
+    }
+    Ok(table)
+}
+
+/// The table to start from when the file at `path` is empty: its `.bak`, if that
+/// is there and valid.
+fn load_backup_of_empty(path: &Path) -> Result<KvTable, KvError> {
+    let backup = with_suffix(path, ".bak");
+    let refuse = |problem: String| KvError::EmptyWithoutBackup {
+        path: path.to_path_buf(),
+        backup: backup.clone(),
+        problem,
+    };
+    let bytes = match fs::read(&backup) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(refuse("does not exist".to_string()))
+        }
+        Err(e) => return Err(refuse(format!("cannot be read ({e})"))),
+    };
+    if is_blank(&bytes) {
+        return Err(refuse("is empty too".to_string()));
+    }
+    let table = parse_table(&backup, &bytes).map_err(|e| refuse(format!("is not valid ({e})")))?;
+    tracing::warn!(
+        path = %path.display(),
+        backup = %backup.display(),
+        namespaces = table.len(),
+        "KV config file is empty; starting from its backup"
+    );
+    Ok(table)
+}
+
+/// [`is_blank`] for a file, reading only up to its first non-blank byte (the
+/// first byte of any real file).
+fn is_blank_file(path: &Path) -> io::Result<bool> {
+    let mut file = File::open(path)?;
+    let mut chunk = [0u8; 8192];
+    loop {
+        match file.read(&mut chunk)? {
+            0 => return Ok(true),
+            n if !is_blank(&chunk[..n]) => return Ok(false),
+            _ => {}
+        }
+    }
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_os_string();
     s.push(suffix);
@@ -203,7 +350,8 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 
 /// Replaces the file at `path` with `bytes` so that a crash leaves either the old
 /// or the new content: creates the parent directories, copies the existing file
-/// to `<path>.bak` (upstream keeps one), writes `<path>.tmp`, fsyncs it, renames
+/// to `<path>.bak` (upstream keeps one) unless it is empty (so a truncated file
+/// never replaces the last good backup), writes `<path>.tmp`, fsyncs it, renames
 /// it over `path` and fsyncs the directory. A symlink at `path` is followed (the
 /// link's target is replaced, as upstream's in-place write would change it).
 ///
@@ -220,7 +368,7 @@ pub fn write_file_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
     };
     fs::create_dir_all(&dir)?;
 
-    if target.is_file() {
+    if target.is_file() && !is_blank_file(&target)? {
         fs::copy(&target, with_suffix(&target, ".bak"))?;
     }
 
@@ -236,135 +384,4 @@ pub fn write_file_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
     }
     File::open(&dir)?.sync_all()?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn load_missing_is_empty() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("nope").join("kvConfig.json");
-        let kv = KvStore::load(&path).expect("load");
-        assert!(kv.table().is_empty());
-        assert_eq!(kv.path(), path);
-    }
-
-    #[test]
-    fn load_malformed_names_path() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("kvConfig.json");
-        fs::write(&path, b"{\"configTable\":{").expect("write");
-        let err = KvStore::load(&path).unwrap_err();
-        let msg = err.to_string();
-        assert!(msg.contains(&path.display().to_string()), "{msg}");
-        assert!(matches!(err, KvError::Malformed { .. }));
-
-        fs::write(&path, b"[1,2]").expect("write");
-        assert!(KvStore::load(&path).is_err());
-    }
-
-    #[test]
-    fn load_tolerates_empty_and_nulls() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("kvConfig.json");
-        for text in ["", "  \n", "null", "{}", "{\"configTable\":null}"] {
-            fs::write(&path, text).expect("write");
-            let kv = KvStore::load(&path).expect(text);
-            assert!(kv.table().is_empty(), "{text}");
-        }
-        fs::write(
-            &path,
-            br#"{"configTable":{"A":{"k":null,"n":4,"s":"v"},"B":null,"C":{}},"other":1}"#,
-        )
-        .expect("write");
-        let kv = KvStore::load(&path).expect("load");
-        assert_eq!(kv.get("A", "s"), Some("v"));
-        assert_eq!(kv.get("A", "n"), Some("4"));
-        assert_eq!(kv.get("A", "k"), None);
-        assert!(kv.namespace("B").is_none());
-        assert_eq!(kv.namespace("C").map(|m| m.len()), Some(0));
-    }
-
-    #[test]
-    fn encode_is_upstream_shape() {
-        let mut kv = KvStore::new("/unused");
-        kv.put(ORDER_TOPIC_CONFIG, "TopicA", Some("broker-a:4".into()));
-        assert_eq!(
-            kv.encode_file(),
-            br#"{"configTable":{"ORDER_TOPIC_CONFIG":{"TopicA":"broker-a:4"}}}"#
-        );
-        assert_eq!(KvStore::new("/x").encode_file(), br#"{"configTable":{}}"#);
-    }
-
-    #[test]
-    fn put_get_delete() {
-        let mut kv = KvStore::new("/unused");
-        assert_eq!(kv.put("ns", "k", Some("v1".into())), None);
-        assert_eq!(kv.put("ns", "k", Some("v2".into())).as_deref(), Some("v1"));
-        assert_eq!(kv.get("ns", "k"), Some("v2"));
-        assert_eq!(kv.get("ns", "other"), None);
-        assert_eq!(kv.get("nons", "k"), None);
-        assert_eq!(kv.delete("ns", "k").as_deref(), Some("v2"));
-        // The emptied namespace stays.
-        assert_eq!(kv.namespace("ns").map(|m| m.len()), Some(0));
-        assert_eq!(kv.encode_file(), br#"{"configTable":{"ns":{}}}"#);
-        assert_eq!(kv.delete("ns", "k"), None);
-        assert_eq!(kv.delete("nons", "k"), None);
-        assert!(kv.namespace("nons").is_none());
-    }
-
-    #[test]
-    fn put_none_creates_namespace_without_key() {
-        let mut kv = KvStore::new("/unused");
-        assert_eq!(kv.put("ns", "k", None), None);
-        assert_eq!(kv.namespace("ns").map(|m| m.len()), Some(0));
-        kv.put("ns", "k", Some("v".into()));
-        assert_eq!(kv.put("ns", "k", None).as_deref(), Some("v"));
-        assert_eq!(kv.get("ns", "k"), None);
-    }
-
-    #[test]
-    fn persist_round_trip_and_bak() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("namesrv").join("kvConfig.json");
-        let bak = with_suffix(&path, ".bak");
-        let mut kv = KvStore::load(&path).expect("load");
-        kv.put(ORDER_TOPIC_CONFIG, "TopicA", Some("broker-a:4".into()));
-        kv.persist().expect("persist");
-        assert!(!bak.exists());
-        let first = fs::read(&path).expect("read");
-
-        kv.put("ns", "k", Some("v \"quoted\" é".into()));
-        kv.delete(ORDER_TOPIC_CONFIG, "TopicA");
-        kv.persist().expect("persist");
-        assert_eq!(fs::read(&bak).expect("bak"), first);
-        assert!(!with_suffix(&path, ".tmp").exists());
-
-        let again = KvStore::load(&path).expect("reload");
-        assert_eq!(again, kv);
-        assert_eq!(again.get("ns", "k"), Some("v \"quoted\" é"));
-        assert_eq!(
-            again.namespace(ORDER_TOPIC_CONFIG).map(|m| m.len()),
-            Some(0)
-        );
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn write_through_symlink() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let real = dir.path().join("real.json");
-        let link = dir.path().join("link.json");
-        fs::write(&real, b"old").expect("write");
-        std::os::unix::fs::symlink(&real, &link).expect("symlink");
-        write_file_durably(&link, b"new").expect("write");
-        assert!(fs::symlink_metadata(&link)
-            .expect("meta")
-            .file_type()
-            .is_symlink());
-        assert_eq!(fs::read(&real).expect("read"), b"new");
-        assert_eq!(fs::read(with_suffix(&real, ".bak")).expect("bak"), b"old");
-    }
 }

@@ -47,7 +47,13 @@ FIXED_REMARKS = {"crc32 not match", "register broker failed", "namespace or key 
 # step-name regex -> (reason, check). `check(java, ours)` gets the two masked replies
 # ((type, header, body) tuples; raw bytes for files) and must confirm that they differ in
 # exactly that way, so that any other difference in the same step still fails.
-OURS_ONLY_CONFIG_KEYS = (b"cores", b"maxFrameLength", b"replySerializeType")
+OURS_ONLY_CONFIG_KEYS = (b"cores", b"maxFrameLength", b"replySerializeType",
+                         b"kvMaxValueLength", b"kvMaxEntries", b"kvMaxTotalBytes",
+                         b"maxInflatedBodyLength", b"maxTopicsPerRegistration",
+                         b"connectionWriteTimeoutMillis", b"shutdownTimeoutMillis",
+                         b"connectionMaxPendingOutput", b"maxConnections",
+                         b"maxConnectionsPerAddress", b"frameReadTimeoutMillis",
+                         b"maxIncompleteFrameBytes")
 
 
 def _drop_ours_only_keys(java, ours):

@@ -29,6 +29,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Run a scenario against two targets alternately and report ratios.
     Compare(CompareArgs),
+    /// Run hostile clients against one name server while victims look routes up.
+    Attack(crate::attack::AttackArgs),
     /// List the built-in scenarios, or print one.
     Scenarios {
         /// Print this scenario's TOML.

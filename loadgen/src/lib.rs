@@ -8,8 +8,10 @@
 //!   the simulators, over [`conn`] connections built from [`requests`];
 //! - [`expected`], [`verify`]: the ground truth and the route check;
 //! - [`stats`], [`monitor`], [`procstat`], [`result`]: measurement;
-//! - [`report`], [`plan`], [`compare`], [`cli`]: output and commands.
+//! - [`report`], [`plan`], [`compare`], [`cli`]: output and commands;
+//! - [`attack`]: the hostile clients of `loadgen attack`.
 
+pub mod attack;
 pub mod broker;
 pub mod churn;
 pub mod cli;

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     loadgen::raise_fd_limit();
     match cli.cmd {
         Command::Scenarios { name } => scenarios(name.as_deref()),
+        Command::Attack(a) => attack(&a),
         Command::Run(a) => exec(&a.common.clone(), |sc, opts| async move {
             let r = run::run(&sc, &opts).await?;
             print!("{}", text::render(&r));
@@ -80,6 +81,46 @@ fn scenarios(name: Option<&str>) -> ExitCode {
                 println!("{n:<14} {desc}");
             }
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `loadgen attack`: exit 0 when the server survived every attack it was
+/// meant to survive, 1 otherwise.
+fn attack(a: &loadgen::attack::AttackArgs) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(procstat::cores().clamp(1, 2))
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("loadgen: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(loadgen::attack::run(a)) {
+        Ok(r) => {
+            print!("{}", loadgen::attack::report::render(&r));
+            if let Some(p) = &a.json {
+                if let Err(e) = report::write_json(p, &r) {
+                    eprintln!("loadgen: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+            let all_survived = r
+                .attacks
+                .iter()
+                .all(|x| x.survived || x.attack == loadgen::attack::Attack::SigtermNoread);
+            if all_survived {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -6,20 +6,27 @@ use protocol::json::Dialect;
 use protocol::RemotingCommand;
 
 use super::{ext_string, Outcome};
+use crate::kv::KvLimits;
 use crate::registry::snapshot::Snapshot;
 use crate::registry::WriteOp;
 use crate::reply::Reply;
 
-/// 100
-pub fn put(cmd: &RemotingCommand) -> Outcome {
-    match (ext_string(cmd, "namespace"), ext_string(cmd, "key")) {
-        (Some(namespace), Some(key)) => Outcome::Write(WriteOp::PutKv {
-            namespace,
-            key,
-            value: ext_string(cmd, "value"),
-        }),
-        _ => Reply::system_error("namespace or key is null").into(),
+/// 100: a value over `kvMaxValueLength` is refused here, before it is copied
+/// to the writer; the limits that depend on the table are checked by the writer.
+pub fn put(snap: &Snapshot, cmd: &RemotingCommand) -> Outcome {
+    let (Some(namespace), Some(key)) = (cmd.ext("namespace"), cmd.ext("key")) else {
+        return Reply::system_error("namespace or key is null").into();
+    };
+    let value = cmd.ext("value");
+    if let Err(e) = KvLimits::from(&*snap.config).check_value(value) {
+        e.log(namespace, key);
+        return Reply::system_error(e.to_string()).into();
     }
+    Outcome::Write(WriteOp::PutKv {
+        namespace: namespace.to_string(),
+        key: key.to_string(),
+        value: value.map(str::to_string),
+    })
 }
 
 /// 101

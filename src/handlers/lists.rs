@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use bytes::Bytes;
 use protocol::body::{BrokerMemberGroup, TopicList};
 use protocol::codes::{request as rq, sys_flag};
 use protocol::json::{java_hash_order_in, java_string_hash, Dialect, JavaTable};
@@ -30,10 +31,10 @@ fn names(topics: Vec<(&str, &RouteEntry)>) -> Vec<String> {
     topics.into_iter().map(|(t, _)| t.to_string()).collect()
 }
 
-fn topic_list_reply(list: TopicList) -> Reply {
+fn topic_list_body(list: TopicList) -> Bytes {
     let mut body = Vec::with_capacity(64 + list.topic_list.len() * 16);
     list.encode(Dialect::Legacy, &mut body);
-    Reply::with_body(body)
+    Bytes::from(body)
 }
 
 /// 901: the addresses of one broker group, looked up by name only.
@@ -57,27 +58,36 @@ pub fn broker_member_group(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     }
 }
 
-/// 206: every topic.
+/// 206: every topic (built once per snapshot).
 pub fn all_topics(snap: &Snapshot) -> Reply {
     if !snap.config.enable_all_topic_list {
         return Reply::system_error("disable");
     }
-    topic_list_reply(TopicList {
-        broker_addr: None,
-        topic_list: names(table_order(snap.routes.iter().map(|(t, e)| (&**t, &**e)))),
-    })
+    Reply::with_body(snap.lists.all(|| {
+        topic_list_body(TopicList {
+            broker_addr: None,
+            topic_list: names(table_order(snap.routes.iter().map(|(t, e)| (&**t, &**e)))),
+        })
+    }))
 }
 
-/// 224: topics with a queue on any broker of the cluster.
+/// 224: topics with a queue on any broker of the cluster (built once per
+/// snapshot and known cluster; an unknown cluster's list is empty).
 pub fn topics_by_cluster(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     if !snap.config.enable_topic_list {
         return Reply::system_error("disable");
     }
-    let mut brokers: Vec<&str> = cmd
-        .ext("cluster")
-        .and_then(|c| snap.cluster.info.cluster_addr_table.get(c))
-        .map(|s| s.iter().map(String::as_str).collect())
-        .unwrap_or_default();
+    let cluster = cmd.ext("cluster");
+    let members = cluster.and_then(|c| Some((c, snap.cluster.info.cluster_addr_table.get(c)?)));
+    let Some((cluster, members)) = members else {
+        return Reply::with_body(topic_list_body(TopicList::default()));
+    };
+    Reply::with_body(snap.lists.by_cluster(cluster, || {
+        cluster_topics_body(snap, members.iter().map(String::as_str).collect())
+    }))
+}
+
+fn cluster_topics_body(snap: &Snapshot, mut brokers: Vec<&str>) -> Bytes {
     // Upstream loops over the cluster's broker names (a HashSet), and for each over
     // the whole topic table, adding to the result set as it goes: that insertion
     // order decides ties in the set's buckets.
@@ -94,14 +104,19 @@ pub fn topics_by_cluster(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
             }
         }
     }
-    topic_list_reply(TopicList {
+    topic_list_body(TopicList {
         broker_addr: None,
         topic_list: topics,
     })
 }
 
-/// 304: cluster names and broker names (each is a real topic), plus one address.
+/// 304: cluster names and broker names (each is a real topic), plus one address
+/// (built once per snapshot).
 pub fn system_topics(snap: &Snapshot) -> Reply {
+    Reply::with_body(snap.lists.system(|| system_topics_body(snap)))
+}
+
+fn system_topics_body(snap: &Snapshot) -> Bytes {
     let info = &snap.cluster.info;
     let mut topics: Vec<String> = Vec::new();
     for (cluster, names) in &info.cluster_addr_table {
@@ -117,23 +132,33 @@ pub fn system_topics(snap: &Snapshot) -> Reply {
             .get(*n)
             .and_then(|bd| bd.broker_addrs.values().next().cloned())
     });
-    topic_list_reply(TopicList {
+    topic_list_body(TopicList {
         broker_addr,
         topic_list: topics,
     })
 }
 
-/// 311/312/313: topics by the unit flags of their first QueueData.
+/// 311/312/313: topics by the unit flags of their first QueueData (each built
+/// once per snapshot).
 pub fn unit_topics(snap: &Snapshot, code: i32) -> Reply {
     if !snap.config.enable_topic_list {
         return Reply::system_error("disable");
     }
+    let which = match code {
+        rq::GET_UNIT_TOPIC_LIST => 0,
+        rq::GET_HAS_UNIT_SUB_TOPIC_LIST => 1,
+        _ => 2,
+    };
+    Reply::with_body(snap.lists.unit(which, || unit_topics_body(snap, which)))
+}
+
+fn unit_topics_body(snap: &Snapshot, which: usize) -> Bytes {
     let wanted = |flag: i32| {
         let unit = flag & sys_flag::UNIT != 0;
         let unit_sub = flag & sys_flag::UNIT_SUB != 0;
-        match code {
-            rq::GET_UNIT_TOPIC_LIST => unit,
-            rq::GET_HAS_UNIT_SUB_TOPIC_LIST => unit_sub,
+        match which {
+            0 => unit,
+            1 => unit_sub,
             _ => !unit && unit_sub,
         }
     };
@@ -147,7 +172,7 @@ pub fn unit_topics(snap: &Snapshot, code: i32) -> Reply {
                     .is_some_and(|q| wanted(q.topic_sys_flag))
             }),
     ));
-    topic_list_reply(TopicList {
+    topic_list_body(TopicList {
         broker_addr: None,
         topic_list: topics,
     })

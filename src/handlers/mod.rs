@@ -13,6 +13,8 @@ mod kv;
 mod lists;
 mod route;
 
+pub use broker::RegisterJob;
+
 use bytes::Bytes;
 use protocol::codes::{request as rq, response};
 use protocol::RemotingCommand;
@@ -28,6 +30,9 @@ pub enum Outcome {
     Reply(Reply),
     /// Must go through the writer; answered once the writer has published it.
     Write(WriteOp),
+    /// A large register body: run the job off the shard's executor (it yields a
+    /// `Reply` or a `Write`).
+    Decode(Box<RegisterJob>),
 }
 
 impl From<Reply> for Outcome {
@@ -48,11 +53,11 @@ pub fn handle(snap: &Snapshot, cmd: &RemotingCommand, body: Option<Bytes>) -> Ou
         rq::GET_UNIT_TOPIC_LIST
         | rq::GET_HAS_UNIT_SUB_TOPIC_LIST
         | rq::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST => lists::unit_topics(snap, cmd.code).into(),
-        rq::PUT_KV_CONFIG => kv::put(cmd),
+        rq::PUT_KV_CONFIG => kv::put(snap, cmd),
         rq::GET_KV_CONFIG => kv::get(snap, cmd).into(),
         rq::DELETE_KV_CONFIG => kv::delete(cmd),
         rq::GET_KVLIST_BY_NAMESPACE => kv::list(snap, cmd).into(),
-        rq::REGISTER_BROKER => broker::register(cmd, body.as_deref()),
+        rq::REGISTER_BROKER => broker::register(snap, cmd, body),
         rq::UNREGISTER_BROKER => broker::unregister(cmd),
         rq::BROKER_HEARTBEAT => broker::heartbeat(cmd),
         rq::QUERY_DATA_VERSION => broker::query_data_version(cmd, body.as_deref()),

@@ -1,11 +1,13 @@
 //! The route registry: one writer owns the tables, readers see immutable snapshots.
 //!
 //! - [`tables`]: the mutable tables and upstream's semantics (writer core only).
+//! - [`list_cache`]: topic-list bodies, built once per snapshot.
 //! - [`snapshot`]: what readers see, published through `arc-swap`; route bodies
 //!   spliced from per-broker fragments on first read.
 //! - [`writer`]: the writer loop: applies writes in batches, persists KV and config
 //!   changes, publishes one snapshot per batch, then acknowledges.
 
+pub mod list_cache;
 pub mod snapshot;
 pub mod tables;
 pub mod writer;

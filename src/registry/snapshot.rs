@@ -24,6 +24,7 @@ use protocol::json::{
     java_hash_order, java_hash_order_in, java_string_hash, Dialect, JavaTable, JsonOut,
 };
 
+use super::list_cache::ListCache;
 use super::tables::{Tables, TopicQueues};
 use super::{FastHasher, HashMap};
 use crate::config::Config;
@@ -34,6 +35,9 @@ pub const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
 const SYNC_BROKER_MEMBER_PREFIX: &str = "rmq_sys_SYNC_BROKER_MEMBER_";
 
 pub type KvTableMap = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Topics rebuilt between two checks for a pending yield while publishing.
+const YIELD_EVERY: usize = 64;
 
 /// Topic → route, shared between snapshots (a persistent HAMT).
 pub type RouteMap = im::HashMap<Arc<str>, Arc<RouteEntry>, FastHasher>;
@@ -192,6 +196,8 @@ pub struct Snapshot {
     pub config: Arc<Config>,
     /// When the server started (the readiness gate counts from here).
     pub started: Instant,
+    /// Topic-list bodies of this snapshot, built on first request.
+    pub lists: ListCache,
 }
 
 impl Snapshot {
@@ -236,12 +242,23 @@ impl SnapshotBuilder {
             kv: self.kv.clone(),
             config: self.config.clone(),
             started: self.started,
+            lists: ListCache::default(),
         }
     }
 
     /// Takes what the tables mark dirty, re-encodes exactly that, and returns the
     /// next snapshot. `config` and `kv` are the writer's current values.
-    pub fn publish(&mut self, tables: &mut Tables, config: &Config, kv: &KvTableMap) -> Snapshot {
+    ///
+    /// Yields to the executor when it asks (`glommio::yield_if_needed`) between
+    /// topics, so a publish of a 200k-topic registration does not hold the writer
+    /// core for its whole length; nothing is visible until the snapshot returned is
+    /// swapped in, and the writer, the only one to change the tables, waits here.
+    pub async fn publish(
+        &mut self,
+        tables: &mut Tables,
+        config: &Config,
+        kv: &KvTableMap,
+    ) -> Snapshot {
         let mut dirty = std::mem::take(&mut tables.dirty);
         if dirty.config {
             self.config = Arc::new(config.clone());
@@ -257,7 +274,10 @@ impl SnapshotBuilder {
         if dirty.brokers {
             self.frags.refresh(tables);
         }
-        for topic in dirty.topics.drain() {
+        for (n, topic) in dirty.topics.drain().enumerate() {
+            if n % YIELD_EVERY == YIELD_EVERY - 1 {
+                glommio::yield_if_needed().await;
+            }
             match build_route_entry(tables, &topic, config, &self.kv, &mut self.frags) {
                 Some(entry) => {
                     self.routes
@@ -445,6 +465,7 @@ mod tests {
     use super::*;
     use crate::registry::tables::{Registration, TableSettings};
     use crate::registry::ConnId;
+    use futures_lite::future::block_on;
     use protocol::body::TopicRouteData;
     use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
 
@@ -618,11 +639,11 @@ mod tests {
                 .is_some());
             if i % 3 == 0 {
                 // Publish mid-way too, so later changes meet cached fragments.
-                let snap = b.publish(&mut t, &cfg, &kv);
+                let snap = block_on(b.publish(&mut t, &cfg, &kv));
                 check_all(&t, &snap, &cfg, &kv);
             }
         }
-        let snap = b.publish(&mut t, &cfg, &kv);
+        let snap = block_on(b.publish(&mut t, &cfg, &kv));
         assert!(check_all(&t, &snap, &cfg, &kv) > 80);
 
         // Slaves join, a master moves, a broker leaves: fragments must follow.
@@ -640,7 +661,7 @@ mod tests {
         let moved = reg("c-odd", 5, 0, "10.9.9.9:10911", &topics_of(5), 2);
         t.register_broker(&moved, ConnId(200), now, settings);
         t.unregister_broker("c-odd", "10.0.9.1:10911", &name(9), 0);
-        let snap2 = b.publish(&mut t, &cfg, &kv);
+        let snap2 = block_on(b.publish(&mut t, &cfg, &kv));
         check_all(&t, &snap2, &cfg, &kv);
         // The older snapshot still answers with what it had.
         check_one_unchanged(&snap, &name(9));

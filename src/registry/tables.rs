@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use protocol::body::{
-    BrokerData, DataVersion, QueueData, RegisterBrokerBody, TopicQueueMappingInfo,
+    BrokerData, DataVersion, QueueData, RegisterBrokerBody, TopicConfig, TopicQueueMappingInfo,
 };
 use protocol::codes::perm;
 
@@ -71,6 +71,16 @@ pub struct Registration {
 pub struct RegisterResult {
     pub ha_server_addr: Option<String>,
     pub master_addr: Option<String>,
+}
+
+/// How a registration's topics are put (see [`Tables::put_topics`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TopicPuts {
+    /// Put every topic (first registration or a new DataVersion), not only the
+    /// ones this broker lacks.
+    all: bool,
+    /// A prime slave of an acting-master group: its queues lose write permission.
+    read_only: bool,
 }
 
 /// Settings of the tables that come from the config.
@@ -225,6 +235,19 @@ pub struct Tables {
     interned: HashSet<Arc<str>>,
     next_topic_seq: u64,
     pub dirty: Dirty,
+    /// Queues of removed brokers still to take out of `topic_queue`.
+    removals: Vec<Removal>,
+    /// Leave those to [`Tables::settle`] (the writer, which yields between
+    /// slices) instead of removing them at once.
+    pub defer_removals: bool,
+}
+
+/// A removed broker's topics whose QueueData are still to be removed. The broker
+/// is already out of `broker_topics`, so nothing else touches these.
+#[derive(Debug)]
+struct Removal {
+    broker: String,
+    topics: Vec<String>,
 }
 
 impl Tables {
@@ -292,6 +315,7 @@ impl Tables {
         if queues.is_empty() {
             self.topic_queue.remove(topic);
         }
+        self.release_name(broker_name);
         if let Some(set) = self.broker_topics.get_mut(broker_name) {
             set.remove(topic);
             if set.is_empty() {
@@ -304,16 +328,57 @@ impl Tables {
 
     fn remove_topic(&mut self, topic: &str) {
         if let Some(queues) = self.topic_queue.remove(topic) {
-            for name in queues.keys() {
+            let names: Vec<String> = queues.keys().map(str::to_string).collect();
+            drop(queues);
+            for name in &names {
                 if let Some(set) = self.broker_topics.get_mut(name) {
                     set.remove(topic);
                     if set.is_empty() {
                         self.broker_topics.remove(name);
                     }
                 }
+                self.release_name(name);
             }
             self.dirty.topics.insert(topic.to_string());
         }
+    }
+
+    /// Applies up to `budget` deferred queue removals; says whether any remain.
+    /// The writer calls it until it says no before it applies the next write, so
+    /// every write still sees the tables of all writes before it.
+    pub fn settle(&mut self, budget: usize) -> bool {
+        let mut left = budget;
+        while left > 0 {
+            let Some(job) = self.removals.last_mut() else {
+                return false;
+            };
+            let Some(topic) = job.topics.pop() else {
+                self.removals.pop();
+                continue;
+            };
+            let broker = job.broker.clone();
+            self.remove_queue(&topic, &broker);
+            left -= 1;
+        }
+        self.removals.iter().any(|r| !r.topics.is_empty())
+    }
+
+    /// Forgets the interned copy of `name` once no topic holds it any more, so a
+    /// churning estate (brokers that come and go under new names) does not grow
+    /// the interned set without end.
+    fn release_name(&mut self, name: &str) {
+        if self
+            .interned
+            .get(name)
+            .is_some_and(|n| Arc::strong_count(n) == 1)
+        {
+            self.interned.remove(name);
+        }
+    }
+
+    /// How many broker names are interned (for tests and diagnostics).
+    pub fn interned_names(&self) -> usize {
+        self.interned.len()
     }
 
     /// A broker's data changed: every route that embeds it must be re-encoded.
@@ -363,6 +428,24 @@ impl Tables {
         now: Instant,
         settings: TableSettings,
     ) -> Option<RegisterResult> {
+        let (result, puts) = self.register_broker_except_topics(reg, conn, now, settings)?;
+        if let Some(puts) = puts {
+            self.put_topics(reg, &puts, &reg.body.topic_configs);
+        }
+        Some(result)
+    }
+
+    /// [`Self::register_broker`] but for the per-topic QueueData puts, which the
+    /// caller applies with [`Self::put_topics`] (in slices, with yields between,
+    /// when a body lists many topics). The puts touch only topic rows, so putting
+    /// them after the liveness and filter-server steps changes nothing.
+    pub fn register_broker_except_topics(
+        &mut self,
+        reg: &Registration,
+        conn: ConnId,
+        now: Instant,
+        settings: TableSettings,
+    ) -> Option<(RegisterResult, Option<TopicPuts>)> {
         // 1. cluster membership
         let names = self.cluster_addr.entry(reg.cluster.clone()).or_default();
         if names.insert(reg.name.clone()) {
@@ -422,7 +505,7 @@ impl Tables {
                         if changed {
                             self.broker_changed(&reg.name);
                         }
-                        return Some(RegisterResult::default());
+                        return Some((RegisterResult::default(), None));
                     }
                 }
             }
@@ -463,6 +546,7 @@ impl Tables {
         let key: AddrKey = (reg.cluster.clone(), reg.addr.clone());
 
         // 10. only a master or a prime slave touches topic routes
+        let mut puts = None;
         if is_master || is_prime_slave {
             let prev_version = self.live.get(&key).map(|l| l.data_version);
             let version_changed = prev_version != Some(reg.body.data_version);
@@ -484,28 +568,10 @@ impl Tables {
                 }
             }
 
-            for tc in &reg.body.topic_configs {
-                let lacks = || {
-                    !self
-                        .topic_queue
-                        .get(&tc.topic_name)
-                        .is_some_and(|q| q.contains_key(&reg.name))
-                };
-                if register_first || version_changed || lacks() {
-                    let mut p = tc.perm;
-                    if is_prime_slave && broker_acting {
-                        p &= !perm::WRITE;
-                    }
-                    let qd = QueueData {
-                        broker_name: reg.name.clone(),
-                        perm: p,
-                        read_queue_nums: tc.read_queue_nums,
-                        topic_sys_flag: tc.topic_sys_flag,
-                        write_queue_nums: tc.write_queue_nums,
-                    };
-                    self.put_queue(&tc.topic_name, qd);
-                }
-            }
+            puts = Some(TopicPuts {
+                all: register_first || version_changed,
+                read_only: is_prime_slave && broker_acting,
+            });
 
             if version_changed || register_first {
                 for (topic, info) in &reg.body.mapping_infos {
@@ -563,7 +629,33 @@ impl Tables {
                 }
             }
         }
-        Some(result)
+        Some((result, puts))
+    }
+
+    /// Step 10's QueueData puts for `topics` (a slice of `reg`'s topic configs).
+    pub fn put_topics(&mut self, reg: &Registration, puts: &TopicPuts, topics: &[TopicConfig]) {
+        for tc in topics {
+            let lacks = || {
+                !self
+                    .topic_queue
+                    .get(&tc.topic_name)
+                    .is_some_and(|q| q.contains_key(&reg.name))
+            };
+            if puts.all || lacks() {
+                let mut p = tc.perm;
+                if puts.read_only {
+                    p &= !perm::WRITE;
+                }
+                let qd = QueueData {
+                    broker_name: reg.name.clone(),
+                    perm: p,
+                    read_queue_nums: tc.read_queue_nums,
+                    topic_sys_flag: tc.topic_sys_flag,
+                    write_queue_nums: tc.write_queue_nums,
+                };
+                self.put_queue(&tc.topic_name, qd);
+            }
+        }
     }
 
     // ----- heartbeats (spec §5.3) -----
@@ -622,9 +714,15 @@ impl Tables {
                     self.cluster_addr.remove(cluster);
                 }
             }
-            let topics: Vec<String> = self.topics_of_broker(broker_name).cloned().collect();
-            for t in topics {
-                self.remove_queue(&t, broker_name);
+            // Its queues go in slices (see `settle`): a broker may hold 200k topics.
+            if let Some(topics) = self.broker_topics.remove(broker_name) {
+                self.removals.push(Removal {
+                    broker: broker_name.to_string(),
+                    topics: topics.into_iter().collect(),
+                });
+            }
+            if !self.defer_removals {
+                self.settle(usize::MAX);
             }
         } else {
             // Upstream treats every group not removed as "reduced": one left without a
@@ -749,18 +847,33 @@ impl Tables {
     /// Returns how many topics were touched.
     pub fn change_write_perm(&mut self, broker_name: &str, wipe: bool) -> i32 {
         let topics: Vec<String> = self.topics_of_broker(broker_name).cloned().collect();
+        self.change_write_perm_of(broker_name, wipe, &topics)
+    }
+
+    /// [`Self::change_write_perm`] for some of the broker's topics (the writer
+    /// goes through a large broker in slices).
+    pub fn change_write_perm_of(
+        &mut self,
+        broker_name: &str,
+        wipe: bool,
+        topics: &[String],
+    ) -> i32 {
         let mut count = 0;
         for t in topics {
-            if let Some(mut qd) = self.topic_queue.get(&t).and_then(|q| q.get(broker_name)) {
+            if let Some(mut qd) = self.topic_queue.get(t).and_then(|q| q.get(broker_name)) {
                 qd.perm = if wipe {
                     qd.perm & !perm::WRITE
                 } else {
                     perm::READ | perm::WRITE
                 };
-                self.put_queue(&t, qd);
+                self.put_queue(t, qd);
                 count += 1;
             }
         }
         count
     }
 }
+
+#[cfg(test)]
+#[path = "tables_tests.rs"]
+mod tests;

@@ -22,7 +22,7 @@ use super::snapshot::{Snapshot, SnapshotBuilder, ORDER_TOPIC_CONFIG};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::Config;
-use crate::kv::KvStore;
+use crate::kv::{KvLimits, KvStore};
 use crate::reply::Reply;
 
 /// Most writes applied before one publish, so a flood cannot starve replies.
@@ -31,6 +31,10 @@ const MAX_BATCH: usize = 4096;
 const COSTLY_PUBLISH: Duration = Duration::from_millis(1);
 /// The longest a write waits for others to share its publish.
 const MAX_GATHER: Duration = Duration::from_millis(50);
+/// Topics of one registration put between two checks for a pending yield.
+const PUT_SLICE: usize = 256;
+/// Routes replaced by one publish from which the old snapshot is freed off the core.
+const LARGE_CHANGE: usize = 4096;
 
 /// A write's answer, held until the snapshot holding the write is published.
 struct Pending {
@@ -65,8 +69,11 @@ impl Writer {
         shards: Vec<Rc<ConnectedSender<ShardControl>>>,
     ) -> Writer {
         let snap = published.load();
+        warn_if_over_limits(&kv, &config);
+        let mut tables = Tables::default();
+        tables.defer_removals = true;
         Writer {
-            tables: Tables::default(),
+            tables,
             kv,
             builder: SnapshotBuilder::new(snap.config.clone(), snap.kv.clone(), started),
             config,
@@ -116,7 +123,7 @@ impl Writer {
             }
             if !self.tables.dirty.is_empty() {
                 let started = Instant::now();
-                self.publish();
+                self.publish().await;
                 last_publish = started.elapsed();
             }
             for p in pending.drain(..) {
@@ -143,6 +150,12 @@ impl Writer {
         if let Some(tx) = req.reply {
             pending.push(Pending { tx, reply, durable });
         }
+        // A removed broker may leave 200k queues to take out: in slices.
+        while self.tables.settle(PUT_SLICE) {
+            glommio::yield_if_needed().await;
+        }
+        // A batch holds up to MAX_BATCH writes: let this core's connections in.
+        glommio::yield_if_needed().await;
     }
 
     /// Applies every write already queued (up to the batch limit); returns how many.
@@ -183,9 +196,20 @@ impl Writer {
         match op {
             WriteOp::Register(reg) => {
                 let settings = self.settings();
-                match self.tables.register_broker(&reg, conn, now, settings) {
+                match self
+                    .tables
+                    .register_broker_except_topics(&reg, conn, now, settings)
+                {
                     None => Reply::system_error("register broker failed").custom_header(),
-                    Some(result) => {
+                    Some((result, puts)) => {
+                        if let Some(puts) = puts {
+                            // A body may list 200k topics: put them in slices, letting
+                            // the connections of this core run in between.
+                            for slice in reg.body.topic_configs.chunks(PUT_SLICE) {
+                                self.tables.put_topics(&reg, &puts, slice);
+                                glommio::yield_if_needed().await;
+                            }
+                        }
                         let mut reply = Reply::success().custom_header();
                         if let Some(ha) = result.ha_server_addr {
                             reply = reply.ext("haServerAddr", ha);
@@ -239,6 +263,16 @@ impl Writer {
                 key,
                 value,
             } => {
+                // Checked here, against the table as this batch left it: puts that
+                // each fit the snapshot the handlers saw may not fit together.
+                let limits = KvLimits::from(&self.config);
+                if let Err(e) = self
+                    .kv
+                    .check_put(&namespace, &key, value.as_deref(), &limits)
+                {
+                    e.log(&namespace, &key);
+                    return Reply::system_error(e.to_string());
+                }
                 self.order_conf_touched(&namespace, &key);
                 self.kv.put(&namespace, &key, value);
                 self.tables.dirty.kv = true;
@@ -253,7 +287,16 @@ impl Writer {
                 Reply::success()
             }
             WriteOp::WritePerm { broker_name, wipe } => {
-                let count = self.tables.change_write_perm(&broker_name, wipe);
+                let topics: Vec<String> = self
+                    .tables
+                    .topics_of_broker(&broker_name)
+                    .cloned()
+                    .collect();
+                let mut count = 0;
+                for slice in topics.chunks(PUT_SLICE) {
+                    count += self.tables.change_write_perm_of(&broker_name, wipe, slice);
+                    glommio::yield_if_needed().await;
+                }
                 let key = if wipe {
                     "wipeTopicCount"
                 } else {
@@ -332,7 +375,7 @@ impl Writer {
         if persist.config {
             files.push((
                 PathBuf::from(&self.config.config_store_path),
-                self.config.to_properties_text().into_bytes(),
+                self.config.to_store_text().into_bytes(),
             ));
         }
         if files.is_empty() {
@@ -357,13 +400,39 @@ impl Writer {
     }
 
     /// Re-encodes what changed and swaps in the new snapshot.
-    fn publish(&mut self) {
+    async fn publish(&mut self) {
+        let changed = self.tables.dirty.topics.len();
         let snap = self
             .builder
-            .publish(&mut self.tables, &self.config, self.kv.table());
+            .publish(&mut self.tables, &self.config, self.kv.table())
+            .await;
         // The previous snapshot is dropped here, on the writer, unless a reader
-        // still holds it.
+        // still holds it. After a large change it alone owns thousands of routes:
+        // freeing them is left to the blocking thread.
         let old = self.published.swap(Arc::new(snap));
-        drop(old);
+        if changed >= LARGE_CHANGE {
+            glommio::spawn_local(async move {
+                glommio::executor().spawn_blocking(move || drop(old)).await;
+            })
+            .detach();
+        } else {
+            drop(old);
+        }
+    }
+}
+
+/// A KV store loaded past its limits is kept whole (no data is dropped); puts
+/// that grow it further are refused.
+fn warn_if_over_limits(kv: &KvStore, config: &Config) {
+    let limits = KvLimits::from(config);
+    if kv.over_limits(&limits) {
+        tracing::warn!(
+            path = %kv.path().display(),
+            entries = kv.entries(),
+            total_bytes = kv.total_bytes(),
+            kv_max_entries = limits.max_entries,
+            kv_max_total_bytes = limits.max_total_bytes,
+            "KV store loaded over its limits; puts that grow it will be refused"
+        );
     }
 }

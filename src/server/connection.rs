@@ -1,9 +1,19 @@
 //! One client connection: read frames, dispatch, write the replies of a read batch
 //! with one send.
+//!
+//! What keeps a connection from holding the server (issue 9): its unsent output is
+//! bounded (past `connectionMaxPendingOutput` it is neither decoded nor read until
+//! the output is sent, so TCP pushes back on the peer); sending has a deadline
+//! (`connectionWriteTimeoutMillis`) and yields to a forced close at the end of a
+//! shutdown's drain; a started frame has a deadline (`frameReadTimeoutMillis`) and
+//! a share of the process-wide incomplete-frame budget ([`super::limits`]); and
+//! buffers that grew for a large frame or reply are given back ([`super::buffers`]).
+//! Deadlines are checked per read batch, and only while a frame is pending; the
+//! socket timeouts they set arm a timer only when an operation has to wait.
 
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
@@ -12,6 +22,8 @@ use protocol::codes::{request as rq, response};
 use protocol::frame::{self, Frame, FrameError};
 use protocol::{RemotingCommand, SerializeType};
 
+use super::buffers::{self, SHRINK_ABOVE};
+use super::limits::{BudgetExhausted, ConnPermit, FrameCharge};
 use super::shard::ShardContext;
 use super::signal::Signal;
 use crate::config::ReplySerialize;
@@ -32,6 +44,20 @@ enum End {
     Io(std::io::Error),
     Frame(FrameError),
     Closed,
+    /// The peer did not take its replies within the write deadline.
+    WriteTimeout {
+        unsent: usize,
+    },
+    /// A started frame did not complete within the frame deadline.
+    FrameTimeout {
+        held: usize,
+    },
+    /// The incomplete-frame budget of the process would be exceeded.
+    FrameBudget(BudgetExhausted),
+    /// The shutdown's drain time ran out while replies were still unsent.
+    Forced {
+        unsent: usize,
+    },
 }
 
 pub struct Connection {
@@ -45,19 +71,42 @@ pub struct Connection {
     registered: bool,
     /// The next read's size: twice the last read, within [MIN_READ, MAX_READ].
     read_size: usize,
+    /// The read buffer held more than [`SHRINK_ABOVE`] since it was last replaced.
+    read_grown: bool,
+    /// When the incomplete frame at the end of the read buffer started (set only
+    /// while one is pending and a frame deadline is configured).
+    frame_started: Option<Instant>,
+    frame_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    frame_charge: FrameCharge,
+    /// This connection's slot among the open connections.
+    _permit: ConnPermit,
 }
 
 impl Connection {
-    pub fn new(id: ConnId, stream: TcpStream, ctx: Rc<ShardContext>) -> Connection {
-        let peer = stream.peer_addr().ok();
+    /// `peer` as the accept loop read it (one `getpeername` per connection).
+    pub fn new(
+        id: ConnId,
+        stream: TcpStream,
+        peer: Option<SocketAddr>,
+        ctx: Rc<ShardContext>,
+        permit: ConnPermit,
+    ) -> Connection {
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay failed");
         }
-        let idle = ctx.config.server_channel_max_idle_time_seconds;
-        if idle > 0 {
-            if let Err(e) = stream.set_read_timeout(Some(Duration::from_secs(idle as u64))) {
-                tracing::debug!(error = %e, "set_read_timeout failed");
-            }
+        let config = &ctx.config;
+        let idle = config.server_channel_max_idle_time_seconds;
+        let idle_timeout = (idle > 0).then(|| Duration::from_secs(idle as u64));
+        let millis = |ms: usize| (ms > 0).then(|| Duration::from_millis(ms as u64));
+        let write_timeout = millis(config.connection_write_timeout_millis);
+        let frame_timeout = millis(config.frame_read_timeout_millis);
+        if let Err(e) = stream.set_read_timeout(idle_timeout) {
+            tracing::debug!(error = %e, "set_read_timeout failed");
+        }
+        if let Err(e) = stream.set_write_timeout(write_timeout) {
+            tracing::debug!(error = %e, "set_write_timeout failed");
         }
         Connection {
             id,
@@ -68,12 +117,21 @@ impl Connection {
             write_buf: BytesMut::with_capacity(MIN_READ),
             read_size: MIN_READ,
             registered: false,
+            read_grown: false,
+            frame_started: None,
+            frame_timeout,
+            idle_timeout,
+            write_timeout,
+            frame_charge: permit.frame_charge(),
+            _permit: permit,
         }
     }
 
     /// Serves the connection until the peer leaves, an error, `close` or shutdown.
     pub async fn run(mut self, close: Signal) {
         let end = self.serve(&close).await;
+        // Before anything the peer can see (the close): its budget is free again.
+        self.frame_charge.release();
         match &end {
             End::PeerClosed | End::Closed => {
                 tracing::debug!(conn = self.id.0, peer = ?self.peer, reason = ?end, "connection closed")
@@ -86,6 +144,45 @@ impl Connection {
             }
             End::Frame(e) => {
                 tracing::warn!(conn = self.id.0, peer = ?self.peer, error = %e, "bad frame; connection closed")
+            }
+            End::WriteTimeout { unsent } => {
+                if let Some(suppressed) = self.ctx.warnings.write_timeout.admit() {
+                    tracing::warn!(
+                        conn = self.id.0,
+                        peer = ?self.peer,
+                        unsent,
+                        timeout_ms = self.ctx.config.connection_write_timeout_millis,
+                        suppressed,
+                        "peer did not take its replies within the write deadline; connection closed"
+                    )
+                }
+            }
+            End::FrameTimeout { held } => {
+                if let Some(suppressed) = self.ctx.warnings.frame_timeout.admit() {
+                    tracing::warn!(
+                        conn = self.id.0,
+                        peer = ?self.peer,
+                        held,
+                        timeout_ms = self.ctx.config.frame_read_timeout_millis,
+                        suppressed,
+                        "frame not completed within the frame deadline; connection closed"
+                    )
+                }
+            }
+            End::FrameBudget(e) => {
+                if let Some(suppressed) = self.ctx.warnings.frame_budget.admit() {
+                    tracing::warn!(
+                        conn = self.id.0,
+                        peer = ?self.peer,
+                        wanted = e.wanted,
+                        budget = e.budget,
+                        suppressed,
+                        "incomplete-frame budget exhausted; connection closed"
+                    )
+                }
+            }
+            End::Forced { unsent } => {
+                tracing::debug!(conn = self.id.0, peer = ?self.peer, unsent, "connection closed at the end of the shutdown drain")
             }
         }
         let _ = self.stream.shutdown(std::net::Shutdown::Both).await;
@@ -103,12 +200,36 @@ impl Connection {
 
     async fn serve(&mut self, close: &Signal) -> End {
         let max = self.ctx.config.max_frame_length;
+        let max_pending = self.ctx.config.connection_max_pending_output.max(1);
         loop {
-            // Answer every complete frame already buffered, then send once.
+            // Answer the complete frames already buffered, until the output is over
+            // its bound (the last reply goes whole), then send once.
             let mut bad = None;
+            let mut decoded = false;
+            let mut held_back = false;
             loop {
+                if self.write_buf.len() >= max_pending {
+                    held_back = true;
+                    if let Some(suppressed) = self.ctx.warnings.output_bound.admit() {
+                        tracing::warn!(
+                            conn = self.id.0,
+                            peer = ?self.peer,
+                            pending = self.write_buf.len(),
+                            bound = max_pending,
+                            suppressed,
+                            "connection output over its bound; not read until it is sent"
+                        );
+                    }
+                    break;
+                }
+                // A long batch must not hold the core: let other connections run
+                // when the executor's time slice is up (a cheap check).
+                glommio::yield_if_needed().await;
                 let parsed = match next_request(&mut self.read_buf, max) {
-                    Ok(Some((cmd, ty, body))) => self.on_frame(cmd, ty, body).await,
+                    Ok(Some((cmd, ty, body))) => {
+                        decoded = true;
+                        self.on_frame(cmd, ty, body).await
+                    }
                     Ok(None) => break,
                     Err(e) => Err(e),
                 };
@@ -117,21 +238,32 @@ impl Connection {
                     break;
                 }
             }
+            if self.frame_charge.is_charged() {
+                // Refunded before the replies go out, so a peer that saw its reply
+                // can count on the budget being free. Shrinking never fails.
+                let _ = self.frame_charge.set(self.read_buf.len());
+            }
             if let Some(e) = bad {
                 // Frames before the bad one were good: their answers still go out.
                 if !self.write_buf.is_empty() {
-                    let _ = self.stream.write_all(&self.write_buf).await;
+                    let _ = self.flush().await;
                 }
                 return End::Frame(e);
             }
             if !self.write_buf.is_empty() {
-                if let Err(e) = self.stream.write_all(&self.write_buf).await {
-                    return End::Io(e);
+                if let Err(end) = self.flush().await {
+                    return end;
                 }
-                self.write_buf.clear();
             }
             if close.is_fired() || self.ctx.shutdown.is_fired() {
                 return End::Closed;
+            }
+            if held_back {
+                // More complete frames wait: answer them before reading anything.
+                continue;
+            }
+            if let Err(end) = self.after_batch(decoded) {
+                return end;
             }
             // Wait for bytes, or for a close/shutdown while idle.
             let len = self.read_buf.len();
@@ -158,10 +290,127 @@ impl Connection {
                 Some(Ok(n)) => {
                     self.read_buf.truncate(len + n);
                     self.read_size = (n * 2).clamp(MIN_READ, MAX_READ);
+                    let held = self.read_buf.len();
+                    if held > SHRINK_ABOVE {
+                        self.read_grown = true;
+                    }
+                    if let Err(e) = self.frame_charge.set(held) {
+                        return End::FrameBudget(e);
+                    }
                 }
-                Some(Err(e)) => return End::Io(e),
+                Some(Err(e)) => {
+                    self.read_buf.truncate(len);
+                    if e.kind() == std::io::ErrorKind::TimedOut && self.frame_overdue() {
+                        return End::FrameTimeout {
+                            held: self.read_buf.len(),
+                        };
+                    }
+                    return End::Io(e);
+                }
             }
         }
+    }
+
+    /// Bookkeeping between a batch's replies and the next read: give back a grown
+    /// read buffer and keep the frame deadline.
+    fn after_batch(&mut self, decoded: bool) -> Result<(), End> {
+        if self.read_grown && buffers::shrink(&mut self.read_buf, MIN_READ, MIN_READ) {
+            self.read_grown = false;
+        }
+        let Some(limit) = self.frame_timeout else {
+            return Ok(());
+        };
+        if self.read_buf.is_empty() {
+            if self.frame_started.take().is_some() {
+                let _ = self.stream.set_read_timeout(self.idle_timeout);
+            }
+            return Ok(());
+        }
+        // A frame is pending. If this batch completed one, the pending one started
+        // within it; otherwise it is the same frame as before.
+        let now = Instant::now();
+        let started = match self.frame_started {
+            Some(t) if !decoded => t,
+            _ => {
+                self.frame_started = Some(now);
+                now
+            }
+        };
+        let left = (started + limit).saturating_duration_since(now);
+        if left.is_zero() {
+            return Err(End::FrameTimeout {
+                held: self.read_buf.len(),
+            });
+        }
+        let wait = match self.idle_timeout {
+            Some(idle) => idle.min(left),
+            None => left,
+        };
+        let _ = self.stream.set_read_timeout(Some(wait));
+        Ok(())
+    }
+
+    /// Whether the pending frame is past its deadline.
+    fn frame_overdue(&self) -> bool {
+        match (self.frame_started, self.frame_timeout) {
+            (Some(started), Some(limit)) => started.elapsed() >= limit,
+            _ => false,
+        }
+    }
+
+    /// Sends the whole write buffer, within the write deadline, unless the
+    /// shutdown's drain time runs out first. The deadline covers the whole buffer: a
+    /// peer taking a few bytes now and then does not renew it.
+    async fn flush(&mut self) -> Result<(), End> {
+        let len = self.write_buf.len();
+        let mut sent = 0;
+        let mut deadline: Option<Instant> = None;
+        while sent < len {
+            let written = {
+                let stream = &mut self.stream;
+                let rest = &self.write_buf[sent..];
+                let forced = &self.ctx.force_close;
+                // The first branch is polled first: a send that completes at once
+                // never touches the signal.
+                futures_lite::future::or(async { Some(stream.write(rest).await) }, async {
+                    forced.wait().await;
+                    None
+                })
+                .await
+            };
+            match written {
+                None => return Err(End::Forced { unsent: len - sent }),
+                Some(Ok(0)) => {
+                    return Err(End::Io(std::io::ErrorKind::WriteZero.into()));
+                }
+                Some(Ok(n)) => sent += n,
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    return Err(End::WriteTimeout { unsent: len - sent });
+                }
+                Some(Err(e)) => return Err(End::Io(e)),
+            }
+            if sent < len {
+                if let Some(limit) = self.write_timeout {
+                    // Slow path: the socket is full. Shorten the per-send timeout to
+                    // what is left of the deadline of the whole buffer.
+                    let now = Instant::now();
+                    let end = *deadline.get_or_insert(now + limit);
+                    let left = end.saturating_duration_since(now);
+                    if left.is_zero() {
+                        return Err(End::WriteTimeout { unsent: len - sent });
+                    }
+                    let _ = self.stream.set_write_timeout(Some(left));
+                }
+            }
+        }
+        if deadline.is_some() {
+            let _ = self.stream.set_write_timeout(self.write_timeout);
+        }
+        self.write_buf.clear();
+        if self.write_buf.capacity() > SHRINK_ABOVE {
+            buffers::shrink(&mut self.write_buf, 0, MIN_READ);
+        }
+        Ok(())
     }
 
     async fn on_frame(
@@ -180,12 +429,23 @@ impl Connection {
             return Ok(());
         }
         let oneway = cmd.is_oneway();
-        let reply = {
+        let outcome = {
             let snap = self.ctx.snapshot.load();
             handlers::handle(&snap, &cmd, body)
         };
-        let reply = match reply {
+        let outcome = match outcome {
+            // A large register body: decoded on this shard's blocking thread, so the
+            // core keeps answering other connections meanwhile.
+            Outcome::Decode(job) => {
+                glommio::executor()
+                    .spawn_blocking(move || job.run_blocking())
+                    .await
+            }
+            other => other,
+        };
+        let reply = match outcome {
             Outcome::Reply(r) => r,
+            Outcome::Decode(_) => Reply::system_error("register body decode not completed"),
             Outcome::Write(op) => {
                 if cmd.code == rq::REGISTER_BROKER {
                     self.registered = true;

@@ -4,8 +4,12 @@
 //! - [`shard`]: accept loop and per-shard context.
 //! - [`connection`]: frame loop of one client.
 //! - [`signal`]: single-core stop signals.
+//! - [`limits`]: process-wide connection and incomplete-frame limits.
+//! - [`buffers`]: giving back buffers that grew for a large frame.
 
+pub mod buffers;
 pub mod connection;
+pub mod limits;
 pub mod shard;
 pub mod signal;
 
@@ -32,6 +36,9 @@ use shard::{run_shard, ShardWiring};
 /// io_uring memory per executor: a network server needs little (glommio's default
 /// of 10 MiB x 3 rings exceeds many memlock limits).
 const IO_MEMORY: usize = 1 << 20;
+/// How long the writer's task queue may wait for the core; it is also the
+/// longest any task queue of shard 0 runs before the executor looks at I/O again.
+const WRITER_LATENCY: Duration = Duration::from_millis(10);
 /// Writes queued per shard before senders wait (backpressure toward connections).
 const WRITE_QUEUE: usize = 4096;
 
@@ -81,6 +88,12 @@ impl Server {
             .and_then(|a| a.as_socket())
             .ok_or_else(|| ServerError::Address(config.bind_address.clone()))?;
 
+        let limits = limits::ConnLimits::new(&config);
+        tracing::info!(
+            max_connections = limits.max_total(),
+            max_connections_per_address = config.max_connections_per_address,
+            "connection limits"
+        );
         let config = Arc::new(config);
         let kv_view = Arc::new(kv.table().clone());
         let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::empty(
@@ -101,6 +114,7 @@ impl Server {
                 listener_fd: listener.into_raw_fd(),
                 to_writer: wtx,
                 control: crx,
+                limits: limits.clone(),
             });
         }
 
@@ -125,8 +139,8 @@ impl Server {
                 .name(&format!("namesrv-{index}"))
                 .io_memory(IO_MEMORY)
                 .spawn(move || async move {
-                    let writer_task = writer.map(|(rxs, ctl, kv)| {
-                        glommio::spawn_local(run_writer(
+                    let writer_task = writer.and_then(|(rxs, ctl, kv)| {
+                        let writer = run_writer(
                             (*config).clone(),
                             kv,
                             started,
@@ -134,7 +148,26 @@ impl Server {
                             rxs,
                             ctl,
                             stop.clone(),
-                        ))
+                        );
+                        // Its own task queue: its latency bound makes the executor
+                        // preempt every queue at least that often, so the writer's
+                        // yields in long registrations and publishes let this core's
+                        // connections in; half the shares of the connections' queue.
+                        let queue = glommio::executor().create_task_queue(
+                            glommio::Shares::Static(500),
+                            glommio::Latency::Matters(WRITER_LATENCY),
+                            "writer",
+                        );
+                        match glommio::spawn_local_into(writer, queue) {
+                            Ok(task) => Some(task),
+                            Err(e) => {
+                                // Only a queue that does not exist fails, and it was
+                                // just made; without a writer, stop rather than hang.
+                                tracing::error!(error = %e, "cannot start the writer");
+                                stop.store(true, Ordering::Relaxed);
+                                None
+                            }
+                        }
                     });
                     run_shard(index, config, snapshot, wiring, stop, ready).await;
                     if let Some(task) = writer_task {

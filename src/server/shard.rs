@@ -15,6 +15,7 @@ use glommio::net::TcpListener;
 use glommio::sync::Gate;
 
 use super::connection::Connection;
+use super::limits::{ConnLimits, LimitWarnings};
 use super::signal::Signal;
 use crate::config::Config;
 use crate::registry::snapshot::Snapshot;
@@ -27,6 +28,12 @@ pub struct ShardContext {
     pub snapshot: Arc<ArcSwap<Snapshot>>,
     pub writer: ConnectedSender<WriteRequest>,
     pub shutdown: Signal,
+    /// Fired when a shutdown's drain time is up: connections still sending stop.
+    pub force_close: Signal,
+    /// Connection and frame limits shared by every shard.
+    pub limits: Arc<ConnLimits>,
+    /// This shard's rate-limited warnings of those limits.
+    pub warnings: LimitWarnings,
     /// Close signals of live connections, so the writer can close an expired broker's.
     conns: RefCell<HashMap<ConnId, Signal>>,
     next_conn: Cell<u64>,
@@ -37,6 +44,7 @@ pub struct ShardWiring {
     pub listener_fd: RawFd,
     pub to_writer: SharedSender<WriteRequest>,
     pub control: SharedReceiver<ShardControl>,
+    pub limits: Arc<ConnLimits>,
 }
 
 /// Runs one shard until `stop` is set and its connections have finished.
@@ -78,6 +86,9 @@ pub async fn run_shard(
         snapshot,
         writer,
         shutdown,
+        force_close: Signal::new(),
+        limits: wiring.limits,
+        warnings: LimitWarnings::default(),
         conns: RefCell::new(HashMap::new()),
         next_conn: Cell::new(1),
     });
@@ -115,12 +126,50 @@ pub async fn run_shard(
     let gate = Gate::new();
     accept_loop(&listener, &ctx, &gate).await;
     drop(listener);
+    // Drain: idle connections close at once, those still sending get the drain
+    // time, then they are closed too (upstream's `NettyRemotingServer#shutdown`
+    // is bounded the same way, by Netty's `shutdownGracefully` timeout).
+    let drained = Signal::new();
+    let drain_timer = glommio::spawn_local(drain_deadline(Rc::downgrade(&ctx), drained.clone()));
     if let Err(e) = gate.close().await {
         tracing::warn!(shard = index, error = %e, "waiting for connections failed");
     }
+    drained.fire();
+    drain_timer.await;
     let _ = poller;
     let _ = control;
     tracing::debug!(shard = index, "shard stopped");
+}
+
+/// Fires the shard's forced close once the shutdown's drain time is up, unless
+/// `drained` fires first. Holds the context weakly: a strong reference would keep
+/// the shard's writer sender, and so the writer, alive until the timer ends.
+async fn drain_deadline(ctx: std::rc::Weak<ShardContext>, drained: Signal) {
+    let millis = match ctx.upgrade() {
+        Some(ctx) => ctx.config.shutdown_timeout_millis,
+        None => return,
+    };
+    let timer = async {
+        glommio::timer::sleep(Duration::from_millis(millis as u64)).await;
+        true
+    };
+    let done = async {
+        drained.wait().await;
+        false
+    };
+    if !futures_lite::future::or(done, timer).await {
+        return;
+    }
+    if let Some(ctx) = ctx.upgrade() {
+        let left = ctx.conns.borrow().len();
+        tracing::warn!(
+            shard = ctx.index,
+            connections = left,
+            timeout_ms = millis,
+            "shutdown drain time is up; closing the connections still sending"
+        );
+        ctx.force_close.fire();
+    }
 }
 
 async fn accept_loop(listener: &TcpListener, ctx: &Rc<ShardContext>, gate: &Gate) {
@@ -140,12 +189,32 @@ async fn accept_loop(listener: &TcpListener, ctx: &Rc<ShardContext>, gate: &Gate
                 continue;
             }
         };
+        let peer = stream.peer_addr().ok();
+        let ip = peer.map(|a| a.ip());
+        let permit = match ctx.limits.admit(ip) {
+            Ok(p) => p,
+            Err(refused) => {
+                // Accepted and dropped at once (closing it), so refused peers never
+                // fill the listen backlog.
+                if let Some(suppressed) = ctx.warnings.refused.admit() {
+                    tracing::warn!(
+                        shard = ctx.index,
+                        peer = ?ip,
+                        reason = %refused,
+                        suppressed,
+                        "connection refused by a connection limit"
+                    );
+                }
+                drop(stream);
+                continue;
+            }
+        };
         let seq = ctx.next_conn.get();
         ctx.next_conn.set(seq + 1);
         let id = ConnId::new(ctx.index, seq);
         let close = Signal::new();
         ctx.conns.borrow_mut().insert(id, close.clone());
-        let conn = Connection::new(id, stream, ctx.clone());
+        let conn = Connection::new(id, stream, peer, ctx.clone(), permit);
         let ctx2 = ctx.clone();
         let spawned = gate.spawn(async move {
             conn.run(close).await;

@@ -543,6 +543,22 @@ impl Client {
         }
     }
 
+    /// A client over an already connected stream (e.g. one bound to another
+    /// source address); sets the usual read timeout.
+    pub fn from_stream(stream: TcpStream) -> Client {
+        stream
+            .set_read_timeout(Some(READ_TIMEOUT))
+            .expect("timeout");
+        let _ = stream.set_nodelay(true);
+        Client {
+            stream,
+            serialize: SerializeType::Json,
+            next_opaque: 1,
+            buf: BytesMut::new(),
+            last_reply_type: None,
+        }
+    }
+
     pub fn with_serialize(mut self, ty: SerializeType) -> Client {
         self.serialize = ty;
         self

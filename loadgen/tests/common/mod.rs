@@ -31,6 +31,11 @@ impl RealServer {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// The temp dir holding its config and `kv.json`.
+    pub fn dir(&self) -> &Path {
+        &self._dir
+    }
 }
 
 fn workspace_root() -> PathBuf {

@@ -5,10 +5,13 @@
 //! one), lists are written in the order held.
 
 mod register;
+mod register_plain;
 mod route;
 mod tables;
 
-pub use register::{body_crc32, RegisterBrokerBody, TopicConfig, MAX_INFLATED_REGISTER_BODY};
+pub use register::{
+    body_crc32, DecodeLimits, RegisterBrokerBody, TopicConfig, MAX_INFLATED_REGISTER_BODY,
+};
 pub use route::{
     write_route_json, BrokerData, QueueData, RouteRest, TopicQueueMappingInfo, TopicRouteData,
 };
@@ -25,6 +28,12 @@ pub enum BodyError {
     Truncated,
     #[error("bad topic config line: {0}")]
     BadTopicConfig(String),
+    /// A compressed register body inflates past the configured ceiling.
+    #[error("register body inflates beyond {limit} bytes")]
+    InflatedTooLarge { limit: usize },
+    /// A register body lists more topics than the configured ceiling.
+    #[error("register body holds more than {limit} topics")]
+    TooManyTopics { limit: usize },
     #[error("{0}")]
     Other(String),
 }

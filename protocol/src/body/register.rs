@@ -7,12 +7,11 @@ use std::io::{self, Read, Write};
 use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
 use flate2::Compression;
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
 
-use super::lenient::{null_default, string_map, value_to_string};
-use super::route::{MappingInfoWire, TopicQueueMappingInfo};
-use super::tables::{DataVersion, DataVersionWire};
+use super::lenient::value_to_string;
+use super::register_plain::{with_topic_cap, RegisterBodyWire, WrapperWire};
+use super::route::TopicQueueMappingInfo;
+use super::tables::DataVersion;
 use super::BodyError;
 use crate::json::{order_str_keys, parse_dialect, Dialect, JavaTable, JsonOut};
 
@@ -62,9 +61,29 @@ pub struct RegisterBrokerBody {
 const V3_0_11: i32 = 37;
 /// V5_0_0: compressed bodies carry the mapping section from here on.
 const V5_0_0: i32 = 413;
-/// Ceiling on the inflated size of a compressed body (zip-bomb guard); a real
-/// broker with 100k topics inflates to a few MiB.
+/// Ceiling on the inflated size of a compressed body used by [`RegisterBrokerBody::decode`]
+/// (zip-bomb guard). Servers pass their own, tighter one through [`DecodeLimits`].
 pub const MAX_INFLATED_REGISTER_BODY: usize = 256 << 20;
+
+/// What one register body may cost to decode: both ceilings are checked while
+/// decoding, so a body over one stops there, with its memory never allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Most bytes a compressed body may inflate to.
+    pub max_inflated: usize,
+    /// Most topics one body may list.
+    pub max_topics: usize,
+}
+
+impl Default for DecodeLimits {
+    /// What [`RegisterBrokerBody::decode`] applies: the inflate guard only.
+    fn default() -> Self {
+        DecodeLimits {
+            max_inflated: MAX_INFLATED_REGISTER_BODY,
+            max_topics: usize::MAX,
+        }
+    }
+}
 /// Growth step while reading one length-prefixed part, so a lying prefix only
 /// costs what the stream really holds.
 const READ_CHUNK: usize = 64 << 10;
@@ -74,6 +93,18 @@ impl RegisterBrokerBody {
     /// with the header's `compressed` flag. `None` or empty → empty table and a
     /// zero DataVersion.
     pub fn decode(body: Option<&[u8]>, compressed: bool, version: i32) -> Result<Self, BodyError> {
+        Self::decode_limited(body, compressed, version, DecodeLimits::default())
+    }
+
+    /// [`Self::decode`] under `limits`: a body inflating past `max_inflated`
+    /// fails with [`BodyError::InflatedTooLarge`], one listing more than
+    /// `max_topics` topics with [`BodyError::TooManyTopics`].
+    pub fn decode_limited(
+        body: Option<&[u8]>,
+        compressed: bool,
+        version: i32,
+        limits: DecodeLimits,
+    ) -> Result<Self, BodyError> {
         // `MQVersion.value2Version` indexes an array: a negative version throws
         // before the body is looked at.
         if version < 0 {
@@ -95,15 +126,15 @@ impl RegisterBrokerBody {
         };
         if !modern {
             // Old brokers send a bare TopicConfigSerializeWrapper, compressed or not.
-            let wrapper: WrapperWire = parse_dialect(body)?;
+            let wrapper: WrapperWire = with_topic_cap(limits.max_topics, || parse_dialect(body))?;
             let mut out = wrapper.into_body();
             out.filter_server_list = None;
             return Ok(out);
         }
         if compressed {
-            return decode_compressed(body, version);
+            return decode_compressed(body, version, limits);
         }
-        let wire: RegisterBodyWire = parse_dialect(body)?;
+        let wire: RegisterBodyWire = with_topic_cap(limits.max_topics, || parse_dialect(body))?;
         let mut out = wire
             .topic_config_serialize_wrapper
             .unwrap_or_default()
@@ -247,11 +278,17 @@ impl TopicConfig {
     /// at least 5 parts, a strict filter type; bad attributes JSON is ignored.
     /// `topicSysFlag`/`order` are not in the line and stay 0/false.
     pub fn decode_line(line: &str) -> Result<Self, BodyError> {
-        let mut parts: Vec<&str> = line.split(' ').collect();
-        while parts.last() == Some(&"") {
-            parts.pop();
+        // Only the first six parts are read, so only they are collected: a line
+        // of millions of spaces must not become millions of slices. Whether the
+        // rest holds anything decides if trailing empties among the six count.
+        let mut pieces = line.split(' ');
+        let mut parts: Vec<&str> = pieces.by_ref().take(6).collect();
+        if !pieces.any(|p| !p.is_empty()) {
+            while parts.last() == Some(&"") {
+                parts.pop();
+            }
         }
-        let bad = || BodyError::BadTopicConfig(line.to_string());
+        let bad = || BodyError::BadTopicConfig(truncated_for_message(line));
         if parts.len() < 5 {
             // Java leaves topicName null and the table put throws.
             return Err(bad());
@@ -282,6 +319,15 @@ impl TopicConfig {
             }
         }
         Ok(tc)
+    }
+}
+
+/// A bad line as quoted in an error (and so in a reply remark): its start only.
+fn truncated_for_message(line: &str) -> String {
+    const QUOTED: usize = 256;
+    match line.char_indices().nth(QUOTED) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line.to_string(),
     }
 }
 
@@ -319,6 +365,8 @@ fn push_part(out: &mut Vec<u8>, part: &[u8]) {
 struct Parts<R> {
     r: R,
     inflated: usize,
+    /// Most bytes the stream may yield.
+    cap: usize,
 }
 
 impl<R: Read> Parts<R> {
@@ -331,6 +379,9 @@ impl<R: Read> Parts<R> {
     }
 
     fn read_i32(&mut self) -> Result<i32, BodyError> {
+        if self.inflated + 4 > self.cap {
+            return Err(BodyError::InflatedTooLarge { limit: self.cap });
+        }
         let mut b = [0u8; 4];
         self.r.read_exact(&mut b).map_err(Self::io_err)?;
         self.inflated += 4;
@@ -342,10 +393,10 @@ impl<R: Read> Parts<R> {
         // Java: `new byte[negative]` throws.
         let len = usize::try_from(len)
             .map_err(|_| BodyError::Other(format!("negative length {len} in register body")))?;
-        if len > MAX_INFLATED_REGISTER_BODY.saturating_sub(self.inflated) {
-            return Err(BodyError::Other(format!(
-                "compressed register body inflates beyond {MAX_INFLATED_REGISTER_BODY} bytes"
-            )));
+        // Refused before a byte of it is inflated: a part claiming more than the
+        // budget left either lies (truncated) or blows the ceiling.
+        if len > self.cap.saturating_sub(self.inflated) {
+            return Err(BodyError::InflatedTooLarge { limit: self.cap });
         }
         // Never trust `len` for the allocation: grow as bytes actually arrive.
         let mut buf = Vec::with_capacity(len.min(READ_CHUNK));
@@ -361,16 +412,29 @@ impl<R: Read> Parts<R> {
     }
 }
 
-fn decode_compressed(body: &[u8], version: i32) -> Result<RegisterBrokerBody, BodyError> {
+fn decode_compressed(
+    body: &[u8],
+    version: i32,
+    limits: DecodeLimits,
+) -> Result<RegisterBrokerBody, BodyError> {
+    let cap = limits.max_inflated;
+    // The stream itself stops one byte past the ceiling, whatever `Parts` counts.
     let mut p = Parts {
-        r: ZlibDecoder::new(body),
+        r: ZlibDecoder::new(body).take((cap as u64).saturating_add(1)),
         inflated: 0,
+        cap,
     };
 
     let data_version = DataVersion::decode(&p.read_part()?)?;
 
     // A negative count just means no topics (Java's `for (i = 0; i < n; ...)`).
     let topic_count = p.read_i32()?;
+    // Every listed topic is a line to read: refuse before inflating them.
+    if usize::try_from(topic_count).is_ok_and(|n| n > limits.max_topics) {
+        return Err(BodyError::TooManyTopics {
+            limit: limits.max_topics,
+        });
+    }
     // No pre-allocation from the claimed count: it is untrusted.
     let mut topic_configs: Vec<TopicConfig> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -414,144 +478,6 @@ fn decode_compressed(body: &[u8], version: i32) -> Result<RegisterBrokerBody, Bo
         mapping_infos,
         filter_server_list,
     })
-}
-
-// ---------------------------------------------------------------------------
-// Plain JSON form
-// ---------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct RegisterBodyWire {
-    topic_config_serialize_wrapper: Option<WrapperWire>,
-    /// Missing → the Java field default (empty list); explicit `null` → `None`.
-    filter_server_list: Option<Vec<String>>,
-}
-
-impl Default for RegisterBodyWire {
-    fn default() -> Self {
-        RegisterBodyWire {
-            topic_config_serialize_wrapper: None,
-            filter_server_list: Some(Vec::new()),
-        }
-    }
-}
-
-/// `TopicConfigSerializeWrapper` / `TopicConfigAndMappingSerializeWrapper`;
-/// `topicQueueMappingDetailMap` and `mappingDataVersion` are parsed and dropped.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct WrapperWire {
-    #[serde(deserialize_with = "null_default")]
-    topic_config_table: TopicTableWire,
-    data_version: Option<DataVersionWire>,
-    topic_queue_mapping_info_map: Option<BTreeMap<String, Option<MappingInfoWire>>>,
-}
-
-impl WrapperWire {
-    fn into_body(self) -> RegisterBrokerBody {
-        RegisterBrokerBody {
-            data_version: self.data_version.map(Into::into).unwrap_or_default(),
-            topic_configs: self.topic_config_table.0,
-            mapping_infos: self
-                .topic_queue_mapping_info_map
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|(k, v)| Some((k, v?.into())))
-                .collect(),
-            filter_server_list: Some(Vec::new()),
-        }
-    }
-}
-
-/// `topicConfigTable` in body order; a repeated key replaces the earlier value in
-/// place (as a Java map put), null values are skipped.
-#[derive(Default)]
-struct TopicTableWire(Vec<TopicConfig>);
-
-impl<'de> Deserialize<'de> for TopicTableWire {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = TopicTableWire;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a topicConfigTable object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut index: HashMap<String, usize> = HashMap::new();
-                let mut configs: Vec<TopicConfig> = Vec::new();
-                while let Some((key, value)) =
-                    map.next_entry::<String, Option<TopicConfigWire>>()?
-                {
-                    // Java's map could not hold a null value; skip it.
-                    let Some(tc) = value else { continue };
-                    match index.get(&key) {
-                        Some(&i) => configs[i] = tc.into(),
-                        None => {
-                            index.insert(key, configs.len());
-                            configs.push(tc.into());
-                        }
-                    }
-                }
-                Ok(TopicTableWire(configs))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct TopicConfigWire {
-    #[serde(deserialize_with = "null_default")]
-    topic_name: String,
-    #[serde(deserialize_with = "null_default")]
-    read_queue_nums: i32,
-    #[serde(deserialize_with = "null_default")]
-    write_queue_nums: i32,
-    #[serde(deserialize_with = "null_default")]
-    perm: i32,
-    topic_filter_type: Option<String>,
-    #[serde(deserialize_with = "null_default")]
-    topic_sys_flag: i32,
-    #[serde(deserialize_with = "null_default")]
-    order: bool,
-    #[serde(deserialize_with = "string_map")]
-    attributes: BTreeMap<String, String>,
-}
-
-impl Default for TopicConfigWire {
-    /// The Java field initializers (16/16/6/SINGLE_TAG).
-    fn default() -> Self {
-        let d = TopicConfig::default();
-        TopicConfigWire {
-            topic_name: d.topic_name,
-            read_queue_nums: d.read_queue_nums,
-            write_queue_nums: d.write_queue_nums,
-            perm: d.perm,
-            topic_filter_type: Some(d.topic_filter_type),
-            topic_sys_flag: d.topic_sys_flag,
-            order: d.order,
-            attributes: d.attributes,
-        }
-    }
-}
-
-impl From<TopicConfigWire> for TopicConfig {
-    fn from(w: TopicConfigWire) -> Self {
-        TopicConfig {
-            topic_name: w.topic_name,
-            read_queue_nums: w.read_queue_nums,
-            write_queue_nums: w.write_queue_nums,
-            perm: w.perm,
-            topic_filter_type: w
-                .topic_filter_type
-                .unwrap_or_else(|| "SINGLE_TAG".to_string()),
-            topic_sys_flag: w.topic_sys_flag,
-            order: w.order,
-            attributes: w.attributes,
-        }
-    }
 }
 
 /// `bodyCrc32` as brokers compute it: CRC32 of the body bytes `& 0x7FFFFFFF`.

@@ -1,0 +1,298 @@
+//! Unit tests of the field table, `-c` loading, 319 printing and 318 updates.
+
+use super::*;
+
+#[test]
+fn defaults_printed_sorted() {
+    let c = Config::default();
+    let text = c.to_properties_text();
+    let keys: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_once('=').map(|(k, _)| k).unwrap_or(l))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert_eq!(keys.len(), FIELDS.len());
+    for line in [
+        "listenPort=9876",
+        "bindAddress=0.0.0.0",
+        "serverSocketBacklog=1024",
+        "scanNotActiveBrokerInterval=5000",
+        "serverChannelMaxIdleTimeSeconds=120",
+        "returnOrderTopicConfigToBroker=true",
+        "orderMessageEnable=false",
+        "configBlackList=configBlackList;configStorePath;kvConfigPath",
+        "productEnvName=center",
+        "waitSecondsForService=45",
+        "maxFrameLength=16777216",
+        "replySerializeType=JSON",
+        "cores=0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line}");
+    }
+    assert!(c.kv_config_path.ends_with("namesrv/kvConfig.json"));
+    assert!(c.config_store_path.ends_with("namesrv/namesrv.properties"));
+    assert!(text.ends_with('\n'));
+}
+
+#[test]
+fn field_keys_unique() {
+    let mut keys: Vec<&str> = FIELDS.iter().map(|f| f.key).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), FIELDS.len());
+}
+
+#[test]
+fn set_parses_like_java() {
+    let mut c = Config::default();
+    assert_eq!(
+        c.set("listenPort", " 9877 ").ok(),
+        Some(SetOutcome::Applied)
+    );
+    assert_eq!(c.listen_port, 9877);
+    assert_eq!(c.set("clusterTest", "TRUE").ok(), Some(SetOutcome::Applied));
+    assert!(c.cluster_test);
+    c.set("clusterTest", "yes").expect("bool");
+    assert!(!c.cluster_test);
+    c.set("productEnvName", "  test \t").expect("string");
+    assert_eq!(c.product_env_name, "test");
+    c.set("replySerializeType", "mirror").expect("enum");
+    assert_eq!(c.reply_serialize, ReplySerialize::Mirror);
+    c.set("scanNotActiveBrokerInterval", "-1").expect("long");
+    assert_eq!(c.scan_not_active_broker_interval, -1);
+    assert_eq!(c.set("noSuchKey", "1").ok(), Some(SetOutcome::UnknownKey));
+}
+
+#[test]
+fn bad_value_names_key() {
+    let mut c = Config::default();
+    let err = c.set("serverWorkerThreads", "eight").unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("serverWorkerThreads"), "{msg}");
+    assert!(msg.contains("eight"), "{msg}");
+    assert!(matches!(err, ConfigError::BadValue { .. }));
+    assert!(c.set("listenPort", "70000").is_err());
+    assert!(c.set("replySerializeType", "XML").is_err());
+    assert_eq!(c.server_worker_threads, 8);
+}
+
+#[test]
+fn load_file_applies_keeps_unknown_and_sets_store_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("namesrv.conf");
+    std::fs::write(
+        &path,
+        "# test\nlistenPort = 9877\norderMessageEnable=true\nclientWorkerThreads=4\nkvConfigPath=/tmp/x/kv.json\n",
+    )
+    .expect("write");
+    let c = Config::load_file(&path).expect("load");
+    assert_eq!(c.listen_port, 9877);
+    assert!(c.order_message_enable);
+    assert_eq!(c.kv_config_path, "/tmp/x/kv.json");
+    assert_eq!(c.config_store_path, path.to_string_lossy());
+    assert_eq!(
+        c.raw_properties
+            .get("clientWorkerThreads")
+            .map(String::as_str),
+        Some("4")
+    );
+    let text = c.to_properties_text();
+    assert!(text.contains("\nclientWorkerThreads=4\n"), "{text}");
+    assert!(text.contains("\nlistenPort=9877\n"), "{text}");
+}
+
+#[test]
+fn load_file_bad_value_names_key_and_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.properties");
+    std::fs::write(&path, "listenPort=abc\n").expect("write");
+    let msg = Config::load_file(&path).unwrap_err().to_string();
+    assert!(msg.contains("listenPort"), "{msg}");
+    assert!(msg.contains("bad.properties"), "{msg}");
+
+    let missing = dir.path().join("missing.properties");
+    let msg = Config::load_file(&missing).unwrap_err().to_string();
+    assert!(msg.contains("missing.properties"), "{msg}");
+
+    std::fs::write(&path, "k=\\uZZZZ\n").expect("write");
+    let msg = Config::load_file(&path).unwrap_err().to_string();
+    assert!(
+        msg.contains("bad.properties") && msg.contains("uxxxx"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn update_black_list_upstream_keys() {
+    for key in [
+        "configBlackList",
+        "configStorePath",
+        "kvConfigPath",
+        "rocketmqHome",
+    ] {
+        let mut c = Config::default();
+        let before = c.clone();
+        let err = c
+            .apply_update(format!("{key}=/x\n").as_bytes())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            UpdateError::BlackListed {
+                key: key.to_string()
+            }
+        );
+        assert_eq!(err.response_code(), 16);
+        assert_eq!(err.to_string(), "Can not update config in black list.");
+        assert_eq!(c, before);
+    }
+}
+
+#[test]
+fn update_black_list_ours_and_configured() {
+    for key in [
+        "bindAddress",
+        "listenPort",
+        "cores",
+        "someStorePathDir",
+        "logHome",
+    ] {
+        let mut c = Config::default();
+        let err = c.apply_update(format!("{key}=1\n").as_bytes()).unwrap_err();
+        assert!(matches!(err, UpdateError::BlackListed { .. }), "{key}");
+    }
+    // Entries of configBlackList, `;` or `,` separated.
+    let mut c = Config::default();
+    c.set(
+        "configBlackList",
+        "orderMessageEnable; clusterTest,waitSecondsForService",
+    )
+    .expect("set");
+    for key in ["orderMessageEnable", "clusterTest", "waitSecondsForService"] {
+        let err = c
+            .apply_update(format!("{key}=true\n").as_bytes())
+            .unwrap_err();
+        assert!(matches!(err, UpdateError::BlackListed { .. }), "{key}");
+    }
+    // One black-listed key refuses the whole update.
+    let err = c
+        .apply_update(b"enableTopicList=false\norderMessageEnable=true\n")
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::BlackListed { .. }));
+    assert!(c.enable_topic_list);
+}
+
+#[test]
+fn path_keys_protected_even_with_empty_black_list() {
+    let mut c = Config::default();
+    c.set("configBlackList", "").expect("set");
+    for key in [
+        "configBlackList",
+        "configStorePath",
+        "kvConfigPath",
+        "rocketmqHome",
+        "bindAddress",
+        "listenPort",
+        "cores",
+    ] {
+        let err = c
+            .apply_update(format!("{key}=/tmp/evil\n").as_bytes())
+            .unwrap_err();
+        assert!(matches!(err, UpdateError::BlackListed { .. }), "{key}");
+    }
+    // Emptying the list in the same update is itself refused.
+    let err = c
+        .apply_update(b"configBlackList=\nkvConfigPath=/tmp/evil\n")
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::BlackListed { .. }));
+    assert!(c.kv_config_path.ends_with("kvConfig.json"));
+}
+
+#[test]
+fn update_merges_only_existing_keys() {
+    let mut c = Config::default();
+    c.raw_properties
+        .insert("clientWorkerThreads".to_string(), "4".to_string());
+    let changed = c
+        .apply_update(b"orderMessageEnable=true\nnoSuchKey=1\nclientWorkerThreads=6\n")
+        .expect("update");
+    assert!(changed);
+    assert!(c.order_message_enable);
+    assert!(!c.raw_properties.contains_key("noSuchKey"));
+    assert_eq!(c.get("clientWorkerThreads").as_deref(), Some("6"));
+    assert!(!c.to_properties_text().contains("noSuchKey"));
+    // Same values again: nothing changes.
+    let changed = c
+        .apply_update(b"orderMessageEnable=true\n")
+        .expect("update");
+    assert!(!changed);
+    // Empty body.
+    assert_eq!(c.apply_update(b""), Ok(false));
+}
+
+#[test]
+fn update_bad_value_applies_nothing() {
+    let mut c = Config::default();
+    let before = c.clone();
+    let err = c
+        .apply_update(b"orderMessageEnable=true\nserverWorkerThreads=lots\n")
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::BadValue { ref key, .. } if key == "serverWorkerThreads"));
+    assert_eq!(err.response_code(), 1);
+    assert_eq!(c, before);
+}
+
+#[test]
+fn update_parse_error() {
+    let mut c = Config::default();
+    let err = c.apply_update(b"k=\\u12").unwrap_err();
+    assert!(matches!(err, UpdateError::Parse(_)));
+    assert_eq!(err.response_code(), 1);
+}
+
+#[test]
+fn persist_round_trip_keeps_bak() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("conf").join("namesrv.properties");
+    let mut c = Config {
+        config_store_path: path.to_string_lossy().into_owned(),
+        ..Config::default()
+    };
+    c.raw_properties
+        .insert("extra".to_string(), "1".to_string());
+    c.persist().expect("persist");
+    let first = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(first, c.to_store_text());
+    assert!(!Path::new(&format!("{}.bak", path.display())).exists());
+
+    c.apply_update(b"waitSecondsForService=7\n")
+        .expect("update");
+    c.persist().expect("persist");
+    let bak = std::fs::read_to_string(format!("{}.bak", path.display())).expect("bak");
+    assert_eq!(bak, first);
+    let loaded = Config::load_file(&path).expect("reload");
+    assert_eq!(loaded.wait_seconds_for_service, 7);
+    assert_eq!(
+        loaded.raw_properties.get("extra").map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(loaded.to_properties_text(), c.to_properties_text());
+}
+
+#[test]
+fn reply_serialize_mirror() {
+    use protocol::SerializeType;
+    assert_eq!(
+        ReplySerialize::Mirror.reply_type(SerializeType::Rocketmq),
+        SerializeType::Rocketmq
+    );
+    assert_eq!(
+        ReplySerialize::Json.reply_type(SerializeType::Rocketmq),
+        SerializeType::Json
+    );
+    assert_eq!(
+        ReplySerialize::Rocketmq.reply_type(SerializeType::Json),
+        SerializeType::Rocketmq
+    );
+}

@@ -1,0 +1,130 @@
+//! Unit tests of the tables (pure: no sockets, no executor).
+
+use super::*;
+
+fn reg(name: &str, addr: &str, topics: &[&str]) -> Registration {
+    Registration {
+        cluster: "C".into(),
+        addr: addr.into(),
+        name: name.into(),
+        broker_id: 0,
+        ha_server_addr: None,
+        heartbeat_timeout_ms: None,
+        enable_acting_master: None,
+        zone_name: None,
+        body: RegisterBrokerBody {
+            topic_configs: topics
+                .iter()
+                .map(|t| TopicConfig {
+                    topic_name: t.to_string(),
+                    ..TopicConfig::default()
+                })
+                .collect(),
+            filter_server_list: Some(Vec::new()),
+            ..RegisterBrokerBody::default()
+        },
+    }
+}
+
+#[test]
+fn interned_names_are_freed_when_nothing_holds_them() {
+    let mut t = Tables::default();
+    let now = Instant::now();
+    let s = TableSettings::default();
+    // A churning estate: brokers come and go, each under a new name.
+    for i in 0..50 {
+        let name = format!("broker-{i}");
+        let addr = format!("10.0.0.{i}:10911");
+        let r = reg(&name, &addr, &["shared", &format!("own-{i}")]);
+        assert!(t.register_broker(&r, ConnId(i), now, s).is_some());
+        assert_eq!(t.interned_names(), 1, "only the live broker's name");
+        t.unregister_broker("C", &addr, &name, 0);
+        assert_eq!(t.interned_names(), 0, "freed with its last topic");
+    }
+    // Deleting topics frees a name once its last topic is gone, not before.
+    let a = reg("broker-a", "10.0.1.1:10911", &["x", "y"]);
+    let b = reg("broker-b", "10.0.1.2:10911", &["x", "z"]);
+    t.register_broker(&a, ConnId(100), now, s);
+    t.register_broker(&b, ConnId(101), now, s);
+    assert_eq!(t.interned_names(), 2);
+    t.delete_topic("x", None);
+    assert_eq!(t.interned_names(), 2, "y and z still hold them");
+    t.delete_topic("y", None);
+    assert_eq!(t.interned_names(), 1);
+    // Expiry frees it too.
+    let later = now + DEFAULT_BROKER_TIMEOUT + Duration::from_secs(1);
+    assert_eq!(t.expire(later).len(), 2);
+    assert_eq!(t.interned_names(), 0);
+    assert!(t.topic_queue.is_empty());
+}
+
+#[test]
+fn topic_puts_in_slices_equal_one_registration() {
+    let now = Instant::now();
+    let s = TableSettings::default();
+    let names: Vec<String> = (0..100).map(|i| format!("T{i}")).collect();
+    let topics: Vec<&str> = names.iter().map(String::as_str).collect();
+    let r = reg("broker-a", "10.0.0.1:10911", &topics);
+    let mut whole = Tables::default();
+    whole.register_broker(&r, ConnId(1), now, s);
+    let mut sliced = Tables::default();
+    let (result, puts) = sliced
+        .register_broker_except_topics(&r, ConnId(1), now, s)
+        .expect("accepted");
+    assert_eq!(result, RegisterResult::default());
+    let puts = puts.expect("a master puts topics");
+    for chunk in r.body.topic_configs.chunks(7) {
+        sliced.put_topics(&r, &puts, chunk);
+    }
+    let mut a: Vec<_> = whole.topic_queue.keys().cloned().collect();
+    let mut b: Vec<_> = sliced.topic_queue.keys().cloned().collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(a.len(), 100);
+    assert_eq!(whole.dirty.topics, sliced.dirty.topics);
+    assert_eq!(
+        sliced.topic_queue["T5"].get("broker-a").map(|q| q.perm),
+        Some(6)
+    );
+}
+
+#[test]
+fn deferred_removals_settle_in_slices_to_the_same_tables() {
+    let now = Instant::now();
+    let s = TableSettings::default();
+    let names: Vec<String> = (0..50).map(|i| format!("T{i}")).collect();
+    let mut topics: Vec<&str> = names.iter().map(String::as_str).collect();
+    topics.push("kept");
+    let gone = reg("broker-gone", "10.0.0.1:10911", &topics);
+    let stays = reg("broker-stays", "10.0.0.2:10911", &["kept", "T3"]);
+    let mut t = Tables {
+        defer_removals: true,
+        ..Tables::default()
+    };
+    t.register_broker(&gone, ConnId(1), now, s);
+    t.register_broker(&stays, ConnId(2), now, s);
+    t.dirty = Dirty::default();
+    t.unregister_broker("C", "10.0.0.1:10911", "broker-gone", 0);
+    assert!(!t.broker_addr.contains_key("broker-gone"));
+    assert_eq!(t.topic_queue.len(), 51, "queues not removed yet");
+    let mut slices = 0;
+    while t.settle(7) {
+        slices += 1;
+    }
+    assert_eq!(slices, 7, "51 removals in slices of 7");
+    let mut left: Vec<&String> = t.topic_queue.keys().collect();
+    left.sort();
+    assert_eq!(left, ["T3", "kept"]);
+    assert!(t
+        .topic_queue
+        .values()
+        .all(|q| q.keys().eq(["broker-stays"])));
+    assert_eq!(
+        t.dirty.topics.len(),
+        51,
+        "every touched topic is republished"
+    );
+    assert_eq!(t.interned_names(), 1);
+    assert!(!t.settle(7));
+}

@@ -1,0 +1,552 @@
+//! Connections that cannot hold the server (issue 9): clients that never read their
+//! replies, floods of connections, trickled frames, many large incomplete frames,
+//! buffers kept after one large frame. Each test drives the real binary.
+
+mod common;
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::codes::request as rq;
+use common::*;
+use protocol::frame;
+use protocol::SerializeType;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+/// A request code no handler knows: answered with an error, its body ignored.
+const UNKNOWN_CODE: i32 = 9999;
+
+/// Small socket send buffers and a small output bound: the stuck point comes after
+/// a few replies (a 206 reply of 2000 topics takes ~50 ms to build in a debug
+/// build, and the kernel would otherwise buffer megabytes first).
+const STUCK_SOON: [(&str, &str); 2] = [
+    ("serverSocketSndBufSize", "32768"),
+    ("connectionMaxPendingOutput", "131072"),
+];
+
+fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut all = STUCK_SOON.to_vec();
+    all.extend_from_slice(extra);
+    all
+}
+
+/// Connects to `addr` from `source` (port 0), with SO_RCVBUF set to `rcvbuf`
+/// before the handshake when given (so the window the peer sees stays small).
+fn connect_from(source: IpAddr, addr: SocketAddr, rcvbuf: Option<usize>) -> TcpStream {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+    if let Some(size) = rcvbuf {
+        socket.set_recv_buffer_size(size).expect("SO_RCVBUF");
+    }
+    socket
+        .bind(&SockAddr::from(SocketAddr::new(source, 0)))
+        .expect("bind source address");
+    socket
+        .connect_timeout(&SockAddr::from(addr), Duration::from_secs(5))
+        .expect("connect");
+    socket.into()
+}
+
+/// Waits (briefly) for the server's log to contain `needle`: a connection is
+/// closed before its log line is written.
+fn wait_log(server: &TestServer, needle: &str) {
+    let found = (0..100).any(|_| {
+        let hit = server.stderr().contains(needle);
+        if !hit {
+            thread::sleep(Duration::from_millis(20));
+        }
+        hit
+    });
+    assert!(
+        found,
+        "no log line {needle:?}; stderr:\n{}",
+        server.stderr()
+    );
+}
+
+fn localhost(last: u8) -> IpAddr {
+    IpAddr::from([127, 0, 0, last])
+}
+
+/// Registers one broker with `n` topics of longish names (so a 206 reply is about
+/// 36 bytes per topic); the broker stays registered while the returned client lives.
+#[must_use]
+fn register_topics(server: &TestServer, n: usize) -> Client {
+    let topics = (0..n)
+        .map(|i| topic(&format!("hardening-topic-with-a-long-name-{i:07}"), 6, 8))
+        .collect();
+    let reg = BrokerReg::new("C", "b1", "10.0.0.1:10911", 0, topics);
+    let mut broker = server.client();
+    broker.register_ok(&reg);
+    broker
+}
+
+fn frame_bytes(code: i32, body: Option<&[u8]>) -> Vec<u8> {
+    frame::encode_to_vec(&request(code, &[]), SerializeType::Json, body)
+}
+
+/// `n` pipelined 206 requests.
+fn topic_list_requests(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let mut cmd = request(rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[]);
+        cmd.opaque = i as i32 + 1;
+        out.extend(frame::encode_to_vec(&cmd, SerializeType::Json, None));
+    }
+    out
+}
+
+/// Writes `bytes` from a thread (the server may stop reading), returning the
+/// stream, which the caller never reads until it chooses to.
+fn send_in_background(stream: &TcpStream, bytes: Vec<u8>) -> thread::JoinHandle<()> {
+    let mut w = stream.try_clone().expect("clone");
+    w.set_write_timeout(Some(Duration::from_secs(10)))
+        .expect("write timeout");
+    thread::spawn(move || {
+        let _ = w.write_all(&bytes);
+    })
+}
+
+/// A client that connects with a 4 KiB receive buffer, pipelines `requests` 206
+/// requests and never reads.
+fn non_reader(server: &TestServer, requests: Vec<u8>) -> (TcpStream, thread::JoinHandle<()>) {
+    let stream = connect_from(localhost(1), server.addr, Some(4096));
+    let writer = send_in_background(&stream, requests);
+    (stream, writer)
+}
+
+/// Reads until EOF or reset; `Ok(bytes read)` then, `Err` if the connection is
+/// still open at `within`.
+fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Result<usize, usize> {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let deadline = Instant::now() + within;
+    let mut total = 0;
+    let mut chunk = vec![0u8; 256 * 1024];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return Ok(total),
+            Ok(n) => total += n,
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut =>
+            {
+                if Instant::now() >= deadline {
+                    return Err(total);
+                }
+            }
+            Err(_) => return Ok(total),
+        }
+    }
+}
+
+/// Whether a route lookup on `client` is answered (any code), or the connection
+/// is closed instead.
+fn answered(client: &mut Client) -> bool {
+    let mut cmd = request(rq::GET_ROUTEINFO_BY_TOPIC, &[("topic", "T")]);
+    cmd.opaque = 7;
+    let bytes = frame::encode_to_vec(&cmd, SerializeType::Json, None);
+    if client.send_raw(&bytes).is_err() {
+        return false;
+    }
+    match client.read_frame() {
+        Ok((reply, _)) => {
+            assert_eq!(reply.opaque, 7);
+            true
+        }
+        Err(e) => {
+            assert_ne!(
+                e.kind(),
+                io::ErrorKind::WouldBlock,
+                "neither answered nor closed"
+            );
+            false
+        }
+    }
+}
+
+/// Route lookups on fresh connections (both shards) for `during`; all must be
+/// answered. Returns how many were.
+fn lookups_keep_working(server: &TestServer, during: Duration) -> usize {
+    let end = Instant::now() + during;
+    let mut n = 0;
+    while Instant::now() < end && n < 500 {
+        let route = server
+            .client()
+            .route("hardening-topic-with-a-long-name-0000001");
+        assert!(route.is_some(), "lookup {n} not answered");
+        n += 1;
+        thread::sleep(Duration::from_millis(10));
+    }
+    n
+}
+
+#[test]
+fn sigterm_exits_zero_within_the_drain_time_while_a_client_never_reads() {
+    let mut server = TestServer::start(&with(&[("shutdownTimeoutMillis", "1000")]));
+    let _broker = register_topics(&server, 2000);
+    // About 72 KB per reply, 14 MB in all: far more than the socket buffers hold.
+    let (_stuck, writer) = non_reader(&server, topic_list_requests(200));
+    thread::sleep(Duration::from_millis(500));
+    assert!(lookups_keep_working(&server, Duration::from_millis(200)) > 0);
+
+    let asked = Instant::now();
+    server.signal(libc::SIGTERM);
+    let status = server.wait_exit(Duration::from_secs(4));
+    let took = asked.elapsed();
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "still running 4 s after SIGTERM; stderr:\n{}",
+            server.stderr()
+        )
+    });
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        took >= Duration::from_millis(900),
+        "exited before the drain time: {took:?}"
+    );
+    wait_log(&server, "shutdown drain time is up");
+    let _ = writer.join();
+}
+
+#[test]
+fn a_client_that_never_reads_is_closed_at_the_write_deadline_while_others_are_served() {
+    let server = TestServer::start(&with(&[("connectionWriteTimeoutMillis", "700")]));
+    let _broker = register_topics(&server, 2000);
+    let one_reply = {
+        let (cmd, body) = server
+            .client()
+            .ask(rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[], None);
+        assert_eq!(cmd.code, 0);
+        body.expect("topic list body").len()
+    };
+    let requests = 200;
+    let (mut stuck, writer) = non_reader(&server, topic_list_requests(requests));
+    let served = lookups_keep_working(&server, Duration::from_millis(1500));
+    assert!(served > 10, "only {served} lookups in 1.5 s");
+
+    let got = read_until_closed(&mut stuck, Duration::from_secs(5))
+        .unwrap_or_else(|n| panic!("the stuck connection is still open ({n} bytes read)"));
+    assert!(
+        got < requests * one_reply,
+        "all {got} bytes of replies were sent: the connection was not cut"
+    );
+    wait_log(
+        &server,
+        "peer did not take its replies within the write deadline",
+    );
+    assert!(lookups_keep_working(&server, Duration::from_millis(100)) > 0);
+    let _ = writer.join();
+}
+
+#[test]
+fn the_pending_output_of_a_client_that_never_reads_is_bounded() {
+    let server = TestServer::start(&[("connectionMaxPendingOutput", "262144")]);
+    let _broker = register_topics(&server, 2000);
+    let one_reply = {
+        let (cmd, body) = server
+            .client()
+            .ask(rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[], None);
+        assert_eq!(cmd.code, 0);
+        body.expect("topic list body").len()
+    };
+    assert!(one_reply > 70_000, "reply of {one_reply} bytes");
+    let before = server.rss_kib();
+
+    // A 60 KB frame first grows the server's read size to its maximum, so the
+    // requests after it arrive in one read: about 640 of them, 46 MB of replies
+    // unbounded.
+    let mut bytes = frame_bytes(UNKNOWN_CODE, Some(&vec![b'x'; 60_000]));
+    bytes.extend(topic_list_requests(800));
+    let (_stuck, writer) = non_reader(&server, bytes);
+
+    let mut peak = before;
+    let end = Instant::now() + Duration::from_secs(2);
+    let mut lookups = 0;
+    while Instant::now() < end {
+        peak = peak.max(server.rss_kib());
+        assert!(server
+            .client()
+            .route("hardening-topic-with-a-long-name-0000001")
+            .is_some());
+        lookups += 1;
+        thread::sleep(Duration::from_millis(30));
+    }
+    assert!(lookups > 10, "only {lookups} lookups in 2 s");
+    let grew_mib = peak.saturating_sub(before) / 1024;
+    assert!(
+        grew_mib < 16,
+        "RSS grew by {grew_mib} MiB ({before} -> {peak} KiB)"
+    );
+    drop(server);
+    let _ = writer.join();
+}
+
+#[test]
+fn read_buffers_are_given_back_after_a_large_frame() {
+    let server = TestServer::start(&[]);
+    let big = frame_bytes(UNKNOWN_CODE, Some(&vec![b'y'; 15 << 20]));
+    // Warm up the allocator with one connection first, then measure. What is
+    // left is the allocator's cache of freed blocks (glibc keeps up to twice its
+    // mmap threshold per arena, one arena per shard), not one buffer per
+    // connection: 12 kept buffers would be at least 180 MiB.
+    let mut warm = server.client();
+    warm.send_raw(&big).expect("send");
+    warm.read_frame().expect("reply");
+    drop(warm);
+    thread::sleep(Duration::from_millis(200));
+    let before = server.rss_kib();
+    let mut idle = Vec::new();
+    for _ in 0..12 {
+        let mut c = server.client();
+        c.send_raw(&big).expect("send");
+        let (reply, _) = c.read_frame().expect("reply to a large frame");
+        assert_ne!(reply.code, 0);
+        idle.push(c);
+    }
+    thread::sleep(Duration::from_millis(300));
+    let after = server.rss_kib();
+    let grew_mib = after.saturating_sub(before) / 1024;
+    assert!(
+        grew_mib < 100,
+        "12 idle connections hold {grew_mib} MiB after one 15 MiB frame each"
+    );
+    for c in &mut idle {
+        assert!(answered(c));
+    }
+}
+
+#[test]
+fn a_flood_from_one_address_is_cut_at_its_limit_and_others_still_connect() {
+    let server = TestServer::start(&[("maxConnectionsPerAddress", "3")]);
+    let mut flood: Vec<Client> = (0..8)
+        .map(|_| Client::from_stream(connect_from(localhost(2), server.addr, None)))
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    let served: Vec<bool> = flood.iter_mut().map(answered).collect();
+    assert_eq!(
+        served.iter().filter(|&&s| s).count(),
+        3,
+        "served: {served:?}"
+    );
+
+    // Another address is not affected.
+    for _ in 0..4 {
+        let mut c = Client::from_stream(connect_from(localhost(1), server.addr, None));
+        assert!(answered(&mut c));
+        assert_eq!(c.route("T"), None);
+    }
+    wait_log(&server, "connection refused by a connection limit");
+
+    // A slot freed by a close is usable again.
+    let first = served.iter().position(|&s| s).expect("a served one");
+    drop(flood.remove(first));
+    wait_for(Duration::from_secs(3), "a freed per-address slot", || {
+        let mut c = Client::from_stream(connect_from(localhost(2), server.addr, None));
+        answered(&mut c).then_some(())
+    });
+}
+
+#[test]
+fn the_total_connection_limit_closes_new_connections() {
+    let server = TestServer::start(&[("maxConnections", "4")]);
+    let mut conns: Vec<Client> = (0..7)
+        .map(|i| Client::from_stream(connect_from(localhost(1 + i % 3), server.addr, None)))
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    let served: Vec<bool> = conns.iter_mut().map(answered).collect();
+    assert_eq!(
+        served.iter().filter(|&&s| s).count(),
+        4,
+        "served: {served:?}"
+    );
+    drop(conns);
+    wait_for(Duration::from_secs(3), "slots freed", || {
+        let mut c = server.client();
+        answered(&mut c).then_some(())
+    });
+}
+
+#[test]
+fn a_trickled_frame_is_cut_at_the_frame_deadline() {
+    let server = TestServer::start(&[("frameReadTimeoutMillis", "600")]);
+    let mut c = server.client();
+    let whole = frame_bytes(UNKNOWN_CODE, Some(&vec![b'z'; 1000]));
+    c.send_raw(&whole[..10]).expect("send");
+    c.stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut closed_at = None;
+    let mut next = 10;
+    let mut chunk = [0u8; 64];
+    while started.elapsed() < Duration::from_secs(4) {
+        let _ = c.stream.write(&whole[next..next + 1]);
+        next += 1;
+        match c.stream.read(&mut chunk) {
+            Ok(0) => {
+                closed_at = Some(started.elapsed());
+                break;
+            }
+            Ok(n) => panic!("the server answered {n} bytes to an incomplete frame"),
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
+            }
+            Err(_) => {
+                closed_at = Some(started.elapsed());
+                break;
+            }
+        }
+    }
+    let at = closed_at.expect("a trickled frame kept its connection for 4 s");
+    assert!(at >= Duration::from_millis(450), "closed too early: {at:?}");
+    assert!(at < Duration::from_millis(2500), "closed late: {at:?}");
+    wait_log(&server, "frame not completed within the frame deadline");
+    assert!(answered(&mut server.client()));
+}
+
+#[test]
+fn the_incomplete_frame_budget_closes_the_connection_that_would_exceed_it() {
+    let server = TestServer::start(&[("maxIncompleteFrameBytes", "3145728")]);
+    let whole = frame_bytes(UNKNOWN_CODE, Some(&vec![b'w'; 2 << 20]));
+    let part = 1_600_000;
+
+    let mut a = server.client();
+    a.send_raw(&whole[..part]).expect("send a");
+    thread::sleep(Duration::from_millis(300));
+
+    // 1.6 MB more would hold 3.2 MB of incomplete frames: this one is closed.
+    let mut b = server.client();
+    let _ = b.send_raw(&whole[..part]);
+    let got = read_until_closed(&mut b.stream, Duration::from_secs(3))
+        .unwrap_or_else(|_| panic!("the connection over the budget stayed open"));
+    assert_eq!(got, 0);
+    wait_log(&server, "incomplete-frame budget exhausted");
+
+    // The first one completes its frame and is answered; its budget is freed.
+    a.send_raw(&whole[part..]).expect("rest of a");
+    let (reply, _) = a.read_frame().unwrap_or_else(|e| {
+        panic!(
+            "reply to the completed frame: {e}; stderr:\n{}",
+            server.stderr()
+        )
+    });
+    assert_ne!(reply.code, 0);
+    let mut c = server.client();
+    c.send_raw(&whole[..part]).expect("send c");
+    thread::sleep(Duration::from_millis(200));
+    c.send_raw(&whole[part..]).expect("rest of c");
+    assert!(c.read_frame().is_ok(), "a frame within the freed budget");
+}
+
+#[test]
+fn a_pipelining_client_that_reads_gets_every_reply_in_order_past_the_output_bound() {
+    let server = TestServer::start(&[("connectionMaxPendingOutput", "16384")]);
+    let _broker = register_topics(&server, 200);
+    let one_reply = {
+        let (cmd, body) = server
+            .client()
+            .ask(rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[], None);
+        assert_eq!(cmd.code, 0);
+        body.expect("topic list body")
+    };
+    assert!(one_reply.len() > 7000);
+    let n = 300;
+    let mut c = server.client();
+    let writer = send_in_background(&c.stream, topic_list_requests(n));
+    for i in 0..n {
+        let (cmd, body) = c.read_frame().expect("reply");
+        assert_eq!(cmd.opaque, i as i32 + 1, "reply {i} out of order");
+        assert_eq!(cmd.code, 0);
+        assert_eq!(body.as_deref(), Some(&one_reply[..]), "reply {i} body");
+    }
+    writer.join().expect("writer");
+    assert!(answered(&mut c));
+    wait_log(
+        &server,
+        "connection output over its bound; not read until it is sent",
+    );
+}
+
+#[test]
+fn an_update_of_the_connection_limits_is_refused() {
+    let server = TestServer::start(&[]);
+    let mut c = server.client();
+    for body in [
+        "maxConnections=1",
+        "maxConnectionsPerAddress=1",
+        "connectionWriteTimeoutMillis=1",
+        "shutdownTimeoutMillis=600000",
+        "connectionMaxPendingOutput=1",
+        "frameReadTimeoutMillis=1",
+        "maxIncompleteFrameBytes=1",
+    ] {
+        let r = c.ask(rq::UPDATE_NAMESRV_CONFIG, &[], Some(body.as_bytes()));
+        assert_eq!(r.0.code, codes::response::NO_PERMISSION, "{body}");
+        assert_eq!(remark(&r), "Can not update config in black list.");
+    }
+    let stored = std::fs::read_to_string(&server.conf_path).expect("config file");
+    assert!(!stored.contains("maxConnections"), "{stored}");
+}
+
+#[test]
+fn the_idle_timeout_still_closes_a_connection_after_a_frame_split_across_reads() {
+    let server = TestServer::start(&[
+        ("serverChannelMaxIdleTimeSeconds", "1"),
+        ("frameReadTimeoutMillis", "60000"),
+    ]);
+    let mut c = server.client();
+    let mut cmd = request(rq::GET_ROUTEINFO_BY_TOPIC, &[("topic", "T")]);
+    cmd.opaque = 3;
+    let whole = frame::encode_to_vec(&cmd, SerializeType::Json, None);
+    c.send_raw(&whole[..10]).expect("send");
+    thread::sleep(Duration::from_millis(300));
+    c.send_raw(&whole[10..]).expect("send");
+    let (reply, _) = c.read_frame().expect("reply to the split frame");
+    assert_eq!(reply.opaque, 3);
+    let idle_from = Instant::now();
+    c.expect_closed(Duration::from_secs(4));
+    let idle = idle_from.elapsed();
+    assert!(idle >= Duration::from_millis(800), "closed after {idle:?}");
+    wait_log(&server, "idle connection closed");
+}
+
+#[test]
+fn a_client_taking_its_replies_in_a_trickle_is_still_closed_at_the_write_deadline() {
+    let server = TestServer::start(&with(&[("connectionWriteTimeoutMillis", "700")]));
+    let _broker = register_topics(&server, 2000);
+    let (mut slow, writer) = non_reader(&server, topic_list_requests(200));
+    thread::sleep(Duration::from_millis(300));
+    // 512 bytes every 50 ms: each send makes progress, the whole output never
+    // gets out in time.
+    slow.set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut chunk = [0u8; 512];
+    let mut taken = 0;
+    let closed_at = loop {
+        if started.elapsed() > Duration::from_secs(6) {
+            panic!("a trickle reader kept its connection for 6 s ({taken} bytes taken)");
+        }
+        match slow.read(&mut chunk) {
+            Ok(0) => break started.elapsed(),
+            Ok(n) => taken += n,
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
+            }
+            Err(_) => break started.elapsed(),
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(taken > 0, "the trickle reader got nothing");
+    assert!(
+        closed_at < Duration::from_secs(4),
+        "closed after {closed_at:?}"
+    );
+    wait_log(
+        &server,
+        "peer did not take its replies within the write deadline",
+    );
+    let _ = writer.join();
+}
