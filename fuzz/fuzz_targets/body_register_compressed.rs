@@ -16,7 +16,7 @@ use std::io::Write;
 use flate2::write::ZlibEncoder;
 use flate2::Compression;
 use libfuzzer_sys::fuzz_target;
-use protocol::body::{RegisterBrokerBody, TopicConfig};
+use protocol::body::{DecodeLimits, RegisterBrokerBody, TopicConfig};
 
 /// Versions on both sides of V3_0_11 (37, from which the compressed form is read)
 /// and V5_0_0 (413, from which the mapping section is read).
@@ -41,7 +41,21 @@ fuzz_target!(|data: &[u8]| {
     } else {
         rest.to_vec()
     };
-    let Ok(decoded) = RegisterBrokerBody::decode(Some(&compressed), true, version) else {
+    let unlimited = RegisterBrokerBody::decode(Some(&compressed), true, version);
+    // Tight ceilings (as a server configures them): a body within them decodes
+    // exactly as without them; one beyond them is refused, never truncated.
+    let limits = DecodeLimits {
+        max_inflated: 64 + usize::from(sel) * 16,
+        max_topics: usize::from(sel % 5),
+    };
+    if let Ok(limited) = RegisterBrokerBody::decode_limited(Some(&compressed), true, version, limits) {
+        assert!(limited.topic_configs.len() <= limits.max_topics, "topic cap not applied");
+        match &unlimited {
+            Ok(u) => assert_eq!(&limited, u, "limits changed a body within them"),
+            Err(e) => panic!("accepted under limits, refused without: {e}"),
+        }
+    }
+    let Ok(decoded) = unlimited else {
         return;
     };
     let plain = decoded.encode_plain();
