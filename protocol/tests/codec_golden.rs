@@ -729,3 +729,24 @@ fn mutated_valid_headers_never_panic() {
         let _ = header_binary::decode(&b);
     }
 }
+
+/// Found by the `header_json` fuzz target (fuzz/regressions/header_json/): the
+/// fast path read the integer `-0` as 0 while the general decoder refused it, so
+/// the same header was accepted or refused depending on whether it also held an
+/// escape. Both read it as 0 now, as fastjson does.
+#[test]
+fn json_negative_zero_is_zero_on_both_paths() {
+    for input in [
+        &br#"{ "code" : -0,"l":1}"#[..],
+        br#"{"code":-0,"opaque":-0,"flag":-0,"version":-0}"#,
+        // The escape sends this one to the general decoder.
+        br#"{"code":-0,"opaque":5,"remark":"a\"b"}"#,
+    ] {
+        let cmd = header_json::decode(input).unwrap_or_else(|e| {
+            panic!("{:?} refused: {e}", String::from_utf8_lossy(input))
+        });
+        assert_eq!((cmd.code, cmd.flag, cmd.version), (0, 0, 0));
+    }
+    let cmd = header_json::decode(br#"{"code":-0,"opaque":5,"remark":"a\"b"}"#).unwrap();
+    assert_eq!((cmd.opaque, cmd.remark.as_deref()), (5, Some("a\"b")));
+}
