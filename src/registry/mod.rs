@@ -1,6 +1,7 @@
 //! The route registry: one writer owns the tables, readers see immutable snapshots.
 //!
 //! - [`tables`]: the mutable tables and upstream's semantics (writer core only).
+//! - [`topic_queues`]: one topic's compact, sorted per-broker queue list.
 //! - [`list_cache`]: topic-list bodies, built once per snapshot.
 //! - [`snapshot`]: what readers see, published through `arc-swap`; route bodies
 //!   spliced from per-broker fragments on first read.
@@ -10,6 +11,7 @@
 pub mod list_cache;
 pub mod snapshot;
 pub mod tables;
+pub mod topic_queues;
 pub mod writer;
 
 use bytes::Bytes;

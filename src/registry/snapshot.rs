@@ -25,7 +25,8 @@ use protocol::json::{
 };
 
 use super::list_cache::ListCache;
-use super::tables::{Tables, TopicQueues};
+use super::tables::Tables;
+use super::topic_queues::TopicQueues;
 use super::{FastHasher, HashMap};
 use crate::config::Config;
 

@@ -13,6 +13,7 @@ use protocol::body::{
 };
 use protocol::codes::perm;
 
+use super::topic_queues::{Put, TopicQueues};
 use super::{ConnId, HashMap, HashSet};
 
 /// Upstream's default broker timeout when the register header carries none.
@@ -89,133 +90,6 @@ pub struct TableSettings {
     pub delete_topic_with_broker_registration: bool,
 }
 
-/// One topic's QueueData, by broker name, plus the topic's insertion rank.
-///
-/// A short Vec sorted by broker name (the order a `BTreeMap` would iterate in):
-/// most topics live on a handful of brokers, and a BTreeMap's first node alone
-/// costs about 700 bytes, which at a million topics was most of the tables.
-#[derive(Debug, Default, Clone)]
-pub struct TopicQueues {
-    /// When the topic last entered `topic_queue`. Upstream's topicQueueTable is a
-    /// ConcurrentHashMap, which iterates colliding keys in insertion order; the
-    /// topic-list codes show that order.
-    pub seq: u64,
-    queues: Vec<QueueSlot>,
-}
-
-/// A QueueData whose broker name is interned: one allocation per broker, not
-/// per (topic, broker), and the names a search compares stay in cache.
-#[derive(Debug, Clone)]
-struct QueueSlot {
-    broker: Arc<str>,
-    perm: i32,
-    read_queue_nums: i32,
-    topic_sys_flag: i32,
-    write_queue_nums: i32,
-}
-
-impl QueueSlot {
-    fn to_queue_data(&self) -> QueueData {
-        QueueData {
-            broker_name: self.broker.to_string(),
-            perm: self.perm,
-            read_queue_nums: self.read_queue_nums,
-            topic_sys_flag: self.topic_sys_flag,
-            write_queue_nums: self.write_queue_nums,
-        }
-    }
-
-    /// Takes the numbers of `qd` (same broker); says whether any changed.
-    fn update(&mut self, qd: &QueueData) -> bool {
-        let new = (
-            qd.perm,
-            qd.read_queue_nums,
-            qd.topic_sys_flag,
-            qd.write_queue_nums,
-        );
-        let old = (
-            self.perm,
-            self.read_queue_nums,
-            self.topic_sys_flag,
-            self.write_queue_nums,
-        );
-        (
-            self.perm,
-            self.read_queue_nums,
-            self.topic_sys_flag,
-            self.write_queue_nums,
-        ) = new;
-        new != old
-    }
-}
-
-impl TopicQueues {
-    fn find(&self, broker_name: &str) -> Result<usize, usize> {
-        self.queues
-            .binary_search_by(|q| q.broker.as_ref().cmp(broker_name))
-    }
-
-    pub fn get(&self, broker_name: &str) -> Option<QueueData> {
-        self.find(broker_name)
-            .ok()
-            .map(|i| self.queues[i].to_queue_data())
-    }
-
-    pub fn contains_key(&self, broker_name: &str) -> bool {
-        self.find(broker_name).is_ok()
-    }
-
-    /// Broker names in ascending order.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.queues.iter().map(|q| q.broker.as_ref())
-    }
-
-    /// (broker name, its QueueData) in ascending name order.
-    pub fn queue_datas(&self) -> impl Iterator<Item = (&str, QueueData)> {
-        self.queues
-            .iter()
-            .map(|q| (q.broker.as_ref(), q.to_queue_data()))
-    }
-
-    pub fn len(&self) -> usize {
-        self.queues.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.queues.is_empty()
-    }
-
-    /// Removes a broker's queues; says whether it had any.
-    fn remove(&mut self, broker_name: &str) -> bool {
-        let Ok(i) = self.find(broker_name) else {
-            return false;
-        };
-        self.queues.remove(i);
-        if self.queues.is_empty() {
-            self.queues.shrink_to_fit();
-        }
-        true
-    }
-}
-
-/// The shared copy of `name`, made on first sight.
-fn intern(names: &mut HashSet<Arc<str>>, name: &str) -> Arc<str> {
-    if let Some(n) = names.get(name) {
-        return n.clone();
-    }
-    let n: Arc<str> = Arc::from(name);
-    names.insert(n.clone());
-    n
-}
-
-/// What [`Tables::put_queue`] did to a topic.
-#[derive(PartialEq, Eq)]
-enum Put {
-    Same,
-    Changed,
-    NewBroker,
-}
-
 #[derive(Debug, Default)]
 pub struct Tables {
     /// topic → its QueueData by brokerName
@@ -257,30 +131,13 @@ impl Tables {
         // Lookups first, so a storm of unchanged puts allocates nothing.
         if !self.topic_queue.contains_key(topic) {
             self.next_topic_seq += 1;
-            let fresh = TopicQueues {
-                seq: self.next_topic_seq,
-                queues: Vec::with_capacity(1),
-            };
+            let fresh = TopicQueues::new(self.next_topic_seq);
             self.topic_queue.insert(topic.to_string(), fresh);
         }
         let Some(queues) = self.topic_queue.get_mut(topic) else {
             return;
         };
-        let put = match queues.find(&qd.broker_name) {
-            Ok(i) if queues.queues[i].update(&qd) => Put::Changed,
-            Ok(_) => Put::Same,
-            Err(i) => {
-                let slot = QueueSlot {
-                    broker: intern(&mut self.interned, &qd.broker_name),
-                    perm: qd.perm,
-                    read_queue_nums: qd.read_queue_nums,
-                    topic_sys_flag: qd.topic_sys_flag,
-                    write_queue_nums: qd.write_queue_nums,
-                };
-                queues.queues.insert(i, slot);
-                Put::NewBroker
-            }
-        };
+        let put = queues.put(&qd, &mut self.interned);
         let name = qd.broker_name;
         if put != Put::Same && !self.dirty.topics.contains(topic) {
             self.dirty.topics.insert(topic.to_string());
