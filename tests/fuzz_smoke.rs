@@ -117,7 +117,9 @@ fn every_fuzz_target_survives_a_bounded_run() {
     );
     for t in &targets {
         assert!(
-            lines.iter().any(|l| l.starts_with(&format!("smoke: {t} ok ("))),
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("smoke: {t} ok ("))),
             "no result line for fuzz target {t}"
         );
     }

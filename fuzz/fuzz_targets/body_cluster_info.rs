@@ -8,11 +8,16 @@ use protocol::body::ClusterInfo;
 use protocol::json::Dialect;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(info) = ClusterInfo::decode(data) else { return };
+    let Ok(info) = ClusterInfo::decode(data) else {
+        return;
+    };
     for dialect in [Dialect::Legacy, Dialect::Standard] {
         let mut out = Vec::new();
         info.encode(dialect, &mut out);
         let back = ClusterInfo::decode(&out).expect("our own cluster info must decode");
-        assert_eq!(info, back, "cluster info changed on a trip through {dialect:?}");
+        assert_eq!(
+            info, back,
+            "cluster info changed on a trip through {dialect:?}"
+        );
     }
 });

@@ -48,8 +48,13 @@ fuzz_target!(|data: &[u8]| {
         max_inflated: 64 + usize::from(sel) * 16,
         max_topics: usize::from(sel % 5),
     };
-    if let Ok(limited) = RegisterBrokerBody::decode_limited(Some(&compressed), true, version, limits) {
-        assert!(limited.topic_configs.len() <= limits.max_topics, "topic cap not applied");
+    if let Ok(limited) =
+        RegisterBrokerBody::decode_limited(Some(&compressed), true, version, limits)
+    {
+        assert!(
+            limited.topic_configs.len() <= limits.max_topics,
+            "topic cap not applied"
+        );
         match &unlimited {
             Ok(u) => assert_eq!(&limited, u, "limits changed a body within them"),
             Err(e) => panic!("accepted under limits, refused without: {e}"),

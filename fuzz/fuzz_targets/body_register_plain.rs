@@ -39,7 +39,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(back.data_version, decoded.data_version);
     assert_eq!(by_name(&back), by_name(&decoded), "topics changed");
     assert_eq!(back.topic_configs.len(), by_name(&decoded).len());
-    assert_eq!(back.mapping_infos, decoded.mapping_infos, "mapping infos changed");
+    assert_eq!(
+        back.mapping_infos, decoded.mapping_infos,
+        "mapping infos changed"
+    );
     assert_eq!(
         back.filter_server_list.unwrap_or_default(),
         decoded.filter_server_list.unwrap_or_default(),

@@ -10,7 +10,9 @@ use protocol::body::TopicRouteData;
 use protocol::json::Dialect;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(route) = TopicRouteData::decode(data) else { return };
+    let Ok(route) = TopicRouteData::decode(data) else {
+        return;
+    };
     for dialect in [Dialect::Legacy, Dialect::Standard] {
         let mut out = Vec::new();
         route.encode(dialect, &mut out);

@@ -12,7 +12,9 @@ use protocol::body::TopicList;
 use protocol::json::Dialect;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(list) = TopicList::decode(data) else { return };
+    let Ok(list) = TopicList::decode(data) else {
+        return;
+    };
     let topics: BTreeSet<&String> = list.topic_list.iter().collect();
     for dialect in [Dialect::Legacy, Dialect::Standard] {
         let mut out = Vec::new();
@@ -21,6 +23,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(back.broker_addr, list.broker_addr);
         assert_eq!(back.topic_list.len(), topics.len(), "duplicates written");
         let back_topics: BTreeSet<&String> = back.topic_list.iter().collect();
-        assert_eq!(back_topics, topics, "topics changed on a trip through {dialect:?}");
+        assert_eq!(
+            back_topics, topics,
+            "topics changed on a trip through {dialect:?}"
+        );
     }
 });

@@ -47,10 +47,17 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     for f in FIELDS {
-        assert!(persisted.contains_key(f.key), "field {} not persisted", f.key);
+        assert!(
+            persisted.contains_key(f.key),
+            "field {} not persisted",
+            f.key
+        );
     }
     for key in config.raw_properties.keys() {
-        assert!(persisted.contains_key(key), "raw property {key} not persisted");
+        assert!(
+            persisted.contains_key(key),
+            "raw property {key} not persisted"
+        );
     }
     assert_eq!(
         persisted.len(),

@@ -40,7 +40,11 @@ fuzz_target!(|data: &[u8]| {
             }
             Ok(Some(f)) => {
                 let total = announced.expect("a frame needs a length prefix") as usize;
-                assert_eq!(before - buf.len(), total + 4, "frame consumed the wrong length");
+                assert_eq!(
+                    before - buf.len(),
+                    total + 4,
+                    "frame consumed the wrong length"
+                );
                 assert!(total + 4 <= max);
                 check_frame(&f);
             }

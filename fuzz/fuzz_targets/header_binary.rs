@@ -9,7 +9,9 @@ use namesrv_fuzz::assert_same_after;
 use protocol::{header_binary, header_json, SerializeType};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(cmd) = header_binary::decode(data) else { return };
+    let Ok(cmd) = header_binary::decode(data) else {
+        return;
+    };
 
     let mut bin = Vec::new();
     header_binary::encode(&cmd, &mut bin);

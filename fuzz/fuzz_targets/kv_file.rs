@@ -10,11 +10,17 @@ use libfuzzer_sys::fuzz_target;
 use namesrv::kv::KvStore;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(store) = KvStore::from_file_bytes("/fuzz/kvConfig.json", data) else { return };
+    let Ok(store) = KvStore::from_file_bytes("/fuzz/kvConfig.json", data) else {
+        return;
+    };
 
     let bytes = store.encode_file();
     let again =
         KvStore::from_file_bytes("/fuzz/kvConfig.json", &bytes).expect("our own KV file must load");
-    assert_eq!(again.table(), store.table(), "KV table changed on persist → load");
+    assert_eq!(
+        again.table(),
+        store.table(),
+        "KV table changed on persist → load"
+    );
     assert_eq!(again.encode_file(), bytes, "KV file encoding is not stable");
 });

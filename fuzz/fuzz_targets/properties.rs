@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(p) => p,
         Err(PropertiesError::MalformedUnicodeEscape { line }) => {
             let lines = data.iter().filter(|&&b| b == b'\n' || b == b'\r').count() + 1;
-            assert!(line >= 1 && line <= lines, "error names line {line} of {lines}");
+            assert!(
+                line >= 1 && line <= lines,
+                "error names line {line} of {lines}"
+            );
             return;
         }
         #[allow(unreachable_patterns)]
@@ -46,6 +49,10 @@ fn store_round_trip(pairs: &[(String, String)]) {
         .into_iter()
         .collect();
     for (k, v) in &config.raw_properties {
-        assert_eq!(back.get(k), Some(v), "raw property {k:?} changed on store → parse");
+        assert_eq!(
+            back.get(k),
+            Some(v),
+            "raw property {k:?} changed on store → parse"
+        );
     }
 }

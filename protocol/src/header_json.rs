@@ -228,9 +228,7 @@ fn int_field(name: &str, v: &Value) -> Result<i32, FrameError> {
         // serde_json reads the integer `-0` as the float -0.0 (to keep its sign);
         // it is 0, as fastjson and the fast path read it. (`-0.0` gives the same
         // value and is let through with it; fastjson reads it as 0 too.)
-        Value::Number(n) if n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative()) => {
-            Some(0)
-        }
+        Value::Number(n) if n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative()) => Some(0),
         Value::Number(n) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
         Value::String(s) if s.is_empty() || s == "null" || s == "NULL" => Some(0),
         Value::String(s) => s.parse::<i32>().ok(),

@@ -99,7 +99,6 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-
 fn addrs(pairs: &[(i64, &str)]) -> BTreeMap<i64, String> {
     pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
 }

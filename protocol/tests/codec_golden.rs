@@ -742,9 +742,8 @@ fn json_negative_zero_is_zero_on_both_paths() {
         // The escape sends this one to the general decoder.
         br#"{"code":-0,"opaque":5,"remark":"a\"b"}"#,
     ] {
-        let cmd = header_json::decode(input).unwrap_or_else(|e| {
-            panic!("{:?} refused: {e}", String::from_utf8_lossy(input))
-        });
+        let cmd = header_json::decode(input)
+            .unwrap_or_else(|e| panic!("{:?} refused: {e}", String::from_utf8_lossy(input)));
         assert_eq!((cmd.code, cmd.flag, cmd.version), (0, 0, 0));
     }
     let cmd = header_json::decode(br#"{"code":-0,"opaque":5,"remark":"a\"b"}"#).unwrap();

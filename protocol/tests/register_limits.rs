@@ -8,7 +8,6 @@ use common::{part, zlib};
 
 use namesrv_protocol::body::{BodyError, DecodeLimits, RegisterBrokerBody, TopicConfig};
 
-
 /// A compressed 479 body of these topic lines.
 fn compressed(lines: &[String]) -> Vec<u8> {
     let mut raw = Vec::new();
