@@ -125,7 +125,7 @@ fn every_fuzz_target_survives_a_bounded_run() {
     }
     let summary = format!("smoke: {n} of {n} targets ok", n = targets.len());
     assert!(
-        lines.iter().any(|l| *l == summary),
+        lines.contains(&summary),
         "expected the line {summary:?}"
     );
 }
