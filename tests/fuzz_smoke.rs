@@ -124,8 +124,5 @@ fn every_fuzz_target_survives_a_bounded_run() {
         );
     }
     let summary = format!("smoke: {n} of {n} targets ok", n = targets.len());
-    assert!(
-        lines.contains(&summary),
-        "expected the line {summary:?}"
-    );
+    assert!(lines.contains(&summary), "expected the line {summary:?}");
 }

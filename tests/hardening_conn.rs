@@ -183,8 +183,17 @@ fn lookups_keep_working(server: &TestServer, during: Duration) -> usize {
     while Instant::now() < end && n < 500 {
         let route = server
             .client()
-            .route("hardening-topic-with-a-long-name-0000001");
-        assert!(route.is_some(), "lookup {n} not answered");
+            .route("hardening-topic-with-a-long-name-0000001")
+            .unwrap_or_else(|| panic!("lookup {n} not answered"));
+        assert_eq!(route.queue_datas.len(), 1, "lookup {n}");
+        assert_eq!(route.queue_datas[0].broker_name, "b1", "lookup {n}");
+        assert_eq!(
+            route.broker_datas[0]
+                .broker_addrs
+                .get(&0)
+                .map(String::as_str),
+            Some("10.0.0.1:10911")
+        );
         n += 1;
         thread::sleep(Duration::from_millis(10));
     }

@@ -10,24 +10,17 @@
 //! body written with `encode_plain` reads back with the same topics.
 #![no_main]
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
 use flate2::write::ZlibEncoder;
 use flate2::Compression;
 use libfuzzer_sys::fuzz_target;
-use protocol::body::{DecodeLimits, RegisterBrokerBody, TopicConfig};
+use namesrv_fuzz::by_name;
+use protocol::body::{DecodeLimits, RegisterBrokerBody};
 
 /// Versions on both sides of V3_0_11 (37, from which the compressed form is read)
 /// and V5_0_0 (413, from which the mapping section is read).
 const VERSIONS: [i32; 4] = [37, 412, 413, 36];
-
-fn by_name(body: &RegisterBrokerBody) -> BTreeMap<&str, &TopicConfig> {
-    body.topic_configs
-        .iter()
-        .map(|tc| (tc.topic_name.as_str(), tc))
-        .collect()
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else {

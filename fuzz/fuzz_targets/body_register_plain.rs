@@ -7,21 +7,13 @@
 //! filter list.
 #![no_main]
 
-use std::collections::BTreeMap;
-
 use libfuzzer_sys::fuzz_target;
-use protocol::body::{RegisterBrokerBody, TopicConfig};
+use namesrv_fuzz::by_name;
+use protocol::body::RegisterBrokerBody;
 
 /// Request versions on both sides of the format switches (V3_0_11 = 37,
 /// V5_0_0 = 413), and a negative one, which is refused.
 const VERSIONS: [i32; 6] = [0, 36, 37, 412, 413, -1];
-
-fn by_name(body: &RegisterBrokerBody) -> BTreeMap<&str, &TopicConfig> {
-    body.topic_configs
-        .iter()
-        .map(|tc| (tc.topic_name.as_str(), tc))
-        .collect()
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, body)) = data.split_first() else {

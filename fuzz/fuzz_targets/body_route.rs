@@ -6,17 +6,17 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use namesrv_fuzz::assert_dialect_round_trip;
 use protocol::body::TopicRouteData;
-use protocol::json::Dialect;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(route) = TopicRouteData::decode(data) else {
         return;
     };
-    for dialect in [Dialect::Legacy, Dialect::Standard] {
-        let mut out = Vec::new();
-        route.encode(dialect, &mut out);
-        let back = TopicRouteData::decode(&out).expect("our own route body must decode");
-        assert_eq!(route, back, "route changed on a trip through {dialect:?}");
-    }
+    assert_dialect_round_trip(
+        "route body",
+        &route,
+        TopicRouteData::encode,
+        TopicRouteData::decode,
+    );
 });

@@ -61,3 +61,33 @@ pub fn assert_same_after(ty: SerializeType, before: &RemotingCommand, after: &Re
     let b = normalized(after, ty);
     assert_eq!(a, b, "command changed on a trip through {}", ty.name());
 }
+
+/// Asserts that `value`, written in each JSON dialect, reads back equal.
+pub fn assert_dialect_round_trip<T, E: std::fmt::Debug>(
+    what: &str,
+    value: &T,
+    encode: impl Fn(&T, protocol::json::Dialect, &mut Vec<u8>),
+    decode: impl Fn(&[u8]) -> Result<T, E>,
+) where
+    T: PartialEq + std::fmt::Debug,
+{
+    for dialect in [
+        protocol::json::Dialect::Legacy,
+        protocol::json::Dialect::Standard,
+    ] {
+        let mut out = Vec::new();
+        encode(value, dialect, &mut out);
+        let back = decode(&out).unwrap_or_else(|e| panic!("our own {what} must decode: {e:?}"));
+        assert_eq!(*value, back, "{what} changed on a trip through {dialect:?}");
+    }
+}
+
+/// A register body's topic configs by name (the order of the set is not kept).
+pub fn by_name(
+    body: &protocol::body::RegisterBrokerBody,
+) -> std::collections::BTreeMap<&str, &protocol::body::TopicConfig> {
+    body.topic_configs
+        .iter()
+        .map(|tc| (tc.topic_name.as_str(), tc))
+        .collect()
+}

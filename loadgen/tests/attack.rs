@@ -154,7 +154,20 @@ fn every_attack_runs_and_the_server_survives() {
     let kv_replies =
         u(&attacks[6], &["hostile", "replies_ok"]) + u(&attacks[6], &["hostile", "replies_err"]);
     assert_eq!(kv_replies, 4, "every KV put answered");
-    assert!(u(&attacks[6], &["hostile", "kv_file_bytes"]) > 0);
+    // 16 KiB values are under kvMaxValueLength: all stored, so the file held
+    // the four keys (compact JSON, upstream's layout) when the attack measured
+    // it; the attack then deletes them, leaving the empty namespace.
+    assert_eq!(u(&attacks[6], &["hostile", "replies_ok"]), 4);
+    let kvs: serde_json::Map<String, Value> = (0..4)
+        .map(|i| (format!("k{i}"), Value::String("v".repeat(16 << 10))))
+        .collect();
+    let full = serde_json::json!({ "configTable": { "AttackKv": kvs } }).to_string();
+    assert_eq!(
+        u(&attacks[6], &["hostile", "kv_file_bytes"]),
+        full.len() as u64
+    );
+    let left = std::fs::read_to_string(&kv).expect("the KV file");
+    assert_eq!(left, r#"{"configTable":{"AttackKv":{}}}"#);
     assert!(u(&attacks[0], &["hostile", "requests_sent"]) >= 1);
     for a in &attacks[..7] {
         let sent = u(a, &["victims", "lookups_sent"]);
