@@ -219,7 +219,7 @@ fn unchanged_reregister(c: &mut Criterion) {
         b.iter(|| {
             tables.register_broker(&reg, ConnId(0), Instant::now(), TableSettings::default());
             assert!(
-                tables.dirty.topics.is_empty(),
+                tables.changed_topics() == 0,
                 "unchanged re-registration dirtied routes"
             );
             black_box(block_on(builder.publish(&mut tables, &config, &kv)))

@@ -72,14 +72,15 @@ pub enum KvError {
     },
 }
 
-/// The namespaces, each a sorted key → value map.
-pub type KvTable = BTreeMap<String, BTreeMap<String, String>>;
+/// Every namespace and its sorted key → value map (upstream's
+/// `KVConfigManager` configTable; its wire body is `protocol::body::KvTable`).
+pub type KvNamespaces = BTreeMap<String, BTreeMap<String, String>>;
 
 /// The KV store and the file it is persisted to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KvStore {
     path: PathBuf,
-    table: KvTable,
+    table: KvNamespaces,
     /// Namespaces plus keys (for [`KvLimits`]).
     entries: usize,
     /// Bytes of namespaces, keys and values as the file holds them (for
@@ -119,13 +120,13 @@ impl KvStore {
     pub fn new(path: impl Into<PathBuf>) -> KvStore {
         KvStore {
             path: path.into(),
-            table: KvTable::new(),
+            table: KvNamespaces::new(),
             entries: 0,
             total_bytes: 0,
         }
     }
 
-    fn with_table(path: PathBuf, table: KvTable) -> KvStore {
+    fn with_table(path: PathBuf, table: KvNamespaces) -> KvStore {
         let entries = table.len() + table.values().map(BTreeMap::len).sum::<usize>();
         let total_bytes = table
             .iter()
@@ -238,7 +239,7 @@ impl KvStore {
     }
 
     /// All namespaces.
-    pub fn table(&self) -> &KvTable {
+    pub fn table(&self) -> &KvNamespaces {
         &self.table
     }
 
@@ -281,13 +282,13 @@ fn is_blank(bytes: &[u8]) -> bool {
 }
 
 /// The table of a (non-blank) KV file.
-fn parse_table(path: &Path, bytes: &[u8]) -> Result<KvTable, KvError> {
+fn parse_table(path: &Path, bytes: &[u8]) -> Result<KvNamespaces, KvError> {
     let parsed: Option<FileIn> =
         serde_json::from_slice(bytes).map_err(|source| KvError::Malformed {
             path: path.to_path_buf(),
             source,
         })?;
-    let mut table = KvTable::new();
+    let mut table = KvNamespaces::new();
     for (ns, kvs) in parsed.and_then(|f| f.config_table).unwrap_or_default() {
         let Some(kvs) = kvs else { continue };
         let kvs = kvs
@@ -301,7 +302,7 @@ fn parse_table(path: &Path, bytes: &[u8]) -> Result<KvTable, KvError> {
 
 /// The table to start from when the file at `path` is empty: its `.bak`, if that
 /// is there and valid.
-fn load_backup_of_empty(path: &Path) -> Result<KvTable, KvError> {
+fn load_backup_of_empty(path: &Path) -> Result<KvNamespaces, KvError> {
     let backup = with_suffix(path, ".bak");
     let refuse = |problem: String| KvError::EmptyWithoutBackup {
         path: path.to_path_buf(),

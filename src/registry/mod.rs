@@ -1,6 +1,7 @@
 //! The route registry: one writer owns the tables, readers see immutable snapshots.
 //!
-//! - [`tables`]: the mutable tables and upstream's semantics (writer core only).
+//! - [`tables`]: the mutable tables and upstream's semantics (writer core only),
+//!   sealed behind a narrow API.
 //! - [`topic_queues`]: one topic's compact, sorted per-broker queue list.
 //! - [`list_cache`]: topic-list bodies, built once per snapshot.
 //! - [`snapshot`]: what readers see, published through `arc-swap`; route bodies
@@ -17,7 +18,7 @@ pub mod writer;
 use bytes::Bytes;
 use protocol::body::{DataVersion, QueueData};
 
-pub use tables::Registration;
+pub use tables::{RegisterResult, Registration, TableSettings, Tables};
 
 /// The registry's hash maps: foldhash (seeded per process) instead of SipHash.
 /// Topic and broker names are hashed on every registration and lookup, and

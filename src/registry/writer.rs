@@ -18,11 +18,11 @@ use protocol::body::KvTable;
 use protocol::codes::response;
 use protocol::json::Dialect;
 
-use super::snapshot::{Snapshot, SnapshotBuilder, ORDER_TOPIC_CONFIG};
+use super::snapshot::{Snapshot, SnapshotBuilder};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::Config;
-use crate::kv::{KvLimits, KvStore};
+use crate::kv::{KvLimits, KvStore, ORDER_TOPIC_CONFIG};
 use crate::reply::Reply;
 
 /// Most writes applied before one publish, so a flood cannot starve replies.
@@ -70,10 +70,8 @@ impl Writer {
     ) -> Writer {
         let snap = published.load();
         warn_if_over_limits(&kv, &config);
-        let mut tables = Tables::default();
-        tables.defer_removals = true;
         Writer {
-            tables,
+            tables: Tables::deferring_removals(),
             kv,
             builder: SnapshotBuilder::new(snap.config.clone(), snap.kv.clone(), started),
             config,
@@ -94,7 +92,7 @@ impl Writer {
             // Group commit: when publishing is costly (a registration storm), keep
             // collecting writes for about as long as the last publish took, so its
             // cost is shared by many writes instead of paid once per write.
-            if last_publish >= COSTLY_PUBLISH && !self.tables.dirty.is_empty() {
+            if last_publish >= COSTLY_PUBLISH && self.tables.has_changes() {
                 let deadline = Instant::now() + last_publish.min(MAX_GATHER);
                 while count < MAX_BATCH {
                     let remaining = deadline.saturating_duration_since(Instant::now());
@@ -121,7 +119,7 @@ impl Writer {
                     }
                 }
             }
-            if !self.tables.dirty.is_empty() {
+            if self.tables.has_changes() {
                 let started = Instant::now();
                 self.publish().await;
                 last_publish = started.elapsed();
@@ -275,14 +273,14 @@ impl Writer {
                 }
                 self.order_conf_touched(&namespace, &key);
                 self.kv.put(&namespace, &key, value);
-                self.tables.dirty.kv = true;
+                self.tables.kv_changed();
                 persist.kv = true;
                 Reply::success()
             }
             WriteOp::DeleteKv { namespace, key } => {
                 self.order_conf_touched(&namespace, &key);
                 self.kv.delete(&namespace, &key);
-                self.tables.dirty.kv = true;
+                self.tables.kv_changed();
                 persist.kv = true;
                 Reply::success()
             }
@@ -315,7 +313,7 @@ impl Writer {
             WriteOp::UpdateConfig { body } => match self.config.apply_update(&body) {
                 Ok(changed) => {
                     if changed {
-                        self.tables.dirty.config = true;
+                        self.tables.config_changed();
                         persist.config = true;
                     }
                     Reply::success()
@@ -353,7 +351,7 @@ impl Writer {
     /// order messages are enabled.
     fn order_conf_touched(&mut self, namespace: &str, key: &str) {
         if namespace == ORDER_TOPIC_CONFIG && self.config.order_message_enable {
-            self.tables.dirty.topics.insert(key.to_string());
+            self.tables.topic_changed(key);
         }
     }
 
@@ -401,7 +399,7 @@ impl Writer {
 
     /// Re-encodes what changed and swaps in the new snapshot.
     async fn publish(&mut self) {
-        let changed = self.tables.dirty.topics.len();
+        let changed = self.tables.changed_topics();
         let snap = self
             .builder
             .publish(&mut self.tables, &self.config, self.kv.table())

@@ -1,6 +1,7 @@
 //! Unit tests of the tables (pure: no sockets, no executor).
 
 use super::*;
+use protocol::body::{RegisterBrokerBody, TopicConfig};
 
 fn reg(name: &str, addr: &str, topics: &[&str]) -> Registration {
     Registration {
@@ -98,10 +99,7 @@ fn deferred_removals_settle_in_slices_to_the_same_tables() {
     topics.push("kept");
     let gone = reg("broker-gone", "10.0.0.1:10911", &topics);
     let stays = reg("broker-stays", "10.0.0.2:10911", &["kept", "T3"]);
-    let mut t = Tables {
-        defer_removals: true,
-        ..Tables::default()
-    };
+    let mut t = Tables::deferring_removals();
     t.register_broker(&gone, ConnId(1), now, s);
     t.register_broker(&stays, ConnId(2), now, s);
     t.dirty = Dirty::default();

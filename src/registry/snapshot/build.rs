@@ -1,0 +1,176 @@
+//! Building a snapshot's parts from the tables: a topic's route entry (upstream's
+//! `RouteInfoManager#pickupTopicRouteData`) and the cluster view
+//! (`RouteInfoManager#getAllClusterInfo`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use once_cell::race::OnceBox;
+use protocol::body::{BrokerData, ClusterInfo, QueueData};
+use protocol::json::{java_hash_order, java_hash_order_in, java_string_hash, Dialect, JavaTable};
+
+use super::route::{BrokerFragments, FragmentCache, Route, RouteEntry, RouteExtras};
+use super::ClusterView;
+use crate::config::Config;
+use crate::kv::{KvNamespaces, ORDER_TOPIC_CONFIG};
+use crate::registry::tables::Tables;
+use crate::registry::topic_queues::TopicQueues;
+
+/// Topics for broker-member sync never get acting-master rewriting.
+const SYNC_BROKER_MEMBER_PREFIX: &str = "rmq_sys_SYNC_BROKER_MEMBER_";
+
+/// Orders names as a Java `HashMap<String, _>` of them would iterate.
+pub fn java_order<T: AsRef<str>>(items: &mut [T]) {
+    java_hash_order(items, |s| java_string_hash(s.as_ref()));
+}
+
+/// A topic's QueueData in the order of upstream's per-topic HashMap (grown by inserts).
+pub(super) fn ordered_queue_datas(queues: &TopicQueues) -> Vec<QueueData> {
+    let mut named: Vec<(&str, QueueData)> = queues.queue_datas().collect();
+    java_hash_order(&mut named, |(n, _)| java_string_hash(n));
+    named.into_iter().map(|(_, qd)| qd).collect()
+}
+
+/// How Java sizes the HashSet of a topic's broker names that `brokerDatas` follow:
+/// copied from the topic's map, so sized differently from the map itself (orders
+/// differ from 12 brokers up).
+pub(super) fn broker_copy_table(brokers: usize) -> JavaTable {
+    JavaTable::HashMapWith(((brokers as f32 / 0.75) as usize + 1).max(16))
+}
+
+/// `filterServerTable`: the filter servers of every address of these brokers.
+pub(super) fn filter_server_table<'a>(
+    t: &Tables,
+    brokers: impl IntoIterator<Item = &'a BrokerData>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut table = BTreeMap::new();
+    if !t.has_filter_servers() {
+        return table;
+    }
+    for bd in brokers {
+        for addr in bd.broker_addrs.values() {
+            if let Some(list) = t.filter_servers(&(bd.cluster.clone(), addr.clone())) {
+                table.insert(addr.clone(), list.clone());
+            }
+        }
+    }
+    table
+}
+
+/// `orderTopicConf`: the topic's ORDER_TOPIC_CONFIG entry, when order messages are on.
+pub(super) fn order_topic_conf(cfg: &Config, kv: &KvNamespaces, topic: &str) -> Option<String> {
+    if !cfg.order_message_enable {
+        return None;
+    }
+    kv.get(ORDER_TOPIC_CONFIG)
+        .and_then(|m| m.get(topic))
+        .cloned()
+}
+
+/// Whether routes of this topic show acting masters (upstream's
+/// `RouteInfoManager#pickupTopicRouteData` skips the sync topics).
+pub(super) fn acting_master_applies(cfg: &Config, topic: &str) -> bool {
+    cfg.support_acting_master && !topic.starts_with(SYNC_BROKER_MEMBER_PREFIX)
+}
+
+/// A group with no master whose queues for this topic are read-only: its lowest id
+/// is shown as the master (id 0) so clients can still read from it.
+pub(super) fn apply_acting_master(broker_datas: &mut [BrokerData], queue_datas: &[QueueData]) {
+    let need = broker_datas
+        .iter()
+        .any(|b| !b.broker_addrs.is_empty() && !b.broker_addrs.contains_key(&0));
+    if !need {
+        return;
+    }
+    for bd in broker_datas.iter_mut() {
+        if bd.broker_addrs.is_empty()
+            || bd.broker_addrs.contains_key(&0)
+            || !bd.enable_acting_master
+        {
+            continue;
+        }
+        let Some(qd) = queue_datas.iter().find(|q| q.broker_name == bd.broker_name) else {
+            continue;
+        };
+        if qd.perm & protocol::codes::perm::WRITE == 0 {
+            if let Some((&min_id, _)) = bd.broker_addrs.iter().next() {
+                if let Some(addr) = bd.broker_addrs.remove(&min_id) {
+                    bd.broker_addrs.insert(0, addr);
+                }
+            }
+        }
+    }
+}
+
+/// Builds a topic's snapshot entry, or `None` when the topic has no QueueData.
+/// The route is upstream's `RouteInfoManager#pickupTopicRouteData`, including
+/// `orderTopicConf`, with each BrokerData taken from `frags`.
+pub fn build_route_entry(
+    t: &Tables,
+    topic: &str,
+    cfg: &Config,
+    kv: &KvNamespaces,
+    frags: &mut FragmentCache,
+) -> Option<RouteEntry> {
+    let queues = t.queues(topic)?;
+    let queue_datas = ordered_queue_datas(queues);
+    let seq = t.topic_seq(topic);
+    let mut brokers: Vec<Arc<BrokerFragments>> = queues
+        .keys()
+        .filter_map(|n| t.broker(n))
+        .map(|bd| frags.get(bd))
+        .collect();
+    if queue_datas.is_empty() || brokers.is_empty() {
+        return Some(RouteEntry {
+            queue_datas,
+            route: None,
+            seq,
+        });
+    }
+    java_hash_order_in(&mut brokers, broker_copy_table(queues.len()), |b| {
+        b.name_hash
+    });
+    if acting_master_applies(cfg, topic) {
+        let mut datas: Vec<BrokerData> = brokers.iter().map(|b| b.data.clone()).collect();
+        apply_acting_master(&mut datas, &queue_datas);
+        for (slot, data) in brokers.iter_mut().zip(datas) {
+            if slot.data != data {
+                // Rewritten for this topic only: not shared, not cached.
+                *slot = Arc::new(BrokerFragments::new(data));
+            }
+        }
+    }
+    let extras = RouteExtras {
+        filter_server_table: filter_server_table(t, brokers.iter().map(|b| &b.data)),
+        order_topic_conf: order_topic_conf(cfg, kv, topic),
+        mapping: t.mapping(topic).cloned(),
+    };
+    let has_extras = !extras.filter_server_table.is_empty()
+        || extras.order_topic_conf.is_some()
+        || extras.mapping.is_some();
+    Some(RouteEntry {
+        queue_datas,
+        route: Some(Route {
+            brokers,
+            extras: has_extras.then(|| Box::new(extras)),
+            legacy: OnceBox::new(),
+            standard: OnceBox::new(),
+        }),
+        seq,
+    })
+}
+
+/// The cluster view: every broker group and cluster, and the 106 body.
+pub fn build_cluster_view(t: &Tables) -> ClusterView {
+    let info = ClusterInfo {
+        broker_addr_table: t.brokers().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        cluster_addr_table: t.clusters().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    };
+    let mut body = Vec::with_capacity(256);
+    info.encode(Dialect::Legacy, &mut body);
+    ClusterView {
+        info,
+        body: Bytes::from(body),
+    }
+}

@@ -1,0 +1,156 @@
+//! The immutable view readers answer from, and how the writer builds it.
+//!
+//! Routes live in a persistent hash map (`imbl::GenericHashMap`) of per-topic `Arc`s, so a
+//! new snapshot shares every untouched topic with the previous one: publishing
+//! costs what changed, not the size of the tables.
+//!
+//! A route's body is not encoded when the writer publishes. Each broker group's
+//! BrokerData is encoded once per change, in both dialects ([`BrokerFragments`]),
+//! and shared by every route that embeds it; a route body is spliced from those
+//! fragments by the first reader that asks for it, then kept with the entry. So a
+//! registration storm, where a 50-broker topic changes 50 times, costs the writer
+//! no JSON at all, and topics nobody looks up cost no body memory.
+//!
+//! - [`route`]: a topic's entry and the broker fragments its body is spliced from;
+//! - [`build`]: those entries and the cluster view, built from the tables.
+
+mod build;
+mod route;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use protocol::body::ClusterInfo;
+
+use super::list_cache::ListCache;
+use super::tables::Tables;
+use super::FastHasher;
+use crate::config::Config;
+use crate::kv::KvNamespaces;
+
+pub use build::{build_cluster_view, build_route_entry, java_order};
+pub use route::{BrokerFragments, FragmentCache, RouteEntry};
+
+/// Topics rebuilt between two checks for a pending yield while publishing.
+const YIELD_EVERY: usize = 64;
+
+/// Topic → route, shared between snapshots (a persistent HAMT).
+pub type RouteMap =
+    imbl::GenericHashMap<Arc<str>, Arc<RouteEntry>, FastHasher, imbl::shared_ptr::DefaultSharedPtr>;
+
+/// Brokers and clusters, for 106, 224, 304 and 901.
+#[derive(Debug, Default)]
+pub struct ClusterView {
+    pub info: ClusterInfo,
+    /// The 106 body (always the legacy dialect).
+    pub body: Bytes,
+}
+
+/// Everything a read needs, frozen at one point of the writer's history.
+pub struct Snapshot {
+    pub routes: RouteMap,
+    pub cluster: Arc<ClusterView>,
+    pub kv: Arc<KvNamespaces>,
+    pub config: Arc<Config>,
+    /// When the server started (the readiness gate counts from here).
+    pub started: Instant,
+    /// Topic-list bodies of this snapshot, built on first request.
+    pub lists: ListCache,
+}
+
+impl Snapshot {
+    /// The snapshot of an empty registry.
+    pub fn empty(config: Arc<Config>, kv: Arc<KvNamespaces>, started: Instant) -> Snapshot {
+        SnapshotBuilder::new(config, kv, started).snapshot()
+    }
+
+    pub fn kv_get(&self, namespace: &str, key: &str) -> Option<&str> {
+        self.kv.get(namespace)?.get(key).map(String::as_str)
+    }
+}
+
+/// The writer's half of publishing: the parts of the last snapshot, each replaced
+/// only when something in it changed.
+pub struct SnapshotBuilder {
+    routes: RouteMap,
+    frags: FragmentCache,
+    cluster: Arc<ClusterView>,
+    kv: Arc<KvNamespaces>,
+    config: Arc<Config>,
+    started: Instant,
+}
+
+impl SnapshotBuilder {
+    pub fn new(config: Arc<Config>, kv: Arc<KvNamespaces>, started: Instant) -> Self {
+        SnapshotBuilder {
+            routes: RouteMap::default(),
+            frags: FragmentCache::default(),
+            cluster: Arc::new(build_cluster_view(&Tables::default())),
+            kv,
+            config,
+            started,
+        }
+    }
+
+    /// The current state as a snapshot (cheap: shares everything).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            routes: self.routes.clone(),
+            cluster: self.cluster.clone(),
+            kv: self.kv.clone(),
+            config: self.config.clone(),
+            started: self.started,
+            lists: ListCache::default(),
+        }
+    }
+
+    /// Takes what the tables mark dirty, re-encodes exactly that, and returns the
+    /// next snapshot. `config` and `kv` are the writer's current values.
+    ///
+    /// Yields to the executor when it asks (`glommio::yield_if_needed`) between
+    /// topics, so a publish of a 200k-topic registration does not hold the writer
+    /// core for its whole length; nothing is visible until the snapshot returned is
+    /// swapped in, and the writer, the only one to change the tables, waits here.
+    pub async fn publish(
+        &mut self,
+        tables: &mut Tables,
+        config: &Config,
+        kv: &KvNamespaces,
+    ) -> Snapshot {
+        let mut dirty = tables.take_changes();
+        if dirty.config {
+            self.config = Arc::new(config.clone());
+            // Acting-master and order-topic settings shape every route.
+            dirty.topics.extend(tables.topic_names().cloned());
+            dirty.brokers = true;
+        }
+        if dirty.kv {
+            self.kv = Arc::new(kv.clone());
+        }
+        if dirty.brokers {
+            self.frags.refresh(tables);
+        }
+        for (n, topic) in dirty.topics.drain().enumerate() {
+            if n % YIELD_EVERY == YIELD_EVERY - 1 {
+                glommio::yield_if_needed().await;
+            }
+            match build_route_entry(tables, &topic, config, &self.kv, &mut self.frags) {
+                Some(entry) => {
+                    self.routes
+                        .insert(Arc::from(topic.as_str()), Arc::new(entry));
+                }
+                None => {
+                    self.routes.remove(topic.as_str());
+                }
+            }
+        }
+        if dirty.brokers {
+            self.cluster = Arc::new(build_cluster_view(tables));
+        }
+        self.snapshot()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,151 @@
+//! A topic's entry as readers see it, and the per-broker fragments its route
+//! body is spliced from.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use once_cell::race::OnceBox;
+use protocol::body::{write_route_json, BrokerData, QueueData, RouteRest, TopicQueueMappingInfo};
+use protocol::json::{java_string_hash, Dialect, JsonOut};
+
+use crate::registry::tables::Tables;
+use crate::registry::HashMap;
+
+/// One topic as readers see it.
+#[derive(Debug)]
+pub struct RouteEntry {
+    /// In route order; used by the topic-list codes and the route body.
+    pub queue_datas: Vec<QueueData>,
+    /// `None` when no broker of the topic is known (a lookup answers 17).
+    pub(super) route: Option<Route>,
+    /// Insertion rank in upstream's topicQueueTable (ties in a bucket iterate in it).
+    pub seq: u64,
+}
+
+/// What a route body is made of, and the body itself once somebody asked.
+#[derive(Debug)]
+pub(super) struct Route {
+    /// In `brokerDatas` order.
+    pub(super) brokers: Vec<Arc<BrokerFragments>>,
+    /// Filter servers, `orderTopicConf`, static-topic mappings: rare, so boxed.
+    pub(super) extras: Option<Box<RouteExtras>>,
+    /// Filled at most once per dialect by the first reader (lock-free: racing
+    /// cores may both encode, one result wins, and the bytes are identical).
+    pub(super) legacy: OnceBox<Bytes>,
+    pub(super) standard: OnceBox<Bytes>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct RouteExtras {
+    pub(super) filter_server_table: BTreeMap<String, Vec<String>>,
+    pub(super) order_topic_conf: Option<String>,
+    pub(super) mapping: Option<BTreeMap<String, TopicQueueMappingInfo>>,
+}
+
+/// One BrokerData as a member of route bodies, encoded in both dialects.
+#[derive(Debug)]
+pub struct BrokerFragments {
+    pub(super) data: BrokerData,
+    /// Java `hashCode` of the broker name (it fixes the `brokerDatas` order).
+    pub(super) name_hash: i32,
+    legacy: Box<[u8]>,
+    standard: Box<[u8]>,
+}
+
+impl BrokerFragments {
+    pub(super) fn new(data: BrokerData) -> Self {
+        let encode = |dialect| {
+            let mut out = Vec::with_capacity(128);
+            data.write_route_member(&mut JsonOut::new(&mut out, dialect));
+            out.into_boxed_slice()
+        };
+        BrokerFragments {
+            name_hash: java_string_hash(&data.broker_name),
+            legacy: encode(Dialect::Legacy),
+            standard: encode(Dialect::Standard),
+            data,
+        }
+    }
+
+    fn bytes(&self, dialect: Dialect) -> &[u8] {
+        match dialect {
+            Dialect::Legacy => &self.legacy,
+            Dialect::Standard => &self.standard,
+        }
+    }
+}
+
+/// The writer's fragments of the live broker groups, by broker name.
+#[derive(Default)]
+pub struct FragmentCache {
+    by_name: HashMap<String, Arc<BrokerFragments>>,
+}
+
+impl FragmentCache {
+    /// Drops fragments whose BrokerData no longer matches the tables.
+    pub(super) fn refresh(&mut self, t: &Tables) {
+        self.by_name
+            .retain(|name, f| t.broker(name) == Some(&f.data));
+    }
+
+    /// The fragments of `bd` (valid after [`Self::refresh`] for this publish).
+    pub(super) fn get(&mut self, bd: &BrokerData) -> Arc<BrokerFragments> {
+        if let Some(f) = self.by_name.get(&bd.broker_name) {
+            return f.clone();
+        }
+        let f = Arc::new(BrokerFragments::new(bd.clone()));
+        self.by_name.insert(bd.broker_name.clone(), f.clone());
+        f
+    }
+}
+
+impl RouteEntry {
+    /// Whether a lookup finds a route (else it answers 17).
+    #[cfg(test)]
+    pub(super) fn has_route(&self) -> bool {
+        self.route.is_some()
+    }
+
+    /// The route body in `dialect`, spliced on the first call and shared after.
+    pub fn body(&self, dialect: Dialect) -> Option<Bytes> {
+        let route = self.route.as_ref()?;
+        let cell = match dialect {
+            Dialect::Legacy => &route.legacy,
+            Dialect::Standard => &route.standard,
+        };
+        Some(
+            cell.get_or_init(|| Box::new(route.encode(&self.queue_datas, dialect)))
+                .clone(),
+        )
+    }
+}
+
+impl Route {
+    fn encode(&self, queue_datas: &[QueueData], dialect: Dialect) -> Bytes {
+        let no_filters = BTreeMap::new();
+        let extras = self.extras.as_deref();
+        let rest = RouteRest {
+            filter_server_table: extras.map_or(&no_filters, |e| &e.filter_server_table),
+            order_topic_conf: extras.and_then(|e| e.order_topic_conf.as_deref()),
+            queue_datas,
+            topic_queue_mapping_by_broker: extras.and_then(|e| e.mapping.as_ref()),
+        };
+        let brokers_len: usize = self
+            .brokers
+            .iter()
+            .map(|b| b.bytes(dialect).len() + 1)
+            .sum();
+        let mut out = Vec::with_capacity(brokers_len + queue_datas.len() * 96 + 96);
+        write_route_json(
+            &mut JsonOut::new(&mut out, dialect),
+            |w| {
+                for b in &self.brokers {
+                    w.raw_value(b.bytes(dialect));
+                }
+            },
+            &rest,
+        );
+        Bytes::from(out)
+    }
+}

@@ -1,0 +1,224 @@
+//! Spliced route bodies must be byte-identical to encoding the assembled
+//! route directly (the encoder the goldens and the differential check).
+
+use super::build::{
+    acting_master_applies, apply_acting_master, broker_copy_table, filter_server_table,
+    order_topic_conf, ordered_queue_datas,
+};
+use super::*;
+use crate::kv::ORDER_TOPIC_CONFIG;
+use crate::registry::tables::{Registration, TableSettings};
+use crate::registry::ConnId;
+use futures_lite::future::block_on;
+use protocol::body::TopicRouteData;
+use protocol::body::{BrokerData, TopicQueueMappingInfo};
+use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
+use protocol::json::{java_hash_order_in, java_string_hash, Dialect};
+use std::collections::BTreeMap;
+
+/// The reference: the route assembled as plain data, as upstream's
+/// `pickupTopicRouteData` does. `None` = no route (17).
+fn assemble_route(
+    t: &Tables,
+    topic: &str,
+    cfg: &Config,
+    kv: &KvNamespaces,
+) -> Option<TopicRouteData> {
+    let queues = t.queues(topic)?;
+    let queue_datas = ordered_queue_datas(queues);
+    let mut names: Vec<&str> = queues.keys().collect();
+    java_hash_order_in(&mut names, broker_copy_table(queues.len()), |n| {
+        java_string_hash(n)
+    });
+    let mut broker_datas: Vec<BrokerData> =
+        names.iter().filter_map(|n| t.broker(n).cloned()).collect();
+    if queue_datas.is_empty() || broker_datas.is_empty() {
+        return None;
+    }
+    let filter_server_table = filter_server_table(t, &broker_datas);
+    if acting_master_applies(cfg, topic) {
+        apply_acting_master(&mut broker_datas, &queue_datas);
+    }
+    Some(TopicRouteData {
+        broker_datas,
+        filter_server_table,
+        order_topic_conf: order_topic_conf(cfg, kv, topic),
+        queue_datas,
+        topic_queue_mapping_by_broker: t.mapping(topic).cloned(),
+    })
+}
+
+/// Broker names spread over Java hash buckets (so table sizes matter).
+fn name(i: usize) -> String {
+    format!(
+        "broker-{i}-{:x}",
+        (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 44
+    )
+}
+
+fn reg(
+    cluster: &str,
+    i: usize,
+    id: i64,
+    addr: &str,
+    topics: &[(String, i32)],
+    counter: i64,
+) -> Registration {
+    let name = name(i);
+    let mut mapping_infos = BTreeMap::new();
+    if let Some((t, _)) = topics.iter().find(|(t, _)| t.ends_with("-static")) {
+        mapping_infos.insert(
+            t.clone(),
+            TopicQueueMappingInfo {
+                bname: Some(name.clone()),
+                curr_id_map: Some(BTreeMap::from([(0, 0), (1, 1)])),
+                epoch: 7,
+                scope: Some("__global__".into()),
+                topic: Some(t.clone()),
+                total_queues: 2,
+                ..Default::default()
+            },
+        );
+    }
+    Registration {
+        cluster: cluster.into(),
+        addr: addr.into(),
+        name: name.clone(),
+        broker_id: id,
+        ha_server_addr: None,
+        heartbeat_timeout_ms: None,
+        enable_acting_master: Some(i % 10 == 7),
+        zone_name: i.is_multiple_of(2).then(|| "zone-a".to_string()),
+        body: RegisterBrokerBody {
+            data_version: DataVersion {
+                counter,
+                state_version: 0,
+                timestamp: 1,
+            },
+            topic_configs: topics
+                .iter()
+                .map(|(t, perm)| TopicConfig {
+                    topic_name: t.clone(),
+                    read_queue_nums: 4,
+                    write_queue_nums: 4,
+                    perm: *perm,
+                    ..TopicConfig::default()
+                })
+                .collect(),
+            mapping_infos,
+            filter_server_list: Some(if i % 10 == 3 {
+                vec![format!("{addr}-fs")]
+            } else {
+                Vec::new()
+            }),
+        },
+    }
+}
+
+fn topics_of(b: usize) -> Vec<(String, i32)> {
+    // Topic t lives on brokers b with b % (t % 7 + 1) == 0: from 1 to 30 brokers.
+    let mut v: Vec<(String, i32)> = (0..40)
+        .filter(|t| b.is_multiple_of(t % 7 + 1))
+        .map(|t| (format!("T{t}/ü"), if t.is_multiple_of(5) { 4 } else { 6 }))
+        .collect();
+    v.push((name(b), 6));
+    if b.is_multiple_of(4) {
+        v.push(("shared-static".into(), 6));
+    }
+    v
+}
+
+fn check_all(t: &Tables, snap: &Snapshot, cfg: &Config, kv: &KvNamespaces) -> usize {
+    let mut checked = 0;
+    for topic in t.topic_names() {
+        let entry = snap.routes.get(topic.as_str()).expect("entry published");
+        let expected = assemble_route(t, topic, cfg, kv);
+        assert_eq!(entry.has_route(), expected.is_some(), "{topic}");
+        if let Some(route) = expected {
+            for dialect in [Dialect::Legacy, Dialect::Standard] {
+                let mut direct = Vec::new();
+                route.encode(dialect, &mut direct);
+                let spliced = entry.body(dialect).expect("body");
+                assert_eq!(
+                    String::from_utf8_lossy(&spliced),
+                    String::from_utf8_lossy(&direct),
+                    "{topic} {dialect:?}"
+                );
+                // The second read is the cached one.
+                assert_eq!(entry.body(dialect).expect("body"), spliced);
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(snap.routes.len(), t.topic_count());
+    checked
+}
+
+#[test]
+fn spliced_bodies_match_direct_encoding_through_changes() {
+    let cfg = Config {
+        support_acting_master: true,
+        order_message_enable: true,
+        ..Config::default()
+    };
+    let kv: KvNamespaces = BTreeMap::from([(
+        ORDER_TOPIC_CONFIG.to_string(),
+        BTreeMap::from([("T3/ü".to_string(), "broker-3:4".to_string())]),
+    )]);
+    let now = Instant::now();
+    let mut t = Tables::default();
+    let mut b = SnapshotBuilder::new(Arc::new(cfg.clone()), Arc::new(kv.clone()), now);
+    let settings = TableSettings::default();
+    for i in 0..30usize {
+        let cluster = if i % 2 == 0 { "c-even" } else { "c-odd" };
+        // Brokers 7, 17 and 27 have only a slave: acting master applies.
+        let id = if i % 10 == 7 { 1 } else { 0 };
+        let r = reg(
+            cluster,
+            i,
+            id,
+            &format!("10.0.{i}.1:10911"),
+            &topics_of(i),
+            1,
+        );
+        assert!(t
+            .register_broker(&r, ConnId(i as u64), now, settings)
+            .is_some());
+        if i % 3 == 0 {
+            // Publish mid-way too, so later changes meet cached fragments.
+            let snap = block_on(b.publish(&mut t, &cfg, &kv));
+            check_all(&t, &snap, &cfg, &kv);
+        }
+    }
+    let snap = block_on(b.publish(&mut t, &cfg, &kv));
+    assert!(check_all(&t, &snap, &cfg, &kv) > 80);
+
+    // Slaves join, a master moves, a broker leaves: fragments must follow.
+    for i in [2usize, 4, 6] {
+        let r = reg(
+            "c-even",
+            i,
+            1,
+            &format!("10.1.{i}.1:10911"),
+            &topics_of(i),
+            1,
+        );
+        t.register_broker(&r, ConnId(100 + i as u64), now, settings);
+    }
+    let moved = reg("c-odd", 5, 0, "10.9.9.9:10911", &topics_of(5), 2);
+    t.register_broker(&moved, ConnId(200), now, settings);
+    t.unregister_broker("c-odd", "10.0.9.1:10911", &name(9), 0);
+    let snap2 = block_on(b.publish(&mut t, &cfg, &kv));
+    check_all(&t, &snap2, &cfg, &kv);
+    // The older snapshot still answers with what it had.
+    check_one_unchanged(&snap, &name(9));
+}
+
+fn check_one_unchanged(snap: &Snapshot, topic: &str) {
+    let body = snap
+        .routes
+        .get(topic)
+        .and_then(|e| e.body(Dialect::Standard));
+    let body = body.expect("old snapshot keeps its route");
+    assert!(String::from_utf8_lossy(&body).contains("10.0.9.1:10911"));
+}

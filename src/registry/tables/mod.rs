@@ -1,0 +1,345 @@
+//! The mutable route tables, owned by the writer core alone.
+//!
+//! These follow upstream's `RouteInfoManager` step by step. Every change records
+//! what it touched in [`Dirty`], so publishing a snapshot re-encodes only the
+//! topics whose route bytes can have changed.
+//!
+//! The tables are sealed: their fields are private to this module and its
+//! children, which hold the operations:
+//! - [`register`]: `RouteInfoManager#registerBroker`, one function per step;
+//! - [`unregister`]: heartbeats, unregistration, connection close and expiry;
+//! - [`topics`]: admin topic registration, deletion and permission changes.
+//!
+//! The writer marks what it changed outside the tables (KV, config, one
+//! topic's order config) through [`Tables::kv_changed`] and its siblings, and
+//! the snapshot builder takes the changes with [`Tables::take_changes`] and
+//! reads the rest through the accessors below.
+
+mod register;
+mod topics;
+mod unregister;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use protocol::body::{BrokerData, DataVersion, QueueData, TopicQueueMappingInfo};
+
+use super::topic_queues::{Put, TopicQueues};
+use super::{HashMap, HashSet};
+
+pub use super::ConnId;
+pub use register::{RegisterResult, Registration, TableSettings, TopicPuts};
+
+/// Upstream's default broker timeout when the register header carries none.
+pub const DEFAULT_BROKER_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Liveness is keyed by (cluster, broker address), as upstream's `BrokerAddrInfo`.
+pub type AddrKey = (String, String);
+
+/// One live broker address: when it last spoke, and over which connection.
+#[derive(Debug, Clone)]
+pub struct LiveBroker {
+    pub last_update: Instant,
+    pub timeout: Duration,
+    pub data_version: DataVersion,
+    /// The connection of the *latest* registration; only its close unregisters.
+    pub conn: ConnId,
+    pub ha_server_addr: Option<String>,
+}
+
+/// What a batch of writes changed, so the publisher knows what to rebuild.
+#[derive(Debug, Default)]
+pub struct Dirty {
+    pub topics: HashSet<String>,
+    /// Broker or cluster membership changed: rebuild cluster views.
+    pub brokers: bool,
+    /// The KV table changed: republish it.
+    pub kv: bool,
+    /// Config changed: republish it (and every route, since acting-master and
+    /// order-topic settings shape route bytes).
+    pub config: bool,
+}
+
+impl Dirty {
+    pub fn is_empty(&self) -> bool {
+        self.topics.is_empty() && !self.brokers && !self.kv && !self.config
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Tables {
+    /// topic → its QueueData by brokerName
+    topic_queue: HashMap<String, TopicQueues>,
+    /// brokerName → BrokerData
+    broker_addr: HashMap<String, BrokerData>,
+    /// cluster → brokerNames
+    cluster_addr: HashMap<String, BTreeSet<String>>,
+    live: HashMap<AddrKey, LiveBroker>,
+    filter_server: HashMap<AddrKey, Vec<String>>,
+    /// topic → brokerName → mapping
+    mapping: HashMap<String, BTreeMap<String, TopicQueueMappingInfo>>,
+    /// brokerName → topics holding one of its QueueData (reverse index, so a broker
+    /// change dirties exactly its topics).
+    broker_topics: HashMap<String, HashSet<String>>,
+    /// Broker names as shared by every [`TopicQueues`] entry.
+    interned: HashSet<Arc<str>>,
+    next_topic_seq: u64,
+    dirty: Dirty,
+    /// Queues of removed brokers still to take out of `topic_queue`.
+    removals: Vec<Removal>,
+    /// Leave those to [`Tables::settle`] (the writer, which yields between
+    /// slices) instead of removing them at once.
+    defer_removals: bool,
+}
+
+/// A removed broker's topics whose QueueData are still to be removed. The broker
+/// is already out of `broker_topics`, so nothing else touches these.
+#[derive(Debug)]
+struct Removal {
+    broker: String,
+    topics: Vec<String>,
+}
+
+impl Tables {
+    /// Tables that leave a removed broker's queues to [`Self::settle`] (the
+    /// writer's, which removes them in slices with yields between).
+    pub fn deferring_removals() -> Tables {
+        Tables {
+            defer_removals: true,
+            ..Tables::default()
+        }
+    }
+
+    // ----- what changed, for the publisher -----
+
+    /// The KV table changed (the writer owns it; the tables only carry the mark).
+    pub fn kv_changed(&mut self) {
+        self.dirty.kv = true;
+    }
+
+    /// The config changed: the publisher republishes it and every route.
+    pub fn config_changed(&mut self) {
+        self.dirty.config = true;
+    }
+
+    /// Something outside the tables shapes this topic's route (its
+    /// `ORDER_TOPIC_CONFIG` entry): republish it.
+    pub fn topic_changed(&mut self, topic: &str) {
+        if !self.dirty.topics.contains(topic) {
+            self.dirty.topics.insert(topic.to_string());
+        }
+    }
+
+    /// Whether anything changed since the last [`Self::take_changes`].
+    pub fn has_changes(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// How many topics are marked changed.
+    pub fn changed_topics(&self) -> usize {
+        self.dirty.topics.len()
+    }
+
+    /// Takes the changes, leaving none.
+    pub fn take_changes(&mut self) -> Dirty {
+        std::mem::take(&mut self.dirty)
+    }
+
+    // ----- reads, for the publisher and tests -----
+
+    /// A topic's queue list.
+    pub fn queues(&self, topic: &str) -> Option<&TopicQueues> {
+        self.topic_queue.get(topic)
+    }
+
+    /// Every topic that has a queue list.
+    pub fn topic_names(&self) -> impl Iterator<Item = &String> {
+        self.topic_queue.keys()
+    }
+
+    pub fn topic_count(&self) -> usize {
+        self.topic_queue.len()
+    }
+
+    /// The insertion rank of a topic in upstream's topicQueueTable (0 if absent).
+    pub fn topic_seq(&self, topic: &str) -> u64 {
+        self.topic_queue.get(topic).map_or(0, |q| q.seq)
+    }
+
+    /// A broker group by broker name.
+    pub fn broker(&self, broker_name: &str) -> Option<&BrokerData> {
+        self.broker_addr.get(broker_name)
+    }
+
+    /// Every broker group (upstream's brokerAddrTable).
+    pub fn brokers(&self) -> impl Iterator<Item = (&String, &BrokerData)> {
+        self.broker_addr.iter()
+    }
+
+    /// Every cluster and its broker names (upstream's clusterAddrTable).
+    pub fn clusters(&self) -> impl Iterator<Item = (&String, &BTreeSet<String>)> {
+        self.cluster_addr.iter()
+    }
+
+    /// The live entry of an address (upstream's brokerLiveTable).
+    pub fn live(&self, cluster: &str, addr: &str) -> Option<&LiveBroker> {
+        self.live.get(&(cluster.to_string(), addr.to_string()))
+    }
+
+    /// Whether any address has filter servers (most estates have none).
+    pub fn has_filter_servers(&self) -> bool {
+        !self.filter_server.is_empty()
+    }
+
+    /// The filter servers of an address (upstream's filterServerTable).
+    pub fn filter_servers(&self, key: &AddrKey) -> Option<&Vec<String>> {
+        self.filter_server.get(key)
+    }
+
+    /// A topic's static-topic mappings by broker name.
+    pub fn mapping(&self, topic: &str) -> Option<&BTreeMap<String, TopicQueueMappingInfo>> {
+        self.mapping.get(topic)
+    }
+
+    pub fn topics_of_broker(&self, broker_name: &str) -> impl Iterator<Item = &String> {
+        self.broker_topics.get(broker_name).into_iter().flatten()
+    }
+
+    /// How many broker names are interned (for tests and diagnostics).
+    pub fn interned_names(&self) -> usize {
+        self.interned.len()
+    }
+
+    // ----- small helpers that keep the reverse index and dirty set honest -----
+
+    fn put_queue(&mut self, topic: &str, qd: QueueData) {
+        // Lookups first, so a storm of unchanged puts allocates nothing.
+        if !self.topic_queue.contains_key(topic) {
+            self.next_topic_seq += 1;
+            let fresh = TopicQueues::new(self.next_topic_seq);
+            self.topic_queue.insert(topic.to_string(), fresh);
+        }
+        let Some(queues) = self.topic_queue.get_mut(topic) else {
+            return;
+        };
+        let put = queues.put(&qd, &mut self.interned);
+        let name = qd.broker_name;
+        if put != Put::Same && !self.dirty.topics.contains(topic) {
+            self.dirty.topics.insert(topic.to_string());
+        }
+        // A broker already holding this topic is in the reverse index already
+        // (put_queue and remove_queue keep the two in step).
+        if put != Put::NewBroker {
+            return;
+        }
+        match self.broker_topics.get_mut(&name) {
+            Some(set) => {
+                if !set.contains(topic) {
+                    set.insert(topic.to_string());
+                }
+            }
+            None => {
+                let mut set = HashSet::default();
+                set.insert(topic.to_string());
+                self.broker_topics.insert(name, set);
+            }
+        }
+    }
+
+    /// Removes one broker's QueueData from a topic; drops the topic when emptied.
+    fn remove_queue(&mut self, topic: &str, broker_name: &str) -> bool {
+        let Some(queues) = self.topic_queue.get_mut(topic) else {
+            return false;
+        };
+        if !queues.remove(broker_name) {
+            return false;
+        }
+        if queues.is_empty() {
+            self.topic_queue.remove(topic);
+        }
+        self.release_name(broker_name);
+        if let Some(set) = self.broker_topics.get_mut(broker_name) {
+            set.remove(topic);
+            if set.is_empty() {
+                self.broker_topics.remove(broker_name);
+            }
+        }
+        self.dirty.topics.insert(topic.to_string());
+        true
+    }
+
+    fn remove_topic(&mut self, topic: &str) {
+        if let Some(queues) = self.topic_queue.remove(topic) {
+            let names: Vec<String> = queues.keys().map(str::to_string).collect();
+            drop(queues);
+            for name in &names {
+                if let Some(set) = self.broker_topics.get_mut(name) {
+                    set.remove(topic);
+                    if set.is_empty() {
+                        self.broker_topics.remove(name);
+                    }
+                }
+                self.release_name(name);
+            }
+            self.dirty.topics.insert(topic.to_string());
+        }
+    }
+
+    /// Applies up to `budget` deferred queue removals; says whether any remain.
+    /// The writer calls it until it says no before it applies the next write, so
+    /// every write still sees the tables of all writes before it.
+    pub fn settle(&mut self, budget: usize) -> bool {
+        let mut left = budget;
+        while left > 0 {
+            let Some(job) = self.removals.last_mut() else {
+                return false;
+            };
+            let Some(topic) = job.topics.pop() else {
+                self.removals.pop();
+                continue;
+            };
+            let broker = job.broker.clone();
+            self.remove_queue(&topic, &broker);
+            left -= 1;
+        }
+        self.removals.iter().any(|r| !r.topics.is_empty())
+    }
+
+    /// Forgets the interned copy of `name` once no topic holds it any more, so a
+    /// churning estate (brokers that come and go under new names) does not grow
+    /// the interned set without end.
+    fn release_name(&mut self, name: &str) {
+        if self
+            .interned
+            .get(name)
+            .is_some_and(|n| Arc::strong_count(n) == 1)
+        {
+            self.interned.remove(name);
+        }
+    }
+
+    /// A broker's data changed: every route that embeds it must be re-encoded.
+    fn broker_changed(&mut self, broker_name: &str) {
+        self.dirty.brokers = true;
+        if let Some(topics) = self.broker_topics.get(broker_name) {
+            self.dirty.topics.extend(topics.iter().cloned());
+        }
+    }
+
+    /// Topics whose routes embed this address (through its broker's BrokerData).
+    fn addr_changed(&mut self, addr: &str) {
+        let names: Vec<String> = self
+            .broker_addr
+            .values()
+            .filter(|b| b.broker_addrs.values().any(|a| a == addr))
+            .map(|b| b.broker_name.clone())
+            .collect();
+        for n in names {
+            self.broker_changed(&n);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
