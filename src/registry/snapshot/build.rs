@@ -106,7 +106,7 @@ pub(super) fn apply_acting_master(broker_datas: &mut [BrokerData], queue_datas: 
 /// Builds a topic's snapshot entry, or `None` when the topic has no QueueData.
 /// The route is upstream's `RouteInfoManager#pickupTopicRouteData`, including
 /// `orderTopicConf`, with each BrokerData taken from `frags`.
-pub fn build_route_entry(
+pub(super) fn build_route_entry(
     t: &Tables,
     topic: &str,
     cfg: &Config,
@@ -162,7 +162,7 @@ pub fn build_route_entry(
 }
 
 /// The cluster view: every broker group and cluster, and the 106 body.
-pub fn build_cluster_view(t: &Tables) -> ClusterView {
+pub(super) fn build_cluster_view(t: &Tables) -> ClusterView {
     let info = ClusterInfo {
         broker_addr_table: t.brokers().map(|(k, v)| (k.clone(), v.clone())).collect(),
         cluster_addr_table: t.clusters().map(|(k, v)| (k.clone(), v.clone())).collect(),

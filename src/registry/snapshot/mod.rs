@@ -5,7 +5,7 @@
 //! costs what changed, not the size of the tables.
 //!
 //! A route's body is not encoded when the writer publishes. Each broker group's
-//! BrokerData is encoded once per change, in both dialects ([`BrokerFragments`]),
+//! BrokerData is encoded once per change, in both dialects (`BrokerFragments`),
 //! and shared by every route that embeds it; a route body is spliced from those
 //! fragments by the first reader that asks for it, then kept with the entry. So a
 //! registration storm, where a 50-broker topic changes 50 times, costs the writer
@@ -29,8 +29,11 @@ use super::FastHasher;
 use crate::config::Config;
 use crate::kv::KvNamespaces;
 
-pub use build::{build_cluster_view, build_route_entry, java_order};
-pub use route::{BrokerFragments, FragmentCache, RouteEntry};
+use build::{build_cluster_view, build_route_entry};
+use route::FragmentCache;
+
+pub use build::java_order;
+pub use route::RouteEntry;
 
 /// Topics rebuilt between two checks for a pending yield while publishing.
 const YIELD_EVERY: usize = 64;

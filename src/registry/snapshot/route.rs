@@ -45,7 +45,7 @@ pub(super) struct RouteExtras {
 
 /// One BrokerData as a member of route bodies, encoded in both dialects.
 #[derive(Debug)]
-pub struct BrokerFragments {
+pub(super) struct BrokerFragments {
     pub(super) data: BrokerData,
     /// Java `hashCode` of the broker name (it fixes the `brokerDatas` order).
     pub(super) name_hash: i32,
@@ -78,7 +78,7 @@ impl BrokerFragments {
 
 /// The writer's fragments of the live broker groups, by broker name.
 #[derive(Default)]
-pub struct FragmentCache {
+pub(super) struct FragmentCache {
     by_name: HashMap<String, Arc<BrokerFragments>>,
 }
 

@@ -85,14 +85,18 @@ impl Tables {
         now: Instant,
         settings: TableSettings,
     ) -> Option<(RegisterResult, Option<TopicPuts>)> {
+        // 1-2. cluster membership; the group, created on first sight
         self.join_cluster(reg);
         let mut register_first = self.create_group(reg);
 
+        // 3-4. the group takes the acting flag and zone; a master/slave switch
+        // drops the address's other id
         let bd = self.broker_addr.get_mut(&reg.name)?;
         let mut changed = take_acting_flag_and_zone(bd, reg);
         changed |= drop_addr_under_other_ids(bd, reg);
         let old_addr_at_id = bd.broker_addrs.get(&reg.broker_id).cloned();
 
+        // 5. stateVersion fence: a live, newer holder of this id wins
         if self.fenced_by_state_version(reg, old_addr_at_id.as_deref()) {
             self.live.remove(&(reg.cluster.clone(), reg.addr.clone()));
             if changed {
@@ -100,6 +104,7 @@ impl Tables {
             }
             return Some((RegisterResult::default(), None));
         }
+        // 6. a single-topic registration may not be a broker's first
         if refuses_single_topic(reg, old_addr_at_id.is_none()) {
             if changed {
                 self.broker_changed(&reg.name);
@@ -107,6 +112,7 @@ impl Tables {
             return None;
         }
 
+        // 7. put the address; who it is in the group now
         let bd = self.broker_addr.get_mut(&reg.name)?;
         let (addr_moved, first_at_id) = put_addr(bd, reg);
         changed |= addr_moved;
@@ -116,11 +122,14 @@ impl Tables {
             self.broker_changed(&reg.name);
         }
 
+        // 8-10. a master or prime slave writes topic routes: stale topics,
+        // mapping infos, and which QueueData to put
         let puts = if writes_topic_routes(reg, &standing) {
             Some(self.update_topic_routes(reg, settings, register_first, &standing))
         } else {
             None
         };
+        // 11-13. liveness, filter servers, a slave learns its master
         self.refresh_liveness(reg, conn, now);
         self.put_filter_servers(reg);
         Some((self.master_of(reg), puts))
