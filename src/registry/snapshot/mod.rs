@@ -11,8 +11,8 @@
 //! registration storm, where a 50-broker topic changes 50 times, costs the writer
 //! no JSON at all, and topics nobody looks up cost no body memory.
 //!
-//! - [`route`]: a topic's entry and the broker fragments its body is spliced from;
-//! - [`build`]: those entries and the cluster view, built from the tables.
+//! - `route`: a topic's entry and the broker fragments its body is spliced from;
+//! - `build`: those entries and the cluster view, built from the tables.
 
 mod build;
 mod route;

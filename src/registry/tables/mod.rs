@@ -6,9 +6,9 @@
 //!
 //! The tables are sealed: their fields are private to this module and its
 //! children, which hold the operations:
-//! - [`register`]: `RouteInfoManager#registerBroker`, one function per step;
-//! - [`unregister`]: heartbeats, unregistration, connection close and expiry;
-//! - [`topics`]: admin topic registration, deletion and permission changes.
+//! - `register`: `RouteInfoManager#registerBroker`, one function per step;
+//! - `unregister`: heartbeats, unregistration, connection close and expiry;
+//! - `topics`: admin topic registration, deletion and permission changes.
 //!
 //! The writer marks what it changed outside the tables (KV, config, one
 //! topic's order config) through [`Tables::kv_changed`] and its siblings, and
