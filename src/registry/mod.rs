@@ -106,3 +106,6 @@ pub enum ShardControl {
     /// Close this connection (its broker expired).
     CloseConnection(ConnId),
 }
+
+#[cfg(test)]
+mod rules_tests;
