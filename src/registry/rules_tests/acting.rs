@@ -139,3 +139,43 @@ fn losing_the_master_keeps_write_without_the_flag() {
     assert_eq!(r.queues("T1"), [queue("b-a", 6)]);
     assert_eq!(r.groups(), groups(&[("b-a", &[(1, A2)])]));
 }
+
+/// `RouteInfoManager#registerBroker` (isPrimeSlave): while the master is in the
+/// group, a slave is no prime slave, header or not.
+#[test]
+fn slave_is_no_prime_slave_beside_its_master() {
+    let mut r = Registry::acting();
+    let mut master = broker("b-a", 0, A1, &["T1", "T2"]);
+    master.enable_acting_master = Some(true);
+    r.register(&master, 1);
+    let mut slave = broker("b-a", 1, A2, &["T1", "SLAVE-ONLY"]);
+    slave.enable_acting_master = Some(true);
+    slave.body.data_version = version(2, 0);
+    r.register(&slave, 2);
+    assert_eq!(r.queues("T1"), [queue("b-a", 6)]);
+    assert_eq!(r.route("SLAVE-ONLY"), None);
+}
+
+/// DIFFERENCE from upstream (negative broker ids only):
+/// `RouteInfoManager#isNoMasterExists` asks whether the lowest id is above 0, so a
+/// group left with id -1 counts as having a master and keeps write permission. We
+/// ask whether id 0 is missing, so it loses write permission.
+#[test]
+fn negative_id_left_without_master_loses_write() {
+    let mut r = Registry::new();
+    let mut master = broker("b-a", 0, A1, &["T1", "T2"]);
+    master.enable_acting_master = Some(true);
+    r.register(&master, 1);
+    let mut odd = broker("b-a", -1, A2, &["T1", "T2"]);
+    odd.enable_acting_master = Some(true);
+    odd.body.data_version = version(2, 0);
+    // The lowest id and not 0: a prime slave even beside the master (upstream
+    // alike), so with the flag on its puts are read-only. Give write back first.
+    r.register(&odd, 2);
+    assert_eq!(r.queues("T1"), [queue("b-a", 4)]);
+    assert_eq!(r.tables.change_write_perm("b-a", false), 2);
+
+    r.tables.unregister_broker(CLUSTER, A1, "b-a", 0);
+    assert_eq!(r.groups(), groups(&[("b-a", &[(-1, A2)])]));
+    assert_eq!(r.queues("T1"), [queue("b-a", 4)], "upstream keeps 6");
+}

@@ -9,7 +9,7 @@
 //! - [`acting`]: acting masters in routes, and the write permission they lose.
 //! - [`liveness`]: connection-close fencing, expiry, heartbeats.
 //! - [`topics`]: permissions, topic deletes, admin topic registration, the topic
-//!   puts of a re-registration, filter servers.
+//!   puts of a re-registration, filter servers, static-topic mappings, `orderTopicConf`.
 
 mod acting;
 mod liveness;
@@ -105,8 +105,11 @@ impl Registry {
     }
 
     fn with(config: Config, settings: TableSettings) -> Self {
+        Self::with_kv(config, settings, Kv::new())
+    }
+
+    fn with_kv(config: Config, settings: TableSettings, kv: Kv) -> Self {
         let start = Instant::now();
-        let kv = Kv::new();
         let builder = SnapshotBuilder::new(Arc::new(config.clone()), Arc::new(kv.clone()), start);
         Registry {
             tables: Tables::default(),

@@ -243,3 +243,88 @@ fn filter_servers_appear_in_the_route() {
         ))
     );
 }
+
+/// A static-topic mapping of `name`'s broker for `topic` at `epoch`.
+fn mapping(name: &str, topic: &str, epoch: i64) -> protocol::body::TopicQueueMappingInfo {
+    protocol::body::TopicQueueMappingInfo {
+        bname: Some(name.into()),
+        curr_id_map: Some(BTreeMap::from([(0, 0)])),
+        epoch,
+        scope: Some("__global__".into()),
+        topic: Some(topic.into()),
+        total_queues: 1,
+        ..Default::default()
+    }
+}
+
+/// `RouteInfoManager#registerBroker` and `#pickupTopicRouteData`: a master's
+/// static-topic mappings are taken on its first registration or a new DataVersion
+/// (not otherwise), and routes show them as `topicQueueMappingByBroker`. Nothing
+/// removes them: they outlive the broker and return with the topic.
+#[test]
+fn static_topic_mappings_appear_in_the_route() {
+    let mut r = Registry::new();
+    let mut reg = broker("b-a", 0, A1, &["S", "T2"]);
+    reg.body
+        .mapping_infos
+        .insert("S".into(), mapping("b-a", "S", 1));
+    r.register(&reg, 1);
+    let route = |epoch: i64| {
+        format!(
+            r#"{{"brokerDatas":[{{"brokerAddrs":{{"0":"10.0.0.1:10911"}},"brokerName":"b-a","cluster":"DefaultCluster","enableActingMaster":false}}],"filterServerTable":{{}},"queueDatas":[{{"brokerName":"b-a","perm":6,"readQueueNums":8,"topicSysFlag":0,"writeQueueNums":8}}],"topicQueueMappingByBroker":{{"b-a":{{"bname":"b-a","currIdMap":{{"0":0}},"dirty":false,"epoch":{epoch},"scope":"__global__","topic":"S","totalQueues":1}}}}}}"#
+        )
+    };
+    assert_eq!(r.route("S"), Some(route(1)));
+
+    reg.body
+        .mapping_infos
+        .insert("S".into(), mapping("b-a", "S", 2));
+    r.register(&reg, 1);
+    assert_eq!(r.route("S"), Some(route(1)), "same DataVersion: kept");
+    reg.body.data_version = version(2, 0);
+    r.register(&reg, 1);
+    assert_eq!(r.route("S"), Some(route(2)));
+
+    r.tables.unregister_broker(CLUSTER, A1, "b-a", 0);
+    assert_eq!(r.route("S"), None);
+    r.register(&broker("b-a", 0, A1, &["S", "T2"]), 1);
+    assert_eq!(r.route("S"), Some(route(2)));
+}
+
+/// `DefaultRequestProcessor#getRouteInfoByTopic`: with `orderMessageEnable` on, a
+/// route carries the topic's entry of the `ORDER_TOPIC_CONFIG` KV namespace as
+/// `orderTopicConf`; with it off (the default), never.
+#[test]
+fn order_topic_conf_joins_the_route_when_order_messages_are_on() {
+    let kv = Kv::from([(
+        "ORDER_TOPIC_CONFIG".to_string(),
+        BTreeMap::from([("T1".to_string(), "b-a:8".to_string())]),
+    )]);
+    let with_conf = |on: bool| {
+        let config = Config {
+            order_message_enable: on,
+            ..Config::default()
+        };
+        let mut r = Registry::with_kv(config, TableSettings::default(), kv.clone());
+        r.register(&broker("b-a", 0, A1, &["T1", "T2"]), 1);
+        (r.route("T1"), r.route("T2"))
+    };
+    let plain = Some(one_group_route(
+        "b-a",
+        r#"{"0":"10.0.0.1:10911"}"#,
+        false,
+        "{}",
+        &[queue("b-a", 6)],
+    ));
+    assert_eq!(
+        with_conf(true),
+        (
+            Some(
+                r#"{"brokerDatas":[{"brokerAddrs":{"0":"10.0.0.1:10911"},"brokerName":"b-a","cluster":"DefaultCluster","enableActingMaster":false}],"filterServerTable":{},"orderTopicConf":"b-a:8","queueDatas":[{"brokerName":"b-a","perm":6,"readQueueNums":8,"topicSysFlag":0,"writeQueueNums":8}]}"#
+                    .to_string()
+            ),
+            plain.clone()
+        )
+    );
+    assert_eq!(with_conf(false), (plain.clone(), plain));
+}
