@@ -107,3 +107,6 @@ pub enum ShardControl {
     /// Close this connection (its broker expired).
     CloseConnection(ConnId),
 }
+
+#[cfg(test)]
+mod rules_tests;
