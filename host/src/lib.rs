@@ -15,6 +15,8 @@ pub struct Raised {
 /// 1024) is far below what a name server, or a load generator simulating
 /// thousands of brokers, needs. Returns the change, or `None` if the soft limit
 /// already was the hard one or the kernel refused.
+// `rlim_t` is not u64 on every target (32-bit glibc): the casts are not no-ops there.
+#[allow(clippy::unnecessary_cast)]
 pub fn raise_nofile_limit() -> Option<Raised> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -39,6 +41,7 @@ pub fn raise_nofile_limit() -> Option<Raised> {
 }
 
 /// The soft open-files limit; `None` if it is unlimited or cannot be read.
+#[allow(clippy::unnecessary_cast)] // as in `raise_nofile_limit`
 pub fn nofile_soft_limit() -> Option<u64> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -75,6 +78,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::unnecessary_cast)] // as in `raise_nofile_limit`
     fn raised_limit_is_the_hard_one() {
         let _ = raise_nofile_limit();
         let mut lim = libc::rlimit {

@@ -233,7 +233,7 @@ fn bind_listeners(config: &Config, shards: usize) -> Result<Vec<Socket>, ServerE
         .next()
         .ok_or_else(|| ServerError::Address(spec.clone()))?;
     let backlog = if config.server_socket_backlog > 0 {
-        config.server_socket_backlog as i32
+        config.server_socket_backlog
     } else {
         1024
     };

@@ -109,8 +109,9 @@ pub async fn run_shard(
     }
     drained.fire();
     drain_timer.await;
-    let _ = poller;
-    let _ = control;
+    // Both detached: dropping their handles leaves them to end on their own.
+    drop(poller);
+    drop(control);
     tracing::debug!(shard = index, "shard stopped");
 }
 
