@@ -437,8 +437,10 @@ fn warn_if_over_limits(kv: &KvStore, config: &Config) {
 /// Runs the writer on shard 0 (`server::start` spawns it there): one forwarder per
 /// shard feeds a local inbox; a timer feeds the liveness scan (upstream's
 /// `NamesrvController` schedules `RouteInfoManager#scanNotActiveBroker` the same way).
+///
+/// The writer's configuration starts as the one `snapshot` was published with;
+/// from then on the writer owns it and publishes every change with a snapshot.
 pub async fn run_writer(
-    config: Config,
     kv: KvStore,
     started: Instant,
     snapshot: Arc<ArcSwap<Snapshot>>,
@@ -446,6 +448,7 @@ pub async fn run_writer(
     to_shards: Vec<shared_channel::SharedSender<ShardControl>>,
     stop: Arc<AtomicBool>,
 ) {
+    let config = Config::clone(&snapshot.load().config);
     let (inbox_tx, inbox_rx) = local_channel::new_bounded::<WriteRequest>(64 * 1024);
     let inbox_tx = Rc::new(inbox_tx);
     // Forwarders first: shards wait for their writer channel to connect before they
@@ -462,6 +465,7 @@ pub async fn run_writer(
         })
         .detach();
     }
+    // Fixed at start, as upstream's scheduled scan: a 318 does not reschedule it.
     let scan_every = Duration::from_millis(config.scan_not_active_broker_interval.max(10) as u64);
     {
         let inbox = inbox_tx.clone();

@@ -98,10 +98,11 @@ impl Server {
             max_connections_per_address = limits.max_per_address(),
             "connection limits"
         );
-        let config = Arc::new(config);
+        // From here on the configuration lives in the published snapshot: the
+        // writer starts from it and owns it, shards and connections read it.
         let kv_view = Arc::new(kv.table().clone());
         let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::empty(
-            config.clone(),
+            Arc::new(config),
             kv_view,
             started,
         )));
@@ -124,7 +125,7 @@ impl Server {
 
         let (ready_tx, ready_rx) = mpsc::channel::<usize>();
         let mut executors = Vec::new();
-        let mut writer_parts = Some((to_writer_rx, control_tx, kv, (*config).clone()));
+        let mut writer_parts = Some((to_writer_rx, control_tx, kv));
         for (index, wiring) in wirings.into_iter().enumerate() {
             let placement = match allowed.get(index) {
                 Some(&cpu) if shards <= allowed.len() => Placement::Fixed(cpu),
@@ -142,16 +143,9 @@ impl Server {
                 .name(&format!("namesrv-{index}"))
                 .io_memory(IO_MEMORY)
                 .spawn(move || async move {
-                    let writer_task = writer.and_then(|(rxs, ctl, kv, config)| {
-                        let writer = run_writer(
-                            config,
-                            kv,
-                            started,
-                            snapshot.clone(),
-                            rxs,
-                            ctl,
-                            stop.clone(),
-                        );
+                    let writer_task = writer.and_then(|(rxs, ctl, kv)| {
+                        let writer =
+                            run_writer(kv, started, snapshot.clone(), rxs, ctl, stop.clone());
                         // Its own task queue: its latency bound makes the executor
                         // preempt every queue at least that often, so the writer's
                         // yields in long registrations and publishes let this core's
