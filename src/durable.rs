@@ -1,8 +1,10 @@
 //! Replacing a file crash-safely: the KV store (`KVConfigManager#persist`) and
 //! the 318 config store (`Configuration#persist`) both write through
-//! [`write_file_durably`]. Upstream's `MixAll#string2File` writes `<path>.tmp`,
-//! keeps `<path>.bak` and renames, but does not fsync; here the data and the
-//! directory entry are synced before the caller is answered.
+//! [`write_file_durably`]. Upstream's `MixAll#string2File` copies the old file to
+//! `<path>.bak` and then overwrites the file in place, so a crash mid-write
+//! leaves it truncated; here the new content goes to a temporary file that is
+//! synced and renamed over it, and the directory entry is synced too, before the
+//! caller is answered.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};

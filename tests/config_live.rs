@@ -135,8 +135,9 @@ fn reply_serialize_update_reaches_open_and_new_connections() {
 }
 
 /// `serverChannelMaxIdleTimeSeconds` shapes a connection when it is accepted (as
-/// upstream's channel idle handler): a 318 applies to connections opened after
-/// it, and leaves the deadline of those already open alone.
+/// upstream's `NettyRemotingServer#configChannel` builds its `IdleStateHandler`):
+/// a 318 applies to connections opened after it, and leaves the deadline of
+/// those already open alone.
 #[test]
 fn idle_time_update_applies_to_new_connections() {
     let server = TestServer::start(&[]);

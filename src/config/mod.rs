@@ -33,7 +33,6 @@
 //!   `x\u` made the next start fail;
 //! - limits are not changeable by 318 (`maxFrameLength`, the KV limits): one
 //!   unauthenticated request must not lift them.
-
 //!
 //! Modules: [`fields`] (the table and [`Config`]), [`properties`] (Java's
 //! properties text, both ways), [`update`] (318's rules).

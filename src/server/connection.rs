@@ -15,7 +15,8 @@
 //! a connection takes the keys it needs from it once per read batch (the reply
 //! serialization, the frame and output bounds), and once at accept for what
 //! shapes the socket (the idle, write and frame deadlines), as upstream's
-//! `NettyRemotingServer` builds a channel's `IdleStateHandler` when it is opened.
+//! `NettyRemotingServer#configChannel` builds a channel's `IdleStateHandler` when it
+//! is opened.
 
 use std::net::SocketAddr;
 use std::rc::Rc;
