@@ -34,8 +34,8 @@
 //! - limits are not changeable by 318 (`maxFrameLength`, the KV limits): one
 //!   unauthenticated request must not lift them.
 //!
-//! Modules: [`fields`] (the table and [`Config`]), [`properties`] (Java's
-//! properties text, both ways), [`update`] (318's rules).
+//! Modules: `fields` (the table and [`Config`]), `properties` (Java's
+//! properties text, both ways), `update` (318's rules).
 
 use std::collections::BTreeMap;
 use std::fmt;

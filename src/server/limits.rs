@@ -242,7 +242,7 @@ impl Drop for FrameCharge {
 }
 
 /// The default total: the open-files limit less headroom (a tenth, at least
-/// [`FD_HEADROOM_MIN`]), read after `host::raise_nofile_limit` (main).
+/// `FD_HEADROOM_MIN`), read after `host::raise_nofile_limit` (main).
 pub fn default_max_connections() -> usize {
     let soft = host::nofile_soft_limit().unwrap_or(1 << 20);
     let headroom = (soft / 10).max(FD_HEADROOM_MIN);
