@@ -145,7 +145,7 @@ fn main() {
     };
     let template = Arc::new(reply_template(&args.body));
     // Same placement as the server: executor i on the i-th CPU we may use.
-    let allowed = namesrv::server::allowed_cpus();
+    let allowed = host::allowed_cpus();
     let mut handles = Vec::new();
     for i in 0..args.cores {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).expect("socket");

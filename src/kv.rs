@@ -5,7 +5,7 @@
 //! Upstream rewrites the file after every put and delete (even of a key that does
 //! not exist), first copying the old file to `<path>.bak`. The store here only
 //! holds the data; the caller decides when to write, off the I/O threads, with
-//! [`write_file_durably`] (or [`KvStore::persist`]).
+//! [`write_file_durably`] (or [`KvStore::persist`]) of [`KvStore::store_file`].
 //!
 //! Null values: PUT_KV_CONFIG without a value makes upstream store `key → null`
 //! in the namespace (creating the namespace). A null value is invisible
@@ -25,11 +25,13 @@
 //! Limits on what puts may store: [`KvLimits`].
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::durable::{is_blank, with_suffix, write_file_durably};
 
 mod limits;
 #[cfg(test)]
@@ -270,15 +272,18 @@ impl KvStore {
         out
     }
 
-    /// Writes [`KvStore::encode_file`] to the store's path (blocking).
-    pub fn persist(&self) -> io::Result<()> {
-        write_file_durably(&self.path, &self.encode_file())
+    /// The store's file and its content ([`KvStore::encode_file`]): what
+    /// [`KvStore::persist`] writes, and what the writer hands to its blocking
+    /// thread after a batch of puts and deletes.
+    pub fn store_file(&self) -> (PathBuf, Vec<u8>) {
+        (self.path.clone(), self.encode_file())
     }
-}
 
-/// Whether a file's content holds nothing (0 bytes or only whitespace).
-fn is_blank(bytes: &[u8]) -> bool {
-    bytes.iter().all(u8::is_ascii_whitespace)
+    /// Writes [`KvStore::store_file`] (blocking).
+    pub fn persist(&self) -> io::Result<()> {
+        let (path, bytes) = self.store_file();
+        write_file_durably(&path, &bytes)
+    }
 }
 
 /// The table of a (non-blank) KV file.
@@ -327,62 +332,4 @@ fn load_backup_of_empty(path: &Path) -> Result<KvNamespaces, KvError> {
         "KV config file is empty; starting from its backup"
     );
     Ok(table)
-}
-
-/// [`is_blank`] for a file, reading only up to its first non-blank byte (the
-/// first byte of any real file).
-fn is_blank_file(path: &Path) -> io::Result<bool> {
-    let mut file = File::open(path)?;
-    let mut chunk = [0u8; 8192];
-    loop {
-        match file.read(&mut chunk)? {
-            0 => return Ok(true),
-            n if !is_blank(&chunk[..n]) => return Ok(false),
-            _ => {}
-        }
-    }
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-/// Replaces the file at `path` with `bytes` so that a crash leaves either the old
-/// or the new content: creates the parent directories, copies the existing file
-/// to `<path>.bak` (upstream keeps one) unless it is empty (so a truncated file
-/// never replaces the last good backup), writes `<path>.tmp`, fsyncs it, renames
-/// it over `path` and fsyncs the directory. A symlink at `path` is followed (the
-/// link's target is replaced, as upstream's in-place write would change it).
-///
-/// Blocking; call it from a blocking thread. Writers of the same path must be
-/// serialized by the caller (they share the `.tmp` name).
-pub fn write_file_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let target = match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path)?,
-        _ => path.to_path_buf(),
-    };
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir)?;
-
-    if target.is_file() && !is_blank_file(&target)? {
-        fs::copy(&target, with_suffix(&target, ".bak"))?;
-    }
-
-    let tmp = with_suffix(&target, ".tmp");
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    if let Err(e) = fs::rename(&tmp, &target) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    File::open(&dir)?.sync_all()?;
-    Ok(())
 }

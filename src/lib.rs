@@ -10,8 +10,11 @@
 //!   [`registry::tables::Tables`], applies writes in batches and publishes immutable
 //!   snapshots through `arc-swap`; readers never take a lock.
 //! - [`config`], [`kv`]: the properties-file configuration and the persisted KV store.
+//!   The writer owns the live configuration and publishes it with every snapshot.
+//! - [`durable`]: the crash-safe file replacement both of them persist with.
 
 pub mod config;
+pub mod durable;
 pub mod handlers;
 pub mod kv;
 pub mod registry;

@@ -56,7 +56,14 @@ fn main() -> ExitCode {
         }
     };
 
-    namesrv::server::raise_nofile_limit();
+    // Every connection is a file; the limits derive from this (server::limits).
+    if let Some(raised) = host::raise_nofile_limit() {
+        tracing::debug!(
+            from = raised.from,
+            to = raised.to,
+            "raised the open-files limit"
+        );
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {

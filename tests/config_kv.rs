@@ -5,7 +5,8 @@ use std::fs;
 use std::path::Path;
 
 use namesrv::config::{Config, UpdateError, FIELDS};
-use namesrv::kv::{write_file_durably, KvStore, ORDER_TOPIC_CONFIG};
+use namesrv::durable::write_file_durably;
+use namesrv::kv::{KvStore, ORDER_TOPIC_CONFIG};
 
 fn bak(path: &Path) -> std::path::PathBuf {
     let mut s = path.as_os_str().to_os_string();

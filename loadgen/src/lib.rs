@@ -35,19 +35,3 @@ pub mod sweep;
 pub mod topology;
 pub mod units;
 pub mod verify;
-
-/// Raises the open-file soft limit to the hard limit (thousands of broker
-/// connections need it).
-pub fn raise_fd_limit() {
-    // SAFETY: getrlimit/setrlimit on a valid, initialized struct.
-    unsafe {
-        let mut rl = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) == 0 && rl.rlim_cur < rl.rlim_max {
-            rl.rlim_cur = rl.rlim_max;
-            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
-        }
-    }
-}

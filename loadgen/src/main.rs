@@ -13,7 +13,8 @@ use loadgen::{compare, plan, procstat, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    loadgen::raise_fd_limit();
+    // Thousands of simulated broker connections need more than the soft default.
+    let _ = host::raise_nofile_limit();
     match cli.cmd {
         Command::Scenarios { name } => scenarios(name.as_deref()),
         Command::Attack(a) => attack(&a),

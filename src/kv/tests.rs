@@ -106,19 +106,6 @@ fn empty_file_without_usable_backup_is_refused() {
 }
 
 #[test]
-fn empty_file_is_never_backed_up() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("f");
-    let bak = with_suffix(&path, ".bak");
-    fs::write(&bak, b"good").expect("write");
-    fs::write(&path, b"  ").expect("write");
-    write_file_durably(&path, b"new").expect("write");
-    assert_eq!(fs::read(&bak).expect("bak"), b"good");
-    write_file_durably(&path, b"newer").expect("write");
-    assert_eq!(fs::read(&bak).expect("bak"), b"new");
-}
-
-#[test]
 fn encode_is_upstream_shape() {
     let mut kv = KvStore::new("/unused");
     kv.put(ORDER_TOPIC_CONFIG, "TopicA", Some("broker-a:4".into()));
@@ -203,21 +190,4 @@ proptest::proptest! {
         let decoded = KvStore::from_file_bytes("/unused", &kv.encode_file()).expect("decodes");
         proptest::prop_assert_eq!(decoded, kv);
     }
-}
-
-#[cfg(unix)]
-#[test]
-fn write_through_symlink() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let real = dir.path().join("real.json");
-    let link = dir.path().join("link.json");
-    fs::write(&real, b"old").expect("write");
-    std::os::unix::fs::symlink(&real, &link).expect("symlink");
-    write_file_durably(&link, b"new").expect("write");
-    assert!(fs::symlink_metadata(&link)
-        .expect("meta")
-        .file_type()
-        .is_symlink());
-    assert_eq!(fs::read(&real).expect("read"), b"new");
-    assert_eq!(fs::read(with_suffix(&real, ".bak")).expect("bak"), b"old");
 }

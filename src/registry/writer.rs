@@ -7,13 +7,14 @@
 
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use futures_lite::future::poll_once;
-use glommio::channels::local_channel::LocalReceiver;
-use glommio::channels::shared_channel::ConnectedSender;
+use glommio::channels::local_channel::{self, LocalReceiver};
+use glommio::channels::shared_channel::{self, ConnectedSender};
 use protocol::body::KvTable;
 use protocol::codes::response;
 use protocol::json::Dialect;
@@ -21,7 +22,7 @@ use protocol::json::Dialect;
 use super::snapshot::{Snapshot, SnapshotBuilder};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
-use crate::config::Config;
+use crate::config::{Config, UpdateError};
 use crate::kv::{KvLimits, KvStore, ORDER_TOPIC_CONFIG};
 use crate::reply::Reply;
 
@@ -318,13 +319,11 @@ impl Writer {
                     }
                     Reply::success()
                 }
-                Err(crate::config::UpdateError::BlackListed { .. }) => Reply::error(
-                    response::NO_PERMISSION,
-                    "Can not update config in black list.",
-                ),
                 Err(e) => {
-                    tracing::warn!(error = %e, "namesrv config update refused");
-                    Reply::system_error("string2Properties error")
+                    if !matches!(e, UpdateError::BlackListed { .. }) {
+                        tracing::warn!(error = %e, "namesrv config update refused");
+                    }
+                    Reply::error(e.response_code(), e.remark())
                 }
             },
             WriteOp::ConnectionClosed => {
@@ -366,15 +365,13 @@ impl Writer {
     /// Writes changed files on a blocking thread (fsync must not stall this core).
     /// Returns an error text if a file could not be written.
     async fn make_durable(&self, persist: &Persist) -> Option<String> {
+        // The same files `KvStore::persist` and `Config::persist` write.
         let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
         if persist.kv {
-            files.push((self.kv.path().to_path_buf(), self.kv.encode_file()));
+            files.push(self.kv.store_file());
         }
         if persist.config {
-            files.push((
-                PathBuf::from(&self.config.config_store_path),
-                self.config.to_store_text().into_bytes(),
-            ));
+            files.push(self.config.store_file());
         }
         if files.is_empty() {
             return None;
@@ -382,7 +379,7 @@ impl Writer {
         let result = glommio::executor()
             .spawn_blocking(move || {
                 for (path, bytes) in &files {
-                    crate::kv::write_file_durably(path, bytes)
+                    crate::durable::write_file_durably(path, bytes)
                         .map_err(|e| format!("persist {} failed: {e}", path.display()))?;
                 }
                 Ok::<(), String>(())
@@ -433,4 +430,69 @@ fn warn_if_over_limits(kv: &KvStore, config: &Config) {
             "KV store loaded over its limits; puts that grow it will be refused"
         );
     }
+}
+
+/// Runs the writer on shard 0 (`server::start` spawns it there): one forwarder per
+/// shard feeds a local inbox; a timer feeds the liveness scan (upstream's
+/// `NamesrvController` schedules `RouteInfoManager#scanNotActiveBroker` the same way).
+///
+/// The writer's configuration starts as the one `snapshot` was published with;
+/// from then on the writer owns it and publishes every change with a snapshot.
+pub async fn run_writer(
+    kv: KvStore,
+    started: Instant,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    from_shards: Vec<shared_channel::SharedReceiver<WriteRequest>>,
+    to_shards: Vec<shared_channel::SharedSender<ShardControl>>,
+    stop: Arc<AtomicBool>,
+) {
+    let config = Config::clone(&snapshot.load().config);
+    let (inbox_tx, inbox_rx) = local_channel::new_bounded::<WriteRequest>(64 * 1024);
+    let inbox_tx = Rc::new(inbox_tx);
+    // Forwarders first: shards wait for their writer channel to connect before they
+    // connect their control channel, so connecting in the other order would deadlock.
+    for rx in from_shards {
+        let inbox = inbox_tx.clone();
+        glommio::spawn_local(async move {
+            let rx = rx.connect().await;
+            while let Some(req) = rx.recv().await {
+                if inbox.send(req).await.is_err() {
+                    break;
+                }
+            }
+        })
+        .detach();
+    }
+    // Fixed at start, as upstream's scheduled scan: a 318 does not reschedule it.
+    let scan_every = Duration::from_millis(config.scan_not_active_broker_interval.max(10) as u64);
+    {
+        let inbox = inbox_tx.clone();
+        glommio::spawn_local(async move {
+            let mut next = Instant::now() + scan_every;
+            while !stop.load(Ordering::Relaxed) {
+                glommio::timer::sleep(Duration::from_millis(50).min(scan_every)).await;
+                if Instant::now() < next {
+                    continue;
+                }
+                next += scan_every;
+                let req = WriteRequest {
+                    op: WriteOp::ScanExpired,
+                    conn: ConnId(u64::MAX),
+                    reply: None,
+                };
+                if inbox.send(req).await.is_err() {
+                    break;
+                }
+            }
+        })
+        .detach();
+    }
+    drop(inbox_tx);
+    let mut controls = Vec::new();
+    for tx in to_shards {
+        controls.push(Rc::new(tx.connect().await));
+    }
+    Writer::new(config, kv, started, snapshot, controls)
+        .run(inbox_rx)
+        .await;
 }

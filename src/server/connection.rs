@@ -10,9 +10,17 @@
 //! buffers that grew for a large frame or reply are given back ([`super::buffers`]).
 //! Deadlines are checked per read batch, and only while a frame is pending; the
 //! socket timeouts they set arm a timer only when an operation has to wait.
+//!
+//! The configuration is the one the writer published with the current snapshot:
+//! a connection takes the keys it needs from it once per read batch (the reply
+//! serialization, the frame and output bounds), and once at accept for what
+//! shapes the socket (the idle, write and frame deadlines), as upstream's
+//! `NettyRemotingServer#configChannel` builds a channel's `IdleStateHandler` when it
+//! is opened.
 
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -23,8 +31,8 @@ use protocol::frame::{self, Frame, FrameError};
 use protocol::{RemotingCommand, SerializeType};
 
 use super::buffers::{self, SHRINK_ABOVE};
+use super::context::ShardContext;
 use super::limits::{BudgetExhausted, ConnPermit, FrameCharge};
-use super::shard::ShardContext;
 use super::signal::Signal;
 use crate::config::ReplySerialize;
 use crate::handlers::{self, Outcome};
@@ -60,6 +68,11 @@ enum End {
     },
 }
 
+/// A deadline as the config key gives it, in milliseconds (0 = none), for logs.
+fn millis_of(limit: Option<Duration>) -> u128 {
+    limit.map_or(0, |d| d.as_millis())
+}
+
 pub struct Connection {
     id: ConnId,
     peer: Option<SocketAddr>,
@@ -80,6 +93,8 @@ pub struct Connection {
     idle_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
     frame_charge: FrameCharge,
+    /// `replySerializeType` as of the current read batch.
+    reply_serialize: ReplySerialize,
     /// This connection's slot among the open connections.
     _permit: ConnPermit,
 }
@@ -96,7 +111,7 @@ impl Connection {
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay failed");
         }
-        let config = &ctx.config;
+        let config = Arc::clone(&ctx.snapshot.load().config);
         let idle = config.server_channel_max_idle_time_seconds;
         let idle_timeout = (idle > 0).then(|| Duration::from_secs(idle as u64));
         let millis = |ms: usize| (ms > 0).then(|| Duration::from_millis(ms as u64));
@@ -123,6 +138,7 @@ impl Connection {
             idle_timeout,
             write_timeout,
             frame_charge: permit.frame_charge(),
+            reply_serialize: config.reply_serialize,
             _permit: permit,
         }
     }
@@ -151,7 +167,7 @@ impl Connection {
                         conn = self.id.0,
                         peer = ?self.peer,
                         unsent,
-                        timeout_ms = self.ctx.config.connection_write_timeout_millis,
+                        timeout_ms = millis_of(self.write_timeout),
                         suppressed,
                         "peer did not take its replies within the write deadline; connection closed"
                     )
@@ -163,7 +179,7 @@ impl Connection {
                         conn = self.id.0,
                         peer = ?self.peer,
                         held,
-                        timeout_ms = self.ctx.config.frame_read_timeout_millis,
+                        timeout_ms = millis_of(self.frame_timeout),
                         suppressed,
                         "frame not completed within the frame deadline; connection closed"
                     )
@@ -199,9 +215,19 @@ impl Connection {
     }
 
     async fn serve(&mut self, close: &Signal) -> End {
-        let max = self.ctx.config.max_frame_length;
-        let max_pending = self.ctx.config.connection_max_pending_output.max(1);
         loop {
+            // The live configuration, read once per batch: a 318 update applies
+            // from the next batch of every open connection on (an atomic load and
+            // no allocation; the guard is not held across the awaits below).
+            let (max, max_pending) = {
+                let snap = self.ctx.snapshot.load();
+                let config = &snap.config;
+                self.reply_serialize = config.reply_serialize;
+                (
+                    config.max_frame_length,
+                    config.connection_max_pending_output.max(1),
+                )
+            };
             // Answer the complete frames already buffered, until the output is over
             // its bound (the last reply goes whole), then send once.
             let mut bad = None;
@@ -491,11 +517,7 @@ impl Connection {
     }
 
     fn encode_reply(&mut self, req: &RemotingCommand, req_ty: SerializeType, reply: &Reply) {
-        let ty = match self.ctx.config.reply_serialize {
-            ReplySerialize::Json => SerializeType::Json,
-            ReplySerialize::Rocketmq => SerializeType::Rocketmq,
-            ReplySerialize::Mirror => req_ty,
-        };
+        let ty = self.reply_serialize.reply_type(req_ty);
         let mut header = RemotingCommand::response(reply.code, req.opaque, reply.remark.clone());
         header.ext_fields = reply.ext.clone();
         let body: Option<&Bytes> = reply.body.as_ref();

@@ -242,19 +242,9 @@ impl Drop for FrameCharge {
 }
 
 /// The default total: the open-files limit less headroom (a tenth, at least
-/// [`FD_HEADROOM_MIN`]), read after `raise_nofile_limit`.
+/// `FD_HEADROOM_MIN`), read after `host::raise_nofile_limit` (main).
 pub fn default_max_connections() -> usize {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into a valid, initialized struct we own.
-    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0;
-    let soft = if ok && lim.rlim_cur != libc::RLIM_INFINITY {
-        lim.rlim_cur
-    } else {
-        1 << 20
-    };
+    let soft = host::nofile_soft_limit().unwrap_or(1 << 20);
     let headroom = (soft / 10).max(FD_HEADROOM_MIN);
     soft.saturating_sub(headroom).max(16) as usize
 }

@@ -1,7 +1,8 @@
 //! The thread-per-core server: one glommio executor per core, each with its own
 //! SO_REUSEPORT listener shard; shard 0 also runs the registry writer.
 //!
-//! - [`shard`]: accept loop and per-shard context.
+//! - [`shard`]: accept loop, writer control messages and shutdown drain of a shard.
+//! - [`context`]: what a shard's connections share.
 //! - [`connection`]: frame loop of one client.
 //! - [`signal`]: single-core stop signals.
 //! - [`limits`]: process-wide connection and incomplete-frame limits.
@@ -9,19 +10,18 @@
 
 pub mod buffers;
 pub mod connection;
+pub mod context;
 pub mod limits;
 pub mod shard;
 pub mod signal;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::IntoRawFd;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use glommio::channels::local_channel;
 use glommio::channels::shared_channel;
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -29,8 +29,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::config::Config;
 use crate::kv::KvStore;
 use crate::registry::snapshot::Snapshot;
-use crate::registry::writer::Writer;
-use crate::registry::{ConnId, WriteOp, WriteRequest};
+use crate::registry::writer::run_writer;
 use shard::{run_shard, ShardWiring};
 
 /// io_uring memory per executor: a network server needs little (glommio's default
@@ -65,6 +64,11 @@ pub struct Server {
 impl Server {
     /// Binds every shard's listener, starts the executors and returns once all of
     /// them are serving. Setting `stop` starts a graceful shutdown.
+    ///
+    /// `config` is read here only for what is fixed at start: the executor count,
+    /// the listeners and the connection limits (all from keys 318 may not change).
+    /// From then on the writer owns the configuration and publishes it with every
+    /// snapshot; shards and connections read it from there.
     pub fn start(
         config: Config,
         kv: KvStore,
@@ -72,7 +76,7 @@ impl Server {
     ) -> Result<Server, ServerError> {
         // Pin to the CPUs this process may use (taskset, systemd CPUAffinity or a
         // cpuset), not to CPUs 0..n: executor i runs on the i-th allowed CPU.
-        let allowed = allowed_cpus();
+        let allowed = host::allowed_cpus();
         let cpus = allowed.len().max(1);
         let shards = if config.cores == 0 {
             cpus
@@ -94,10 +98,11 @@ impl Server {
             max_connections_per_address = limits.max_per_address(),
             "connection limits"
         );
-        let config = Arc::new(config);
+        // From here on the configuration lives in the published snapshot: the
+        // writer starts from it and owns it, shards and connections read it.
         let kv_view = Arc::new(kv.table().clone());
         let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::empty(
-            config.clone(),
+            Arc::new(config),
             kv_view,
             started,
         )));
@@ -126,7 +131,6 @@ impl Server {
                 Some(&cpu) if shards <= allowed.len() => Placement::Fixed(cpu),
                 _ => Placement::Unbound,
             };
-            let config = config.clone();
             let snapshot = snapshot.clone();
             let stop = stop.clone();
             let ready = ready_tx.clone();
@@ -140,15 +144,8 @@ impl Server {
                 .io_memory(IO_MEMORY)
                 .spawn(move || async move {
                     let writer_task = writer.and_then(|(rxs, ctl, kv)| {
-                        let writer = run_writer(
-                            (*config).clone(),
-                            kv,
-                            started,
-                            snapshot.clone(),
-                            rxs,
-                            ctl,
-                            stop.clone(),
-                        );
+                        let writer =
+                            run_writer(kv, started, snapshot.clone(), rxs, ctl, stop.clone());
                         // Its own task queue: its latency bound makes the executor
                         // preempt every queue at least that often, so the writer's
                         // yields in long registrations and publishes let this core's
@@ -169,7 +166,7 @@ impl Server {
                             }
                         }
                     });
-                    run_shard(index, config, snapshot, wiring, stop, ready).await;
+                    run_shard(index, snapshot, wiring, stop, ready).await;
                     if let Some(task) = writer_task {
                         task.await;
                     }
@@ -220,66 +217,6 @@ impl Server {
     }
 }
 
-/// Runs the writer on shard 0: one forwarder per shard feeds a local inbox; a timer
-/// feeds the liveness scan.
-async fn run_writer(
-    config: Config,
-    kv: KvStore,
-    started: Instant,
-    snapshot: Arc<ArcSwap<Snapshot>>,
-    from_shards: Vec<shared_channel::SharedReceiver<WriteRequest>>,
-    to_shards: Vec<shared_channel::SharedSender<crate::registry::ShardControl>>,
-    stop: Arc<AtomicBool>,
-) {
-    let (inbox_tx, inbox_rx) = local_channel::new_bounded::<WriteRequest>(64 * 1024);
-    let inbox_tx = Rc::new(inbox_tx);
-    // Forwarders first: shards wait for their writer channel to connect before they
-    // connect their control channel, so connecting in the other order would deadlock.
-    for rx in from_shards {
-        let inbox = inbox_tx.clone();
-        glommio::spawn_local(async move {
-            let rx = rx.connect().await;
-            while let Some(req) = rx.recv().await {
-                if inbox.send(req).await.is_err() {
-                    break;
-                }
-            }
-        })
-        .detach();
-    }
-    let scan_every = Duration::from_millis(config.scan_not_active_broker_interval.max(10) as u64);
-    {
-        let inbox = inbox_tx.clone();
-        glommio::spawn_local(async move {
-            let mut next = Instant::now() + scan_every;
-            while !stop.load(Ordering::Relaxed) {
-                glommio::timer::sleep(Duration::from_millis(50).min(scan_every)).await;
-                if Instant::now() < next {
-                    continue;
-                }
-                next += scan_every;
-                let req = WriteRequest {
-                    op: WriteOp::ScanExpired,
-                    conn: ConnId(u64::MAX),
-                    reply: None,
-                };
-                if inbox.send(req).await.is_err() {
-                    break;
-                }
-            }
-        })
-        .detach();
-    }
-    drop(inbox_tx);
-    let mut controls = Vec::new();
-    for tx in to_shards {
-        controls.push(Rc::new(tx.connect().await));
-    }
-    Writer::new(config, kv, started, snapshot, controls)
-        .run(inbox_rx)
-        .await;
-}
-
 /// One listening socket per shard on the same address (SO_REUSEPORT). The first
 /// binds the configured port (0 = any); the rest bind the port it got.
 fn bind_listeners(config: &Config, shards: usize) -> Result<Vec<Socket>, ServerError> {
@@ -290,7 +227,7 @@ fn bind_listeners(config: &Config, shards: usize) -> Result<Vec<Socket>, ServerE
         .next()
         .ok_or_else(|| ServerError::Address(spec.clone()))?;
     let backlog = if config.server_socket_backlog > 0 {
-        config.server_socket_backlog as i32
+        config.server_socket_backlog
     } else {
         1024
     };
@@ -326,41 +263,4 @@ fn bind_listeners(config: &Config, shards: usize) -> Result<Vec<Socket>, ServerE
         sockets.push(socket);
     }
     Ok(sockets)
-}
-
-/// The CPUs the scheduler lets this process run on, in ascending order.
-pub fn allowed_cpus() -> Vec<usize> {
-    // Safety: a zeroed cpu_set_t is valid, and sched_getaffinity writes at most
-    // size_of::<cpu_set_t>() bytes into it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            let n = std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1);
-            return (0..n).collect();
-        }
-        (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| libc::CPU_ISSET(c, &set))
-            .collect()
-    }
-}
-
-/// Raises the soft open-files limit to the hard one: every connection is a file,
-/// and the soft default (often 1024) is far below what a name server needs.
-pub fn raise_nofile_limit() {
-    // Safety: getrlimit/setrlimit with a valid, initialized struct.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            let old = lim.rlim_cur;
-            lim.rlim_cur = lim.rlim_max;
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
-                tracing::debug!(from = old, to = lim.rlim_max, "raised the open-files limit");
-            }
-        }
-    }
 }

@@ -1,8 +1,6 @@
-//! One executor's share of the server: its listener, its connections, and (on
-//! shard 0) the writer.
+//! One executor's share of the server: its listener, its accept loop, the
+//! control messages from the writer, and the shutdown drain of its connections.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,34 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use glommio::channels::shared_channel::{ConnectedSender, SharedReceiver, SharedSender};
+use glommio::channels::shared_channel::{SharedReceiver, SharedSender};
 use glommio::net::TcpListener;
 use glommio::sync::Gate;
 
 use super::connection::Connection;
-use super::limits::{ConnLimits, LimitWarnings};
+use super::context::ShardContext;
+use super::limits::ConnLimits;
 use super::signal::Signal;
-use crate::config::Config;
 use crate::registry::snapshot::Snapshot;
-use crate::registry::{ConnId, ShardControl, WriteRequest};
-
-/// What every connection of a shard shares.
-pub struct ShardContext {
-    pub index: usize,
-    pub config: Arc<Config>,
-    pub snapshot: Arc<ArcSwap<Snapshot>>,
-    pub writer: ConnectedSender<WriteRequest>,
-    pub shutdown: Signal,
-    /// Fired when a shutdown's drain time is up: connections still sending stop.
-    pub force_close: Signal,
-    /// Connection and frame limits shared by every shard.
-    pub limits: Arc<ConnLimits>,
-    /// This shard's rate-limited warnings of those limits.
-    pub warnings: LimitWarnings,
-    /// Close signals of live connections, so the writer can close an expired broker's.
-    conns: RefCell<HashMap<ConnId, Signal>>,
-    next_conn: Cell<u64>,
-}
+use crate::registry::{ShardControl, WriteRequest};
 
 /// The channel ends a shard is started with.
 pub struct ShardWiring {
@@ -50,7 +30,6 @@ pub struct ShardWiring {
 /// Runs one shard until `stop` is set and its connections have finished.
 pub async fn run_shard(
     index: usize,
-    config: Arc<Config>,
     snapshot: Arc<ArcSwap<Snapshot>>,
     wiring: ShardWiring,
     stop: Arc<AtomicBool>,
@@ -80,18 +59,13 @@ pub async fn run_shard(
     let control_rx = glommio::spawn_local(wiring.control.connect());
     let writer = wiring.to_writer.connect().await;
     let control_rx = control_rx.await;
-    let ctx = Rc::new(ShardContext {
+    let ctx = Rc::new(ShardContext::new(
         index,
-        config,
         snapshot,
         writer,
         shutdown,
-        force_close: Signal::new(),
-        limits: wiring.limits,
-        warnings: LimitWarnings::default(),
-        conns: RefCell::new(HashMap::new()),
-        next_conn: Cell::new(1),
-    });
+        wiring.limits,
+    ));
     // Serving from here on.
     let _ = ready.send(index);
 
@@ -109,12 +83,11 @@ pub async fn run_shard(
                 let Some(msg) = next.await else { break };
                 match msg {
                     ShardControl::CloseConnection(id) => {
-                        if let Some(sig) = ctx.conns.borrow().get(&id) {
+                        if ctx.close(id) {
                             tracing::info!(
                                 conn = id.0,
                                 "closing the connection of an expired broker"
                             );
-                            sig.fire();
                         }
                     }
                 }
@@ -136,8 +109,9 @@ pub async fn run_shard(
     }
     drained.fire();
     drain_timer.await;
-    let _ = poller;
-    let _ = control;
+    // Both detached: dropping their handles leaves them to end on their own.
+    drop(poller);
+    drop(control);
     tracing::debug!(shard = index, "shard stopped");
 }
 
@@ -146,7 +120,7 @@ pub async fn run_shard(
 /// the shard's writer sender, and so the writer, alive until the timer ends.
 async fn drain_deadline(ctx: std::rc::Weak<ShardContext>, drained: Signal) {
     let millis = match ctx.upgrade() {
-        Some(ctx) => ctx.config.shutdown_timeout_millis,
+        Some(ctx) => ctx.snapshot.load().config.shutdown_timeout_millis,
         None => return,
     };
     let timer = async {
@@ -161,7 +135,7 @@ async fn drain_deadline(ctx: std::rc::Weak<ShardContext>, drained: Signal) {
         return;
     }
     if let Some(ctx) = ctx.upgrade() {
-        let left = ctx.conns.borrow().len();
+        let left = ctx.open_connections();
         tracing::warn!(
             shard = ctx.index,
             connections = left,
@@ -209,16 +183,12 @@ async fn accept_loop(listener: &TcpListener, ctx: &Rc<ShardContext>, gate: &Gate
                 continue;
             }
         };
-        let seq = ctx.next_conn.get();
-        ctx.next_conn.set(seq + 1);
-        let id = ConnId::new(ctx.index, seq);
-        let close = Signal::new();
-        ctx.conns.borrow_mut().insert(id, close.clone());
+        let (id, close) = ctx.enroll();
         let conn = Connection::new(id, stream, peer, ctx.clone(), permit);
         let ctx2 = ctx.clone();
         let spawned = gate.spawn(async move {
             conn.run(close).await;
-            ctx2.conns.borrow_mut().remove(&id);
+            ctx2.forget(id);
         });
         match spawned {
             Ok(task) => {
@@ -226,7 +196,7 @@ async fn accept_loop(listener: &TcpListener, ctx: &Rc<ShardContext>, gate: &Gate
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not start a connection task");
-                ctx.conns.borrow_mut().remove(&id);
+                ctx.forget(id);
             }
         }
     }

@@ -1,0 +1,91 @@
+//! What every connection of a shard shares: the published snapshot (and with it
+//! the live configuration), the shard's writer sender, its stop signals, the
+//! process-wide limits and the close signals of its live connections.
+//!
+//! Its own module so that the accept loop ([`super::shard`]) and the connections
+//! ([`super::connection`]) both depend on it and not on each other.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use glommio::channels::shared_channel::ConnectedSender;
+
+use super::limits::{ConnLimits, LimitWarnings};
+use super::signal::Signal;
+use crate::registry::snapshot::Snapshot;
+use crate::registry::{ConnId, WriteRequest};
+
+/// What every connection of a shard shares. It holds no copy of the
+/// configuration: the writer owns it and publishes it with every snapshot
+/// (`snapshot.load().config`), so a 318 update reaches every reader at once.
+pub struct ShardContext {
+    pub index: usize,
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    pub writer: ConnectedSender<WriteRequest>,
+    pub shutdown: Signal,
+    /// Fired when a shutdown's drain time is up: connections still sending stop.
+    pub force_close: Signal,
+    /// Connection and frame limits shared by every shard.
+    pub limits: Arc<ConnLimits>,
+    /// This shard's rate-limited warnings of those limits.
+    pub warnings: LimitWarnings,
+    /// Close signals of live connections, so the writer can close an expired broker's.
+    conns: RefCell<HashMap<ConnId, Signal>>,
+    next_conn: Cell<u64>,
+}
+
+impl ShardContext {
+    pub fn new(
+        index: usize,
+        snapshot: Arc<ArcSwap<Snapshot>>,
+        writer: ConnectedSender<WriteRequest>,
+        shutdown: Signal,
+        limits: Arc<ConnLimits>,
+    ) -> ShardContext {
+        ShardContext {
+            index,
+            snapshot,
+            writer,
+            shutdown,
+            force_close: Signal::new(),
+            limits,
+            warnings: LimitWarnings::default(),
+            conns: RefCell::new(HashMap::new()),
+            next_conn: Cell::new(1),
+        }
+    }
+
+    /// A new connection's id and the signal that closes it (kept until
+    /// [`ShardContext::forget`]).
+    pub fn enroll(&self) -> (ConnId, Signal) {
+        let seq = self.next_conn.get();
+        self.next_conn.set(seq + 1);
+        let id = ConnId::new(self.index, seq);
+        let close = Signal::new();
+        self.conns.borrow_mut().insert(id, close.clone());
+        (id, close)
+    }
+
+    /// Drops a finished connection's close signal.
+    pub fn forget(&self, id: ConnId) {
+        self.conns.borrow_mut().remove(&id);
+    }
+
+    /// Fires the close signal of connection `id`; false if it is not open here.
+    pub fn close(&self, id: ConnId) -> bool {
+        match self.conns.borrow().get(&id) {
+            Some(sig) => {
+                sig.fire();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Connections still open on this shard.
+    pub fn open_connections(&self) -> usize {
+        self.conns.borrow().len()
+    }
+}
