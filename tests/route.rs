@@ -6,9 +6,11 @@ mod common;
 
 use std::time::Duration;
 
+use bytes::BytesMut;
 use common::*;
 use protocol::body::TopicRouteData;
 use protocol::codes::{request as rq, response};
+use protocol::frame;
 use protocol::{LanguageCode, SerializeType};
 
 const TOPIC_17_TAIL: &str =
@@ -566,13 +568,11 @@ fn unknown_code_is_3_with_leading_space_remark() {
     }
 }
 
-/// A raw JSON-header frame (no body).
-fn json_frame(header: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&(4 + header.len() as u32).to_be_bytes());
-    out.extend_from_slice(&(header.len() as u32).to_be_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out
+/// A frame around a hand-written JSON header, and a body if given.
+fn json_frame(header: &str, body: Option<&[u8]>) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    frame::encode_raw(SerializeType::Json, header.as_bytes(), body, &mut out);
+    out.to_vec()
 }
 
 #[test]
@@ -607,7 +607,7 @@ fn lenient_json_headers_are_accepted() {
         ),
     ];
     for (header, opaque, standard) in cases {
-        c.send_raw(&json_frame(header)).unwrap();
+        c.send_raw(&json_frame(header, None)).unwrap();
         let (h, body) = c.read_frame().expect("answered");
         assert_eq!((h.code, h.opaque, h.flag), (0, opaque, 1), "{header}");
         let body = String::from_utf8(body.unwrap()).unwrap();
@@ -615,12 +615,8 @@ fn lenient_json_headers_are_accepted() {
     }
     // A numeric ext value is read as its string.
     let reg = r#"{"code":322,"opaque":14,"extFields":{"clusterName":"C","brokerAddr":"10.0.0.1:10911","brokerName":"broker-a","brokerId":0}}"#;
-    let mut frame = json_frame(reg);
     let body = br#"{"counter":1,"stateVersion":0,"timestamp":1700000000001}"#;
-    let total = (4 + reg.len() + body.len()) as u32;
-    frame[..4].copy_from_slice(&total.to_be_bytes());
-    frame.extend_from_slice(body);
-    c.send_raw(&frame).unwrap();
+    c.send_raw(&json_frame(reg, Some(body))).unwrap();
     let (h, _) = c.read_frame().unwrap();
     assert_eq!((h.code, h.ext("changed")), (0, Some("false")));
 }

@@ -6,7 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use namesrv_fuzz::assert_same_after;
-use protocol::{header_binary, header_json, SerializeType};
+use protocol::header::{binary as header_binary, json as header_json};
+use protocol::SerializeType;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(cmd) = header_binary::decode(data) else {

@@ -8,7 +8,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use namesrv_fuzz::assert_same_after;
-use protocol::{header_binary, header_json, SerializeType};
+use protocol::header::{binary as header_binary, json as header_json};
+use protocol::SerializeType;
 
 fuzz_target!(|data: &[u8]| {
     let (fast, general) = header_json::decode_both_paths(data);

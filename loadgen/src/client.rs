@@ -33,7 +33,8 @@ impl ClientEnv {
         }
     }
 
-    /// Whether replies must come in the legacy dialect (spec §2, code 105).
+    /// Whether route replies (code 105) must come in the legacy dialect: below
+    /// V4_9_4 without `acceptStandardJsonOnly` (`ClientRequestProcessor#getRouteInfoByTopic`).
     pub fn legacy(&self) -> bool {
         self.sc.clients.version < version::V4_9_4 && !self.sc.clients.accept_standard_json
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use protocol::frame::{self, Frame, DEFAULT_MAX_FRAME};
+use protocol::frame::{self, DEFAULT_MAX_FRAME};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -120,17 +120,13 @@ async fn one_conn(env: Arc<ClientEnv>, zipf: Arc<Zipf>, t: usize, salt: u64, end
         }
         let now = Instant::now();
         loop {
-            let f = match Frame::parse(&mut rbuf, DEFAULT_MAX_FRAME) {
-                Ok(Some(f)) => f,
+            let (cmd, _, body) = match frame::next_request(&mut rbuf, DEFAULT_MAX_FRAME) {
+                Ok(Some(decoded)) => decoded,
                 Ok(None) => break,
                 Err(_) => {
                     fail = Some(ErrKind::Decode);
                     break 'run;
                 }
-            };
-            let Ok(cmd) = f.command() else {
-                fail = Some(ErrKind::Decode);
-                break 'run;
             };
             if !cmd.is_response() {
                 continue;
@@ -141,7 +137,7 @@ async fn one_conn(env: Arc<ClientEnv>, zipf: Arc<Zipf>, t: usize, salt: u64, end
             let v =
                 env.shared
                     .verifier
-                    .check_route(topic, t, legacy, cmd.code, f.body.as_deref(), now);
+                    .check_route(topic, t, legacy, cmd.code, body.as_deref(), now);
             record_route(&mut local, &hub, sent, now, v);
             if now < end {
                 lp.push(now);

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use protocol::frame::{self, Frame, DEFAULT_MAX_FRAME};
+use protocol::frame::{self, DEFAULT_MAX_FRAME};
 use protocol::{RemotingCommand, SerializeType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -303,12 +303,9 @@ async fn reader_loop(
                     let now = Instant::now();
                     let mut bad = false;
                     loop {
-                        match Frame::parse(&mut buf, DEFAULT_MAX_FRAME) {
-                            Ok(Some(f)) => {
-                                if handle(f, now, &pending, &shared, target, &mut local).is_err() {
-                                    bad = true;
-                                    break;
-                                }
+                        match frame::next_request(&mut buf, DEFAULT_MAX_FRAME) {
+                            Ok(Some((cmd, _, body))) => {
+                                handle(cmd, body, now, &pending, &shared, target, &mut local);
                             }
                             Ok(None) => break,
                             Err(_) => { bad = true; break; }
@@ -348,45 +345,36 @@ fn expire(pending: &PendingMap, hub: &Hub, local: &mut Local) {
     }
 }
 
-/// Matches one inbound frame; `Err` = an undecodable header (the stream is lost).
+/// Matches one inbound command to the request waiting for it.
 fn handle(
-    f: Frame,
+    cmd: RemotingCommand,
+    body: Option<Bytes>,
     now: Instant,
     pending: &PendingMap,
     shared: &Shared,
     target: usize,
     local: &mut Local,
-) -> Result<(), ()> {
-    let cmd = f.command().map_err(|_| ())?;
+) {
     if !cmd.is_response() {
         // A server-initiated request (e.g. 905): nothing to match.
-        return Ok(());
+        return;
     }
     let Some(p) = lock(pending).remove(&cmd.opaque) else {
         // Late (already timed out) or unknown: ignore.
-        return Ok(());
+        return;
     };
     match p.waiter {
         Waiter::Route { topic, legacy, due } => {
-            let verdict = shared.verifier.check_route(
-                topic,
-                target,
-                legacy,
-                cmd.code,
-                f.body.as_deref(),
-                now,
-            );
+            let verdict =
+                shared
+                    .verifier
+                    .check_route(topic, target, legacy, cmd.code, body.as_deref(), now);
             record_route(local, &shared.hub, due, now, verdict);
         }
         Waiter::Notify(tx) => {
-            let _ = tx.send(Ok(Reply {
-                cmd,
-                body: f.body,
-                at: now,
-            }));
+            let _ = tx.send(Ok(Reply { cmd, body, at: now }));
         }
     }
-    Ok(())
 }
 
 /// Records a verified route reply.

@@ -3,7 +3,8 @@
 //!
 //! Each broker group keeps its live members and the queue counts last written by
 //! a route-writing registration (a master, or the prime slave of a 5.x group),
-//! mirroring the NameServer's rules (spec §5.2, §5.4). A change bumps the group's
+//! mirroring the NameServer's rules (`RouteInfoManager#registerBroker`,
+//! `RouteInfoManager#pickupTopicRouteData`). A change bumps the group's
 //! generation and stamps its time; a mismatch within `settle` of a change is "in
 //! transition", later it is an error.
 

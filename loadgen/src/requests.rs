@@ -1,4 +1,6 @@
-//! Request headers and bodies as real brokers and clients send them (spec §2, §4, §8).
+//! Request headers and bodies as real brokers and clients send them (upstream's
+//! `BrokerOuterAPI#registerBrokerAll`, `BrokerOuterAPI#sendHeartbeat`,
+//! `MQClientAPIImpl#getTopicRouteInfoFromNameServer`).
 
 use bytes::Bytes;
 use protocol::body::{body_crc32, DataVersion, RegisterBrokerBody, TopicConfig};

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use protocol::frame::{self, Frame, DEFAULT_MAX_FRAME};
+use protocol::frame::{self, DEFAULT_MAX_FRAME};
+use protocol::FrameError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -166,21 +167,21 @@ async fn one_round(
         }
         let now = Instant::now();
         loop {
-            let f = match Frame::parse(&mut rbuf, DEFAULT_MAX_FRAME) {
-                Ok(Some(f)) => f,
+            let (cmd, _, body) = match frame::next_request(&mut rbuf, DEFAULT_MAX_FRAME) {
+                Ok(Some(decoded)) => decoded,
                 Ok(None) => break,
+                Err(e @ FrameError::BadHeader(_)) => {
+                    return Err(format!("undecodable header: {e}"))
+                }
                 Err(e) => return Err(format!("undecodable frame: {e}")),
             };
-            let cmd = f
-                .command()
-                .map_err(|e| format!("undecodable header: {e}"))?;
             if !cmd.is_response() {
                 continue;
             }
             let Some(topic) = inflight.remove(&cmd.opaque) else {
                 continue;
             };
-            match verifier.check_route(topic, t, legacy, cmd.code, f.body.as_deref(), now) {
+            match verifier.check_route(topic, t, legacy, cmd.code, body.as_deref(), now) {
                 Verdict::Ok => last_ok = Some(now),
                 Verdict::InTransition => still.push(topic),
                 Verdict::Wrong(kind, msg) => {

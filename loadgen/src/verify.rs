@@ -188,7 +188,8 @@ fn cache_key(gen: u64, code: i32, body: Option<&[u8]>) -> u64 {
 }
 
 /// `brokerAddrs` keys are unquoted (`{0:`) in the legacy dialect and quoted
-/// (`{"0":`) in standard JSON (spec §3.1, request version < 401 vs >= 401).
+/// (`{"0":`) in standard JSON, which `ClientRequestProcessor#getRouteInfoByTopic`
+/// writes for request versions from V4_9_4 (401) on.
 fn check_dialect(body: &[u8], legacy: bool) -> Result<(), (ErrKind, String)> {
     const KEY: &[u8] = b"\"brokerAddrs\":{";
     let Some(pos) = body.windows(KEY.len()).position(|w| w == KEY) else {

@@ -1,4 +1,6 @@
-//! The remoting command header shared by requests and responses.
+//! The remoting command header shared by requests and responses, as plain data:
+//! the codecs that read and write it live in [`crate::header`], framing in
+//! [`crate::frame`].
 
 use crate::codes::{flag, version};
 
@@ -160,24 +162,5 @@ impl RemotingCommand {
     /// `None` when the field is absent.
     pub fn ext_bool(&self, key: &str) -> Option<bool> {
         self.ext(key).map(|v| v.eq_ignore_ascii_case("true"))
-    }
-
-    /// Encodes this header in the given serialization.
-    pub fn encode_header(&self, ty: SerializeType, out: &mut Vec<u8>) {
-        match ty {
-            SerializeType::Json => crate::header_json::encode(self, out),
-            SerializeType::Rocketmq => crate::header_binary::encode(self, out),
-        }
-    }
-
-    /// Decodes a header of the given serialization.
-    pub fn decode_header(
-        ty: SerializeType,
-        bytes: &[u8],
-    ) -> Result<RemotingCommand, crate::frame::FrameError> {
-        match ty {
-            SerializeType::Json => crate::header_json::decode(bytes),
-            SerializeType::Rocketmq => crate::header_binary::decode(bytes),
-        }
     }
 }

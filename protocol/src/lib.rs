@@ -1,12 +1,20 @@
 //! The RocketMQ remoting protocol as the NameServer speaks it.
 //!
 //! # Layout
-//! - [`frame`]: length-prefixed frames (`total_len | hdr_info | header | body`).
-//! - [`command`]: the decoded request/response header ([`command::RemotingCommand`]),
-//!   with [`header_json`] (serialize type 0) and [`header_binary`] (type 1) codecs.
-//! - [`codes`]: request and response codes, language codes, versions.
+//! Modules read bottom-up; each imports only the ones above it:
+//! - [`codes`]: request and response codes, flags, versions.
+//! - [`error`]: [`HeaderError`] (a header codec's) and [`FrameError`] (framing's,
+//!   which carries a header error).
+//! - [`command`]: the decoded request/response header, [`RemotingCommand`], with
+//!   [`SerializeType`] and [`LanguageCode`]; plain data, no codec.
 //! - [`json`]: a writer that produces fastjson-identical bytes in both dialects, a
 //!   reader for the legacy dialect (unquoted integer keys), and Java HashMap ordering.
+//! - [`header`]: the header codecs, [`header::json`] (serialize type 0, with its
+//!   fast path) and [`header::binary`] (type 1); [`header::encode`] and
+//!   [`header::decode`] pick one by type.
+//! - [`frame`]: length-prefixed frames (`total_len | hdr_info | header | body`):
+//!   [`Frame::parse`], [`frame::next_request`] (the server's decoder, which reads
+//!   a body-less frame in place) and [`frame::encode`].
 //! - [`body`]: the bodies the NameServer reads and writes (routes, cluster info,
 //!   topic lists, KV tables, register bodies plain and zlib-compressed).
 //!
@@ -16,10 +24,11 @@
 pub mod body;
 pub mod codes;
 pub mod command;
+pub mod error;
 pub mod frame;
-pub mod header_binary;
-pub mod header_json;
+pub mod header;
 pub mod json;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
-pub use frame::{Frame, FrameError};
+pub use error::{FrameError, HeaderError};
+pub use frame::Frame;

@@ -144,7 +144,7 @@ fn route_verified_example_both_dialects() {
     let r = verified_route();
     assert_eq!(enc(|o| r.encode(Dialect::Legacy, o)), ROUTE_LEGACY);
     assert_eq!(enc(|o| r.encode(Dialect::Standard, o)), ROUTE_STD);
-    // The spec's verified string.
+    // The legacy-dialect bytes fastjson writes for this route (`RemotingSerializable#encode`).
     assert_eq!(
         ROUTE_LEGACY,
         r#"{"brokerDatas":[{"brokerAddrs":{0:"10.0.0.1:10911",1:"10.0.0.2:10911"},"brokerName":"broker-a","cluster":"DefaultCluster","enableActingMaster":false}],"filterServerTable":{},"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]}"#

@@ -23,12 +23,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 use protocol::codes::{request as rq, response};
-use protocol::frame::{self, Frame, FrameError};
-use protocol::{RemotingCommand, SerializeType};
+use protocol::frame::{self, next_request};
+use protocol::{FrameError, RemotingCommand, SerializeType};
 
 use super::buffers::{self, SHRINK_ABOVE};
 use super::context::ShardContext;
@@ -522,43 +522,5 @@ impl Connection {
         header.ext_fields = reply.ext.clone();
         let body: Option<&Bytes> = reply.body.as_ref();
         frame::encode(&header, ty, body.map(|b| b.as_ref()), &mut self.write_buf);
-    }
-}
-
-/// Takes the next complete request off the front of `buf`: its decoded header,
-/// serialize type and body.
-///
-/// A frame without a body (every route lookup) is decoded where it lies and then
-/// skipped. Splitting it off with [`Frame::parse`] would turn the read buffer
-/// into a shared, reference-counted one: an allocation and two atomic operations
-/// per request, and a copy of the unread rest at the next read. Frames with a
-/// body, incomplete frames and every error case go through [`Frame::parse`],
-/// which validates them.
-fn next_request(
-    buf: &mut BytesMut,
-    max: usize,
-) -> Result<Option<(RemotingCommand, SerializeType, Option<Bytes>)>, FrameError> {
-    if buf.len() >= 8 {
-        let total = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        let info = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
-        let hdr_len = (info & 0x00FF_FFFF) as usize;
-        if total >= 4
-            && hdr_len == total - 4
-            && total.saturating_add(4) <= max
-            && buf.len() >= total + 4
-        {
-            if let Some(ty) = SerializeType::from_byte((info >> 24) as u8) {
-                let cmd = RemotingCommand::decode_header(ty, &buf[8..8 + hdr_len])?;
-                buf.advance(total + 4);
-                return Ok(Some((cmd, ty, None)));
-            }
-        }
-    }
-    match Frame::parse(buf, max)? {
-        Some(frame) => {
-            let cmd = frame.command()?;
-            Ok(Some((cmd, frame.serialize, frame.body)))
-        }
-        None => Ok(None),
     }
 }

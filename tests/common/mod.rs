@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use protocol::body::{body_crc32, DataVersion, RegisterBrokerBody, TopicConfig, TopicRouteData};
 use protocol::codes::{request as rq, response, version};
-use protocol::frame::{self, Frame};
+use protocol::frame;
 use protocol::{RemotingCommand, SerializeType};
 
 pub use protocol::codes;
@@ -583,14 +583,11 @@ impl Client {
     /// Reads one frame.
     pub fn read_frame(&mut self) -> io::Result<Reply> {
         loop {
-            if let Some(f) = Frame::parse(&mut self.buf, usize::MAX)
+            if let Some((cmd, ty, body)) = frame::next_request(&mut self.buf, usize::MAX)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?
             {
-                let cmd = f
-                    .command()
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-                self.last_reply_type = Some(f.serialize);
-                return Ok((cmd, f.body.map(|b| b.to_vec())));
+                self.last_reply_type = Some(ty);
+                return Ok((cmd, body.map(|b| b.to_vec())));
             }
             let mut chunk = [0u8; 64 * 1024];
             let n = self.stream.read(&mut chunk)?;

@@ -292,7 +292,8 @@ impl GroupSim {
         {
             return (Outcome::Ok, None);
         }
-        // A slave learns its master's address when the master is live (§5.2 step 13).
+        // A slave learns its master's address when the master is live
+        // (`RouteInfoManager#registerBroker` sets it on the result only then).
         let st = self.env.exp.state(self.g);
         let master = grp
             .members

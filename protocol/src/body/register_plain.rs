@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
+use super::error::BodyError;
 use super::lenient::{null_default, string_map};
-use super::register::{RegisterBrokerBody, TopicConfig};
+use super::registration::{RegisterBrokerBody, TopicConfig};
 use super::route::MappingInfoWire;
 use super::tables::DataVersionWire;
-use super::BodyError;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::error::BodyError;
 use super::lenient::{long_or_string, map_skip_nulls, null_default, vec_skip_nulls};
-use super::BodyError;
 use crate::json::{
     order_int_keys, order_long_keys, order_str_keys, parse_dialect, Dialect, JavaTable, JsonOut,
 };

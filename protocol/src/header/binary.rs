@@ -4,9 +4,9 @@
 //! flag:i32 | remark_len:i32 + remark | ext_len:i32 + (key_len:i16 + key +
 //! val_len:i32 + val)*`. A zero length stands for null in both directions.
 
+use super::ext_order::java_ext_order;
 use crate::command::{LanguageCode, RemotingCommand};
-use crate::frame::FrameError;
-use crate::header_json::java_ext_order;
+use crate::error::HeaderError;
 
 /// The fixed part plus the two length words: the smallest valid header.
 pub const MIN_HEADER_LEN: usize = 21;
@@ -53,8 +53,8 @@ fn len_i32(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-fn bad(msg: impl Into<String>) -> FrameError {
-    FrameError::BadHeader(msg.into())
+fn bad(msg: impl Into<String>) -> HeaderError {
+    HeaderError::malformed(msg)
 }
 
 /// A bounds-checked big-endian reader over the header bytes.
@@ -68,7 +68,7 @@ impl<'a> Reader<'a> {
         self.buf.len() - self.pos
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], FrameError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], HeaderError> {
         if n > self.remaining() {
             return Err(bad(format!(
                 "binary header needs {n} more bytes at offset {}, has {}",
@@ -81,27 +81,32 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], FrameError> {
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], HeaderError> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N)?);
         Ok(a)
     }
 
-    fn u8(&mut self) -> Result<u8, FrameError> {
+    fn u8(&mut self) -> Result<u8, HeaderError> {
         Ok(self.array::<1>()?[0])
     }
 
-    fn i16(&mut self) -> Result<i16, FrameError> {
+    fn i16(&mut self) -> Result<i16, HeaderError> {
         Ok(i16::from_be_bytes(self.array()?))
     }
 
-    fn i32(&mut self) -> Result<i32, FrameError> {
+    fn i32(&mut self) -> Result<i32, HeaderError> {
         Ok(i32::from_be_bytes(self.array()?))
     }
 
     /// A length-prefixed UTF-8 string (upstream `readStr`): 0 is null; a negative
     /// length, one above `limit`, or one past the header's end is an error.
-    fn string(&mut self, len: i32, limit: usize, what: &str) -> Result<Option<String>, FrameError> {
+    fn string(
+        &mut self,
+        len: i32,
+        limit: usize,
+        what: &str,
+    ) -> Result<Option<String>, HeaderError> {
         if len == 0 {
             return Ok(None);
         }
@@ -117,7 +122,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Reads a binary header occupying all of `bytes`.
-pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, FrameError> {
+pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, HeaderError> {
     let hdr_len = bytes.len();
     if hdr_len < MIN_HEADER_LEN {
         return Err(bad(format!(
@@ -172,7 +177,7 @@ pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, FrameError> {
 /// cursor is short of the section's end and string lengths are limited by `ext_len`,
 /// so the last entry may run past the announced end if the header holds it. A
 /// repeated key keeps its last value, as `HashMap.put` does.
-fn read_ext(r: &mut Reader<'_>, ext_len: usize) -> Result<Vec<(String, String)>, FrameError> {
+fn read_ext(r: &mut Reader<'_>, ext_len: usize) -> Result<Vec<(String, String)>, HeaderError> {
     let end = r.pos + ext_len;
     let mut fields: Vec<(String, String)> = Vec::new();
     while r.pos < end {
