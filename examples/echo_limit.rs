@@ -99,9 +99,11 @@ async fn serve(mut stream: glommio::net::TcpStream, template: Arc<(Vec<u8>, usiz
             Ok(n) => n,
         };
         rbuf.extend_from_slice(&chunk[..n]);
+        // Deliberately not `protocol::frame::next_request`: the echo limit measures
+        // the I/O floor, so it reads only the length prefix and the opaque.
         while rbuf.len() >= 8 {
             let total = u32::from_be_bytes([rbuf[0], rbuf[1], rbuf[2], rbuf[3]]) as usize;
-            if total > 16 << 20 || total < 4 {
+            if !(4..=16 << 20).contains(&total) {
                 return;
             }
             if rbuf.len() < total + 4 {

@@ -3,7 +3,10 @@
 //!
 //! Properties: no panic; `Ok(None)` consumes nothing; a parsed frame consumes
 //! exactly its announced length; a decoded command re-encodes into a frame that
-//! parses back to the same body and (normalized) the same command.
+//! parses back to the same body and (normalized) the same command; and the
+//! server's decoder (`frame::next_request`, which decodes body-less frames where
+//! they lie) agrees with `Frame::parse` + `Frame::command` on every frame, every
+//! error and the bytes it leaves.
 #![no_main]
 
 use bytes::BytesMut;
@@ -24,18 +27,27 @@ fuzz_target!(|data: &[u8]| {
         _ => 4 + usize::from(sel),
     };
     let mut buf = BytesMut::from(stream);
+    let mut server = buf.clone();
     loop {
+        let by_server = frame::next_request(&mut server, max);
         let before = buf.len();
         let announced = (before >= 4).then(|| u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]));
         match Frame::parse(&mut buf, max) {
             Ok(None) => {
                 assert_eq!(buf.len(), before, "an incomplete frame consumed bytes");
+                assert!(matches!(by_server, Ok(None)), "next_request: {by_server:?}");
+                assert_eq!(server, buf, "next_request left other bytes");
                 break;
             }
             Err(e) => {
                 if let FrameError::TooLong { len, max: m } = e {
                     assert!(len > m);
                 }
+                assert_eq!(
+                    by_server.err(),
+                    Some(e),
+                    "next_request disagrees on the error"
+                );
                 break;
             }
             Ok(Some(f)) => {
@@ -47,6 +59,18 @@ fuzz_target!(|data: &[u8]| {
                 );
                 assert!(total + 4 <= max);
                 check_frame(&f);
+                let by_parse = f
+                    .command()
+                    .map(|cmd| Some((cmd, f.serialize, f.body.clone())));
+                assert_eq!(
+                    by_server, by_parse,
+                    "next_request disagrees with Frame::parse"
+                );
+                assert_eq!(server, buf, "next_request left other bytes");
+                if by_parse.is_err() {
+                    // The connection closes on a bad header: nothing after it is read.
+                    break;
+                }
             }
         }
     }

@@ -175,7 +175,7 @@ fn handle(
             let n = counter.fetch_add(1, Ordering::Relaxed);
             let qds = st.topics.get(&topic);
             let route = qds
-                .filter(|_| !(lie == Lie::DropTopics && n % 3 == 0))
+                .filter(|_| !(lie == Lie::DropTopics && n.is_multiple_of(3)))
                 .map(|qds| {
                     let mut route = TopicRouteData {
                         queue_datas: qds.values().cloned().collect(),
