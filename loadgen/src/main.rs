@@ -89,16 +89,8 @@ fn scenarios(name: Option<&str>) -> ExitCode {
 /// `loadgen attack`: exit 0 when the server survived every attack it was
 /// meant to survive, 1 otherwise.
 fn attack(a: &loadgen::attack::AttackArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(procstat::cores().clamp(1, 2))
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("loadgen: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(rt) = runtime(procstat::cores().clamp(1, 2)) else {
+        return ExitCode::from(2);
     };
     match rt.block_on(loadgen::attack::run(a)) {
         Ok(r) => {
@@ -122,6 +114,22 @@ fn attack(a: &loadgen::attack::AttackArgs) -> ExitCode {
         Err(e) => {
             eprintln!("loadgen: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// A multi-threaded tokio runtime with `threads` workers; says why on stderr if
+/// it cannot be built.
+fn runtime(threads: usize) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("loadgen: cannot start the runtime: {e}");
+            None
         }
     }
 }
@@ -150,16 +158,8 @@ where
         live: !c.no_live && (c.live || std::io::stderr().is_terminal()),
         worker_threads: threads,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("loadgen: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(rt) = runtime(threads) else {
+        return ExitCode::from(2);
     };
     match rt.block_on(f(sc, opts)) {
         Ok(code) => code,

@@ -530,17 +530,7 @@ pub struct Client {
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-        stream
-            .set_read_timeout(Some(READ_TIMEOUT))
-            .expect("timeout");
-        stream.set_nodelay(true).expect("nodelay");
-        Client {
-            stream,
-            serialize: SerializeType::Json,
-            next_opaque: 1,
-            buf: BytesMut::new(),
-            last_reply_type: None,
-        }
+        Client::from_stream(stream)
     }
 
     /// A client over an already connected stream (e.g. one bound to another
