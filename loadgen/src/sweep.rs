@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use protocol::frame::{self, DEFAULT_MAX_FRAME};
-use protocol::FrameError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -170,9 +169,6 @@ async fn one_round(
             let (cmd, _, body) = match frame::next_request(&mut rbuf, DEFAULT_MAX_FRAME) {
                 Ok(Some(decoded)) => decoded,
                 Ok(None) => break,
-                Err(e @ FrameError::BadHeader(_)) => {
-                    return Err(format!("undecodable header: {e}"))
-                }
                 Err(e) => return Err(format!("undecodable frame: {e}")),
             };
             if !cmd.is_response() {

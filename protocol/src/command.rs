@@ -74,6 +74,15 @@ impl LanguageCode {
         LANGUAGES.iter().find(|(_, n)| *n == name).map(|(l, _)| *l)
     }
 
+    /// [`Self::from_name`] ignoring ASCII case, as fastjson's enum lookup also
+    /// tries the upper-cased name (no allocation: the names are upper-case ASCII).
+    pub fn from_name_ignore_case(name: &str) -> Option<Self> {
+        LANGUAGES
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(name))
+            .map(|(l, _)| *l)
+    }
+
     pub fn name(self) -> &'static str {
         LANGUAGES[self as usize].1
     }

@@ -548,3 +548,14 @@ pub fn quote_bare_keys(src: &[u8]) -> Cow<'_, [u8]> {
         }
     }
 }
+
+/// A JSON scalar as fastjson would coerce it into a Java `String`: strings as
+/// they are, other scalars in their JSON text, `null` as absent. Shared by the
+/// header and body readers.
+pub fn value_to_string(v: serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}

@@ -58,15 +58,7 @@ where
     }
 }
 
-/// A JSON scalar as fastjson would coerce it into a Java `String`
-/// (`null` stays absent).
-pub fn value_to_string(v: serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s),
-        other => Some(other.to_string()),
-    }
-}
+pub use crate::json::value_to_string;
 
 /// A `Map<String, String>` that tolerates non-string values.
 pub fn string_map<'de, D>(d: D) -> Result<BTreeMap<String, String>, D::Error>

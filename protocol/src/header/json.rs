@@ -11,6 +11,7 @@ use super::json_fast as fast;
 use super::json_keys::{property, Prop};
 use crate::command::{LanguageCode, RemotingCommand};
 use crate::error::HeaderError;
+use crate::json::value_to_string;
 
 /// Writes `cmd` exactly as `JSON.toJSONString(remotingCommand)` does in fastjson
 /// 1.2.83: bean properties sorted by name, nulls left out, no whitespace.
@@ -158,7 +159,7 @@ fn decode_general(bytes: &[u8]) -> Result<RemotingCommand, HeaderError> {
             Some(Prop::Opaque) => cmd.opaque = int_field("opaque", &v)?,
             Some(Prop::Version) => cmd.version = int_field("version", &v)?,
             Some(Prop::Language) => cmd.language = language_field(&v)?,
-            Some(Prop::Remark) => cmd.remark = string_value(v),
+            Some(Prop::Remark) => cmd.remark = value_to_string(v),
             Some(Prop::ExtFields) => cmd.ext_fields = ext_field(v)?,
             // serializeTypeCurrentRPC is ignored (the type byte wins), as are
             // unknown keys.
@@ -190,10 +191,7 @@ fn int_field(name: &str, v: &Value) -> Result<i32, HeaderError> {
 fn language_field(v: &Value) -> Result<Option<LanguageCode>, HeaderError> {
     match v {
         Value::Null => Ok(None),
-        Value::String(s) => {
-            Ok(LanguageCode::from_name(s)
-                .or_else(|| LanguageCode::from_name(&s.to_ascii_uppercase())))
-        }
+        Value::String(s) => Ok(LanguageCode::from_name_ignore_case(s)),
         // fastjson rejects an out-of-range ordinal; we are lenient and treat it like
         // an unknown name.
         Value::Number(n) => Ok(n.as_i64().and_then(LanguageCode::from_ordinal)),
@@ -204,22 +202,12 @@ fn language_field(v: &Value) -> Result<Option<LanguageCode>, HeaderError> {
     }
 }
 
-/// A `String` property or map value: strings as they are, other scalars in their
-/// JSON text (fastjson's `toString` of the parsed value), null as absent.
-fn string_value(v: Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s),
-        other => Some(other.to_string()),
-    }
-}
-
 fn ext_field(v: Value) -> Result<Option<Vec<(String, String)>>, HeaderError> {
     match v {
         Value::Null => Ok(None),
         Value::Object(map) => Ok(Some(
             map.into_iter()
-                .filter_map(|(k, v)| string_value(v).map(|v| (k, v)))
+                .filter_map(|(k, v)| value_to_string(v).map(|v| (k, v)))
                 .collect(),
         )),
         other => Err(bad(format!(

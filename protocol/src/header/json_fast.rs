@@ -190,9 +190,7 @@ pub(super) fn decode(bytes: &[u8]) -> Option<RemotingCommand> {
                 "opaque" => cmd.opaque = s.int()?,
                 "version" => cmd.version = s.int()?,
                 "language" => {
-                    let name = s.str()?;
-                    cmd.language = LanguageCode::from_name(name)
-                        .or_else(|| LanguageCode::from_name(&name.to_ascii_uppercase()));
+                    cmd.language = LanguageCode::from_name_ignore_case(s.str()?);
                 }
                 "remark" => cmd.remark = Some(s.str()?.to_string()),
                 "extFields" => cmd.ext_fields = Some(s.ext()?),
