@@ -200,24 +200,13 @@ impl KvStore {
     /// the namespace and removes the key, see the module doc. Returns the
     /// previous value.
     pub fn put(&mut self, namespace: &str, key: &str, value: Option<String>) -> Option<String> {
-        if !self.table.contains_key(namespace) {
-            self.entries += 1;
-            self.total_bytes += limits::namespace_bytes(namespace);
-        }
+        // The same count `check_put` judged the put by.
+        (self.entries, self.total_bytes) = self.after_put(namespace, key, value.as_deref());
         let kvs = self.table.entry(namespace.to_string()).or_default();
-        if let Some(v) = &value {
-            self.entries += 1;
-            self.total_bytes += limits::key_bytes(key, v);
-        }
-        let old = match value {
+        match value {
             Some(v) => kvs.insert(key.to_string(), v),
             None => kvs.remove(key),
-        };
-        if let Some(old) = &old {
-            self.entries -= 1;
-            self.total_bytes -= limits::key_bytes(key, old);
         }
-        old
     }
 
     /// Removes `key` from `namespace`; the namespace stays even when emptied (as

@@ -197,7 +197,12 @@ impl KvStore {
     }
 
     /// The entry count and byte total the store would have after the put.
-    fn after_put(&self, namespace: &str, key: &str, value: Option<&str>) -> (usize, usize) {
+    pub(super) fn after_put(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> (usize, usize) {
         let mut entries = self.entries();
         let mut bytes = self.total_bytes();
         let old = match self.namespace(namespace) {

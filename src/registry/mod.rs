@@ -18,7 +18,7 @@ pub mod writer;
 use bytes::Bytes;
 use protocol::body::{DataVersion, QueueData};
 
-pub use tables::{RegisterResult, Registration, TableSettings, Tables};
+pub use tables::Registration;
 
 /// The registry's hash maps: foldhash (seeded per process) instead of SipHash.
 /// Topic and broker names are hashed on every registration and lookup, and

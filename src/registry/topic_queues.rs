@@ -136,10 +136,8 @@ impl TopicQueues {
         let Ok(i) = self.find(broker_name) else {
             return false;
         };
+        // An emptied list is dropped whole by the caller (`Tables::remove_queue`).
         self.queues.remove(i);
-        if self.queues.is_empty() {
-            self.queues.shrink_to_fit();
-        }
         true
     }
 }

@@ -396,11 +396,11 @@ impl Writer {
 
     /// Re-encodes what changed and swaps in the new snapshot.
     async fn publish(&mut self) {
-        let changed = self.tables.changed_topics();
         let snap = self
             .builder
             .publish(&mut self.tables, &self.config, self.kv.table())
             .await;
+        let changed = self.builder.last_replaced();
         // The previous snapshot is dropped here, on the writer, unless a reader
         // still holds it. After a large change it alone owns thousands of routes:
         // freeing them is left to the blocking thread.

@@ -12,8 +12,8 @@
 //! socket timeouts they set arm a timer only when an operation has to wait.
 //!
 //! The configuration is the one the writer published with the current snapshot:
-//! a connection takes the keys it needs from it once per read batch (the reply
-//! serialization, the frame and output bounds), and once at accept for what
+//! a connection takes the reply serialization from it once per read batch, and
+//! once at accept what 318 cannot change (the frame and output bounds) and what
 //! shapes the socket (the idle, write and frame deadlines), as upstream's
 //! `NettyRemotingServer#configChannel` builds a channel's `IdleStateHandler` when it
 //! is opened.
@@ -95,6 +95,9 @@ pub struct Connection {
     frame_charge: FrameCharge,
     /// `replySerializeType` as of the current read batch.
     reply_serialize: ReplySerialize,
+    /// `maxFrameLength` and `connectionMaxPendingOutput`.
+    max_frame: usize,
+    max_pending: usize,
     /// This connection's slot among the open connections.
     _permit: ConnPermit,
 }
@@ -139,6 +142,9 @@ impl Connection {
             write_timeout,
             frame_charge: permit.frame_charge(),
             reply_serialize: config.reply_serialize,
+            // Protected from 318 (`Config::is_update_protected`): fixed per connection.
+            max_frame: config.max_frame_length,
+            max_pending: config.connection_max_pending_output.max(1),
             _permit: permit,
         }
     }
@@ -216,32 +222,25 @@ impl Connection {
 
     async fn serve(&mut self, close: &Signal) -> End {
         loop {
-            // The live configuration, read once per batch: a 318 update applies
-            // from the next batch of every open connection on (an atomic load and
-            // no allocation; the guard is not held across the awaits below).
-            let (max, max_pending) = {
-                let snap = self.ctx.snapshot.load();
-                let config = &snap.config;
-                self.reply_serialize = config.reply_serialize;
-                (
-                    config.max_frame_length,
-                    config.connection_max_pending_output.max(1),
-                )
-            };
+            // The live configuration, read once per batch: a 318 update of the
+            // reply serialization applies from the next batch of every open
+            // connection on (an atomic load, no allocation; the guard is not held
+            // across the awaits below).
+            self.reply_serialize = self.ctx.snapshot.load().config.reply_serialize;
             // Answer the complete frames already buffered, until the output is over
             // its bound (the last reply goes whole), then send once.
             let mut bad = None;
             let mut decoded = false;
             let mut held_back = false;
             loop {
-                if self.write_buf.len() >= max_pending {
+                if self.write_buf.len() >= self.max_pending {
                     held_back = true;
                     if let Some(suppressed) = self.ctx.warnings.output_bound.admit() {
                         tracing::warn!(
                             conn = self.id.0,
                             peer = ?self.peer,
                             pending = self.write_buf.len(),
-                            bound = max_pending,
+                            bound = self.max_pending,
                             suppressed,
                             "connection output over its bound; not read until it is sent"
                         );
@@ -251,7 +250,7 @@ impl Connection {
                 // A long batch must not hold the core: let other connections run
                 // when the executor's time slice is up (a cheap check).
                 glommio::yield_if_needed().await;
-                let parsed = match next_request(&mut self.read_buf, max) {
+                let parsed = match next_request(&mut self.read_buf, self.max_frame) {
                     Ok(Some((cmd, ty, body))) => {
                         decoded = true;
                         self.on_frame(cmd, ty, body).await

@@ -120,8 +120,9 @@ impl ConnLimits {
             });
         }
         let ip = match ip {
-            Some(ip) if self.max_per_address > 0 => ip,
-            _ => {
+            // (The per-address limit is never 0: `new` turns 0 into its default.)
+            Some(ip) => ip,
+            None => {
                 return Ok(ConnPermit {
                     limits: self.clone(),
                     ip: None,

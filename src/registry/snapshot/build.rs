@@ -58,6 +58,12 @@ pub(super) fn filter_server_table<'a>(
     table
 }
 
+/// The settings that shape route bytes, read below: a config change that keeps
+/// them rebuilds no route.
+pub(super) fn shapes_routes(cfg: &Config) -> (bool, bool) {
+    (cfg.order_message_enable, cfg.support_acting_master)
+}
+
 /// `orderTopicConf`: the topic's ORDER_TOPIC_CONFIG entry, when order messages are on.
 pub(super) fn order_topic_conf(cfg: &Config, kv: &KvNamespaces, topic: &str) -> Option<String> {
     if !cfg.order_message_enable {

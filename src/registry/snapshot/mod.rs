@@ -82,6 +82,8 @@ pub struct SnapshotBuilder {
     kv: Arc<KvNamespaces>,
     config: Arc<Config>,
     started: Instant,
+    /// Routes the last publish rebuilt or removed.
+    last_replaced: usize,
 }
 
 impl SnapshotBuilder {
@@ -93,7 +95,14 @@ impl SnapshotBuilder {
             kv,
             config,
             started,
+            last_replaced: 0,
         }
+    }
+
+    /// How many routes the last [`Self::publish`] rebuilt or removed (what the
+    /// snapshot it replaced alone still holds).
+    pub fn last_replaced(&self) -> usize {
+        self.last_replaced
     }
 
     /// The current state as a snapshot (cheap: shares everything).
@@ -123,10 +132,13 @@ impl SnapshotBuilder {
     ) -> Snapshot {
         let mut dirty = tables.take_changes();
         if dirty.config {
+            // Only the acting-master and order-topic settings shape route bytes
+            // (the cluster view and the broker fragments read no config): a 318
+            // of any other key rebuilds nothing.
+            if build::shapes_routes(&self.config) != build::shapes_routes(config) {
+                dirty.topics.extend(tables.topic_names().cloned());
+            }
             self.config = Arc::new(config.clone());
-            // Acting-master and order-topic settings shape every route.
-            dirty.topics.extend(tables.topic_names().cloned());
-            dirty.brokers = true;
         }
         if dirty.kv {
             self.kv = Arc::new(kv.clone());
@@ -134,6 +146,7 @@ impl SnapshotBuilder {
         if dirty.brokers {
             self.frags.refresh(tables);
         }
+        self.last_replaced = dirty.topics.len();
         for (n, topic) in dirty.topics.drain().enumerate() {
             if n % YIELD_EVERY == YIELD_EVERY - 1 {
                 glommio::yield_if_needed().await;

@@ -123,8 +123,8 @@ impl Tables {
         self.dirty.config = true;
     }
 
-    /// Something outside the tables shapes this topic's route (its
-    /// `ORDER_TOPIC_CONFIG` entry): republish it.
+    /// This topic's route must be republished (a change in the tables, or its
+    /// `ORDER_TOPIC_CONFIG` entry). Allocates only for a topic not yet marked.
     pub fn topic_changed(&mut self, topic: &str) {
         if !self.dirty.topics.contains(topic) {
             self.dirty.topics.insert(topic.to_string());
@@ -225,8 +225,8 @@ impl Tables {
         };
         let put = queues.put(&qd, &mut self.interned);
         let name = qd.broker_name;
-        if put != Put::Same && !self.dirty.topics.contains(topic) {
-            self.dirty.topics.insert(topic.to_string());
+        if put != Put::Same {
+            self.topic_changed(topic);
         }
         // A broker already holding this topic is in the reverse index already
         // (put_queue and remove_queue keep the two in step).
@@ -265,7 +265,7 @@ impl Tables {
                 self.broker_topics.remove(broker_name);
             }
         }
-        self.dirty.topics.insert(topic.to_string());
+        self.topic_changed(topic);
         true
     }
 
@@ -282,7 +282,7 @@ impl Tables {
                 }
                 self.release_name(name);
             }
-            self.dirty.topics.insert(topic.to_string());
+            self.topic_changed(topic);
         }
     }
 
@@ -299,8 +299,13 @@ impl Tables {
                 self.removals.pop();
                 continue;
             };
-            let broker = job.broker.clone();
+            // The broker name is moved out for the call and back after: no
+            // clone per topic.
+            let broker = std::mem::take(&mut job.broker);
             self.remove_queue(&topic, &broker);
+            if let Some(job) = self.removals.last_mut() {
+                job.broker = broker;
+            }
             left -= 1;
         }
         self.removals.iter().any(|r| !r.topics.is_empty())
