@@ -383,7 +383,10 @@ mod next_request_agrees_with_parse {
         for ty in [0u8, 1] {
             let mut stream = vec![0, 0, 0, 7, ty, 0, 0, 3, b'{', b'x', b'}'];
             stream.extend_from_slice(&encode_to_vec(&commands()[0], SerializeType::Json, None));
-            let (seen, left) = feed(next_request, &stream, stream.len(), DEFAULT_MAX_FRAME);
+            let fast = feed(next_request, &stream, stream.len(), DEFAULT_MAX_FRAME);
+            let general = feed(via_parse, &stream, stream.len(), DEFAULT_MAX_FRAME);
+            assert_eq!(fast, general, "frame type {ty}");
+            let (seen, left) = fast;
             assert!(
                 matches!(seen[..], [Err(FrameError::BadHeader(_))]),
                 "{seen:?}"

@@ -118,7 +118,7 @@ fn inflate_ceiling() {
     let dv = br#"{"counter":1,"stateVersion":0,"timestamp":1}"#;
     let r = RegisterBrokerBody::decode_limited(Some(&body), true, 479, limits(4 + dv.len(), 100));
     assert!(
-        matches!(r, Err(BodyError::InflatedTooLarge { .. })),
+        matches!(r, Err(BodyError::InflatedTooLarge { limit }) if limit == 4 + dv.len()),
         "{r:?}"
     );
     assert_eq!(
@@ -143,14 +143,39 @@ fn a_line_of_millions_of_spaces_is_read_in_linear_time() {
         ("Wide", 2, 3)
     );
     // Trailing empties only count when something follows them.
-    assert!(TopicConfig::decode_line("A 1 1 6 SINGLE_TAG    ").is_ok());
-    assert!(TopicConfig::decode_line("A 1 1 6 SINGLE_TAG  {} x").is_ok());
-    assert!(TopicConfig::decode_line("A 1 1 6  SINGLE_TAG").is_err());
-    assert!(TopicConfig::decode_line("A 1 1 6      ").is_err());
+    let plain_a = TopicConfig {
+        topic_name: "A".to_string(),
+        read_queue_nums: 1,
+        write_queue_nums: 1,
+        perm: 6,
+        topic_filter_type: "SINGLE_TAG".to_string(),
+        topic_sys_flag: 0,
+        order: false,
+        attributes: Default::default(),
+    };
+    assert_eq!(
+        TopicConfig::decode_line("A 1 1 6 SINGLE_TAG    ").unwrap(),
+        plain_a
+    );
+    // The sixth part (the attributes) is the empty string here: ignored.
+    assert_eq!(
+        TopicConfig::decode_line("A 1 1 6 SINGLE_TAG  {} x").unwrap(),
+        plain_a
+    );
+    for bad in ["A 1 1 6  SINGLE_TAG", "A 1 1 6      "] {
+        let err = TopicConfig::decode_line(bad).unwrap_err();
+        assert_eq!(err.to_string(), format!("bad topic config line: {bad}"));
+        assert!(
+            matches!(&err, BodyError::BadTopicConfig(quoted) if quoted == bad),
+            "{err:?}"
+        );
+    }
     // A bad line's error quotes its start only.
     let bad = format!("A 1 1 6 NOPE {}", "x".repeat(1 << 20));
     match TopicConfig::decode_line(&bad) {
-        Err(BodyError::BadTopicConfig(quoted)) => assert!(quoted.len() < 300, "{}", quoted.len()),
+        Err(BodyError::BadTopicConfig(quoted)) => {
+            assert_eq!(quoted, format!("A 1 1 6 NOPE {}...", "x".repeat(256 - 13)))
+        }
         other => panic!("{other:?}"),
     }
 }

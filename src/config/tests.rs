@@ -70,12 +70,29 @@ fn set_parses_like_java() {
 fn bad_value_names_key() {
     let mut c = Config::default();
     let err = c.set("serverWorkerThreads", "eight").unwrap_err();
-    let msg = err.to_string();
-    assert!(msg.contains("serverWorkerThreads"), "{msg}");
-    assert!(msg.contains("eight"), "{msg}");
-    assert!(matches!(err, ConfigError::BadValue { .. }));
-    assert!(c.set("listenPort", "70000").is_err());
-    assert!(c.set("replySerializeType", "XML").is_err());
+    assert_eq!(
+        err.to_string(),
+        "invalid value \"eight\" for config key `serverWorkerThreads`: \
+         not a number of type i32 (invalid digit found in string)"
+    );
+    assert!(
+        matches!(
+            &err,
+            ConfigError::BadValue { key, value, .. }
+                if key == "serverWorkerThreads" && value == "eight"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        c.set("listenPort", "70000").unwrap_err().to_string(),
+        "invalid value \"70000\" for config key `listenPort`: \
+         not a number of type u16 (number too large to fit in target type)"
+    );
+    assert_eq!(
+        c.set("replySerializeType", "XML").unwrap_err().to_string(),
+        "invalid value \"XML\" for config key `replySerializeType`: \
+         expected JSON, ROCKETMQ or MIRROR"
+    );
     assert_eq!(c.server_worker_threads, 8);
 }
 
@@ -109,19 +126,51 @@ fn load_file_bad_value_names_key_and_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("bad.properties");
     std::fs::write(&path, "listenPort=abc\n").expect("write");
-    let msg = Config::load_file(&path).unwrap_err().to_string();
-    assert!(msg.contains("listenPort"), "{msg}");
-    assert!(msg.contains("bad.properties"), "{msg}");
+    let err = Config::load_file(&path).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "config file {}: invalid value \"abc\" for config key `listenPort`: \
+             not a number of type u16 (invalid digit found in string)",
+            path.display()
+        )
+    );
+    assert!(
+        matches!(&err, ConfigError::InFile { path: p, source }
+            if *p == path
+                && matches!(&**source, ConfigError::BadValue { key, value, .. }
+                    if key == "listenPort" && value == "abc")),
+        "{err:?}"
+    );
 
     let missing = dir.path().join("missing.properties");
-    let msg = Config::load_file(&missing).unwrap_err().to_string();
-    assert!(msg.contains("missing.properties"), "{msg}");
+    let err = Config::load_file(&missing).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot read config file {}: No such file or directory (os error 2)",
+            missing.display()
+        )
+    );
+    assert!(
+        matches!(&err, ConfigError::Io { path: p, source }
+            if *p == missing && source.kind() == std::io::ErrorKind::NotFound),
+        "{err:?}"
+    );
 
     std::fs::write(&path, "k=\\uZZZZ\n").expect("write");
-    let msg = Config::load_file(&path).unwrap_err().to_string();
+    let err = Config::load_file(&path).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "malformed config file {}: Malformed \\uxxxx encoding. (line 1)",
+            path.display()
+        )
+    );
     assert!(
-        msg.contains("bad.properties") && msg.contains("uxxxx"),
-        "{msg}"
+        matches!(&err, ConfigError::Syntax { path: p, source }
+            if *p == path && *source == PropertiesError::MalformedUnicodeEscape { line: 1 }),
+        "{err:?}"
     );
 }
 

@@ -252,7 +252,10 @@ mod tests {
             "KV value of 5 bytes is over the limit kvMaxValueLength=4"
         );
         // UTF-8 bytes, not chars.
-        assert!(kv.check_put("n", "k", Some("éé€"), &SMALL).is_err());
+        assert_eq!(
+            kv.check_put("n", "k", Some("éé€"), &SMALL),
+            Err(KvLimitError::ValueTooLong { len: 7, max: 4 })
+        );
     }
 
     #[test]
@@ -267,7 +270,10 @@ mod tests {
             Err(KvLimitError::TooManyEntries { entries: 3, max: 3 })
         );
         // A new namespace alone is an entry too.
-        assert!(kv.check_put("m", "c", None, &SMALL).is_err());
+        assert_eq!(
+            kv.check_put("m", "c", None, &SMALL),
+            Err(KvLimitError::TooManyEntries { entries: 3, max: 3 })
+        );
         // Replacing and removing are fine when full.
         assert_eq!(kv.check_put("n", "a", Some("9"), &SMALL), Ok(()));
         assert_eq!(kv.check_put("n", "a", None, &SMALL), Ok(()));
@@ -306,7 +312,10 @@ mod tests {
         assert!(kv.over_limits(&tiny));
         assert_eq!(kv.check_put("ns", "key", Some("12"), &tiny), Ok(()));
         assert_eq!(kv.check_put("ns", "key", Some("4321"), &tiny), Ok(()));
-        assert!(kv.check_put("ns", "k", Some(""), &tiny).is_err());
+        assert_eq!(
+            kv.check_put("ns", "k", Some(""), &tiny),
+            Err(KvLimitError::TooManyBytes { bytes: 44, max: 1 })
+        );
     }
 
     #[test]

@@ -22,7 +22,18 @@ fn load_malformed_names_path() {
     assert!(matches!(err, KvError::Malformed { .. }));
 
     fs::write(&path, b"[1,2]").expect("write");
-    assert!(KvStore::load(&path).is_err());
+    let err = KvStore::load(&path).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "malformed KV config file {}: invalid type: integer `1`, expected a map at line 1 column 2",
+            path.display()
+        )
+    );
+    assert!(
+        matches!(&err, KvError::Malformed { path: p, .. } if *p == path),
+        "{err:?}"
+    );
 }
 
 #[test]
