@@ -223,3 +223,41 @@ fn route_body(snap: &Snapshot, topic: &str) -> Vec<u8> {
         .and_then(|e| e.body(Dialect::Standard));
     body.expect("old snapshot keeps its route").to_vec()
 }
+
+/// A config change republishes every route only when it changes a key that
+/// shapes route bytes (`orderMessageEnable`, `supportActingMaster`); any other
+/// 318 rebuilds nothing, and the routes stay the very same entries.
+#[test]
+fn only_route_shaping_config_changes_rebuild_routes() {
+    let now = Instant::now();
+    let mut cfg = Config::default();
+    let kv = KvNamespaces::new();
+    let mut t = Tables::default();
+    let mut b = SnapshotBuilder::new(Arc::new(cfg.clone()), Arc::new(kv.clone()), now);
+    for i in 0..3usize {
+        let r = reg("c", i, 0, &format!("10.0.{i}.1:10911"), &topics_of(i), 1);
+        t.register_broker(&r, ConnId(i as u64), now, TableSettings::default());
+    }
+    let first = block_on(b.publish(&mut t, &cfg, &kv));
+    let topics = first.routes.len();
+    // topics_of(0) lists all 40 T*/ü topics and name(0); brokers 1 and 2 add their own.
+    assert_eq!((topics, b.last_replaced()), (44, 44));
+
+    cfg.enable_topic_list = !cfg.enable_topic_list;
+    t.config_changed();
+    let unrelated = block_on(b.publish(&mut t, &cfg, &kv));
+    assert_eq!(b.last_replaced(), 0);
+    assert_eq!(unrelated.config.enable_topic_list, cfg.enable_topic_list);
+    let same = |a: &Snapshot, b: &Snapshot| {
+        a.routes
+            .iter()
+            .all(|(k, e)| b.routes.get(k).is_some_and(|o| Arc::ptr_eq(e, o)))
+    };
+    assert!(same(&first, &unrelated));
+
+    cfg.order_message_enable = true;
+    t.config_changed();
+    let shaping = block_on(b.publish(&mut t, &cfg, &kv));
+    assert_eq!(b.last_replaced(), topics);
+    assert!(!same(&unrelated, &shaping));
+}
