@@ -92,25 +92,27 @@ fn attack(a: &loadgen::attack::AttackArgs) -> ExitCode {
     let Some(rt) = runtime(procstat::cores().clamp(1, 2)) else {
         return ExitCode::from(2);
     };
-    match rt.block_on(loadgen::attack::run(a)) {
-        Ok(r) => {
-            print!("{}", loadgen::attack::report::render(&r));
-            if let Some(p) = &a.json {
-                if let Err(e) = report::write_json(p, &r) {
-                    eprintln!("loadgen: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-            let all_survived = r
-                .attacks
-                .iter()
-                .all(|x| x.survived || x.attack == loadgen::attack::Attack::SigtermNoread);
-            if all_survived {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+    block_on(&rt, async {
+        let r = loadgen::attack::run(a).await?;
+        print!("{}", loadgen::attack::report::render(&r));
+        if let Some(p) = &a.json {
+            report::write_json(p, &r)?;
         }
+        Ok(if r.passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}
+
+/// Runs `fut` on `rt`: its exit code, or 2 after saying why on stderr.
+fn block_on(
+    rt: &tokio::runtime::Runtime,
+    fut: impl std::future::Future<Output = Result<ExitCode>>,
+) -> ExitCode {
+    match rt.block_on(fut) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("loadgen: {e}");
             ExitCode::from(2)
@@ -161,13 +163,7 @@ where
     let Some(rt) = runtime(threads) else {
         return ExitCode::from(2);
     };
-    match rt.block_on(f(sc, opts)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("loadgen: {e}");
-            ExitCode::from(2)
-        }
-    }
+    block_on(&rt, f(sc, opts))
 }
 
 fn write_outputs<T: serde::Serialize>(

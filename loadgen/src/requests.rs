@@ -73,6 +73,38 @@ pub fn register_body(
     (Bytes::from(bytes), crc)
 }
 
+/// The header fields of a REGISTER_BROKER (103), as
+/// `BrokerOuterAPI#registerBroker` sends them.
+pub struct RegisterFields<'a> {
+    pub broker_name: &'a str,
+    pub broker_addr: &'a str,
+    pub cluster: &'a str,
+    pub ha_addr: &'a str,
+    pub broker_id: i64,
+    pub heartbeat_timeout_millis: u128,
+    pub compressed: bool,
+    pub crc: i32,
+}
+
+impl RegisterFields<'_> {
+    /// The header's ext fields, in the order brokers send them.
+    pub fn ext(&self) -> Vec<(String, String)> {
+        ext(&[
+            ("brokerName", self.broker_name.to_string()),
+            ("brokerAddr", self.broker_addr.to_string()),
+            ("clusterName", self.cluster.to_string()),
+            ("haServerAddr", self.ha_addr.to_string()),
+            ("brokerId", self.broker_id.to_string()),
+            (
+                "heartbeatTimeoutMillis",
+                self.heartbeat_timeout_millis.to_string(),
+            ),
+            ("compressed", self.compressed.to_string()),
+            ("bodyCrc32", self.crc.to_string()),
+        ])
+    }
+}
+
 /// REGISTER_BROKER (103).
 pub fn register(
     cluster: &str,
@@ -81,19 +113,17 @@ pub fn register(
     b: &Brokers,
     crc: i32,
 ) -> RemotingCommand {
-    let mut e = ext(&[
-        ("brokerName", group.name.clone()),
-        ("brokerAddr", m.addr.clone()),
-        ("clusterName", cluster.to_string()),
-        ("haServerAddr", m.ha_addr.clone()),
-        ("brokerId", m.id.to_string()),
-        (
-            "heartbeatTimeoutMillis",
-            b.heartbeat_timeout.0.as_millis().to_string(),
-        ),
-        ("compressed", b.compressed.to_string()),
-        ("bodyCrc32", crc.to_string()),
-    ]);
+    let mut e = RegisterFields {
+        broker_name: &group.name,
+        broker_addr: &m.addr,
+        cluster,
+        ha_addr: &m.ha_addr,
+        broker_id: m.id,
+        heartbeat_timeout_millis: b.heartbeat_timeout.0.as_millis(),
+        compressed: b.compressed,
+        crc,
+    }
+    .ext();
     if b.acting_master_header {
         e.push(("enableActingMaster".into(), "false".into()));
     }

@@ -8,7 +8,7 @@
 //! either splits the frame off ([`Frame::parse`]) or, for a frame without a body,
 //! decodes it where it lies ([`next_request`]).
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::command::{RemotingCommand, SerializeType};
 use crate::error::FrameError;
@@ -157,14 +157,22 @@ pub fn encode(cmd: &RemotingCommand, ty: SerializeType, body: Option<&[u8]>, out
     });
 }
 
+/// The 8-byte prefix of a frame: `total` (the bytes after the length field)
+/// and `hdr_info` (serialize type `ty` in the top byte, the low 24 bits of
+/// `hdr_len` below it).
+pub fn prefix(total: u32, ty: SerializeType, hdr_len: u32) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&total.to_be_bytes());
+    b[4..].copy_from_slice(&(((ty as u32) << 24) | (hdr_len & 0x00FF_FFFF)).to_be_bytes());
+    b
+}
+
 /// Appends a frame around header bytes that are already encoded (for example a
 /// hand-written JSON header, as a lenient client may send it).
 pub fn encode_raw(ty: SerializeType, header: &[u8], body: Option<&[u8]>, out: &mut BytesMut) {
     let body = body.unwrap_or(&[]);
     let total = (4 + header.len() + body.len()) as u32;
-    let info = ((ty as u32) << 24) | (header.len() as u32 & 0x00FF_FFFF);
-    out.put_u32(total);
-    out.put_u32(info);
+    out.extend_from_slice(&prefix(total, ty, header.len() as u32));
     out.extend_from_slice(header);
     out.extend_from_slice(body);
 }

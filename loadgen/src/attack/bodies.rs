@@ -11,15 +11,10 @@ use protocol::codes::{request, version};
 use protocol::frame;
 use protocol::{RemotingCommand, SerializeType};
 
+use crate::requests::RegisterFields;
+
 /// The cluster every simulated broker of the harness joins.
 pub const CLUSTER: &str = "AttackCluster";
-
-fn ext(pairs: &[(&str, String)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
 
 /// REGISTER_BROKER (103) for broker `name` (id 0) at `addr`, as
 /// `BrokerOuterAPI#registerBroker` sends it.
@@ -27,17 +22,18 @@ pub fn register(name: &str, addr: &str, compressed: bool, body: &[u8]) -> Remoti
     let mut cmd = RemotingCommand::request(
         request::REGISTER_BROKER,
         0,
-        ext(&[
-            ("brokerName", name.to_string()),
-            ("brokerAddr", addr.to_string()),
-            ("clusterName", CLUSTER.to_string()),
-            ("haServerAddr", addr.to_string()),
-            ("brokerId", "0".to_string()),
+        RegisterFields {
+            broker_name: name,
+            broker_addr: addr,
+            cluster: CLUSTER,
+            ha_addr: addr,
+            broker_id: 0,
             // Long enough that no registration of a run expires mid-run.
-            ("heartbeatTimeoutMillis", "3600000".to_string()),
-            ("compressed", compressed.to_string()),
-            ("bodyCrc32", body_crc32(body).to_string()),
-        ]),
+            heartbeat_timeout_millis: 3_600_000,
+            compressed,
+            crc: body_crc32(body),
+        }
+        .ext(),
     );
     cmd.version = version::CURRENT;
     cmd
@@ -111,24 +107,18 @@ pub fn topic_flood(count: usize) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-/// One GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206) frame.
-pub fn topic_list_frame(opaque: i32) -> BytesMut {
-    let mut cmd = RemotingCommand::request(
-        request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
-        opaque,
-        Vec::new(),
-    );
-    cmd.version = version::CURRENT;
-    let mut out = BytesMut::new();
-    frame::encode(&cmd, SerializeType::Json, None, &mut out);
-    out
-}
-
-/// `count` pipelined 206 frames in one buffer.
+/// `count` pipelined GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206) frames in one
+/// buffer.
 pub fn topic_list_burst(count: usize) -> Bytes {
     let mut out = BytesMut::new();
     for i in 0..count {
-        out.extend_from_slice(&topic_list_frame(i as i32 + 1));
+        let mut cmd = RemotingCommand::request(
+            request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+            i as i32 + 1,
+            Vec::new(),
+        );
+        cmd.version = version::CURRENT;
+        frame::encode(&cmd, SerializeType::Json, None, &mut out);
     }
     out.freeze()
 }
@@ -138,11 +128,11 @@ pub fn kv_put(namespace: &str, key: &str, value: String) -> RemotingCommand {
     RemotingCommand::request(
         request::PUT_KV_CONFIG,
         0,
-        ext(&[
-            ("namespace", namespace.to_string()),
-            ("key", key.to_string()),
-            ("value", value),
-        ]),
+        vec![
+            ("namespace".to_string(), namespace.to_string()),
+            ("key".to_string(), key.to_string()),
+            ("value".to_string(), value),
+        ],
     )
 }
 
@@ -151,20 +141,17 @@ pub fn kv_delete(namespace: &str, key: &str) -> RemotingCommand {
     RemotingCommand::request(
         request::DELETE_KV_CONFIG,
         0,
-        ext(&[
-            ("namespace", namespace.to_string()),
-            ("key", key.to_string()),
-        ]),
+        vec![
+            ("namespace".to_string(), namespace.to_string()),
+            ("key".to_string(), key.to_string()),
+        ],
     )
 }
 
 /// The first 8 bytes of a frame announcing `total` bytes after the length
 /// prefix (JSON header of `hdr_len` bytes); what follows is never completed.
 pub fn frame_start(total: u32, hdr_len: u32) -> [u8; 8] {
-    let mut b = [0u8; 8];
-    b[..4].copy_from_slice(&total.to_be_bytes());
-    b[4..].copy_from_slice(&(hdr_len & 0x00FF_FFFF).to_be_bytes());
-    b
+    frame::prefix(total, SerializeType::Json, hdr_len)
 }
 
 #[cfg(test)]

@@ -52,18 +52,18 @@ pub enum Attack {
 }
 
 impl Attack {
-    pub fn name(self) -> &'static str {
-        match self {
-            Attack::All => "all",
-            Attack::Bomb => "bomb",
-            Attack::TopicFlood => "topic-flood",
-            Attack::Noread => "noread",
-            Attack::Trickle => "trickle",
-            Attack::PartialFrames => "partial-frames",
-            Attack::ConnFlood => "conn-flood",
-            Attack::KvFlood => "kv-flood",
-            Attack::SigtermNoread => "sigterm-noread",
-        }
+    /// The attack's kebab-case name, as `--attack` takes it and the JSON
+    /// report writes it.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
+
+    /// `sigterm-noread` measures how long the server takes to exit after a
+    /// SIGTERM: it reports exit times, and never fails the run.
+    pub fn judged_by_exit(self) -> bool {
+        self == Attack::SigtermNoread
     }
 
     const EACH: [Attack; 8] = [
@@ -180,6 +180,21 @@ pub struct AttackRun {
     pub target: String,
     pub pid: Option<u32>,
     pub attacks: Vec<AttackReport>,
+}
+
+impl AttackReport {
+    /// The verdict on this attack: the server survived it, or it is an
+    /// attack judged by exit times instead ([`Attack::judged_by_exit`]).
+    pub fn passed(&self) -> bool {
+        self.survived || self.attack.judged_by_exit()
+    }
+}
+
+impl AttackRun {
+    /// Every attack passed ([`AttackReport::passed`]).
+    pub fn passed(&self) -> bool {
+        self.attacks.iter().all(AttackReport::passed)
+    }
 }
 
 /// Registrations that must outlive every attack: a broker closing its
@@ -427,6 +442,18 @@ async fn hostile(
     }
 }
 
+/// Polls `pid` until it is gone or `deadline` passes: the milliseconds from
+/// `since` to its exit, if it exited.
+async fn wait_exit(pid: u32, since: Instant, deadline: Instant) -> Option<u64> {
+    while Instant::now() < deadline {
+        if !process::alive(pid) {
+            return Some(since.elapsed().as_millis() as u64);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
 /// `sigterm-noread`: non-readers pipeline 206, then SIGTERM; does the process
 /// exit while they stay connected, and if not, once they close?
 async fn sigterm_noread(
@@ -454,14 +481,7 @@ async fn sigterm_noread(
         notes.push(format!("SIGTERM failed: {e}"));
     }
     let term_at = Instant::now();
-    let mut exit_term = None;
-    while Instant::now() < until {
-        if !process::alive(pid) {
-            exit_term = Some(term_at.elapsed().as_millis() as u64);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let exit_term = wait_exit(pid, term_at, until).await;
     drop(release_tx);
     let _ = readers.await;
     let mut exit_close = None;
@@ -471,17 +491,42 @@ async fn sigterm_noread(
             term_at.elapsed().as_millis()
         ));
         let closed_at = Instant::now();
-        while closed_at.elapsed() < Duration::from_secs(10) {
-            if !process::alive(pid) {
-                exit_close = Some(closed_at.elapsed().as_millis() as u64);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        exit_close = wait_exit(pid, closed_at, closed_at + Duration::from_secs(10)).await;
     }
     let mut f = tally.figures();
     f.exit_after_sigterm_ms = exit_term;
     f.exit_after_close_ms = exit_close;
     f.notes.extend(notes);
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_cli_and_json_spellings() {
+        let names: Vec<String> = std::iter::once(Attack::All)
+            .chain(Attack::EACH)
+            .map(Attack::name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "all",
+                "bomb",
+                "topic-flood",
+                "noread",
+                "trickle",
+                "partial-frames",
+                "conn-flood",
+                "kv-flood",
+                "sigterm-noread",
+            ]
+        );
+        for a in std::iter::once(Attack::All).chain(Attack::EACH) {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.name().as_str());
+            assert_eq!(Attack::from_str(&a.name(), false), Ok(a));
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Attack, AttackRun};
+use super::AttackRun;
 use crate::units::fmt_us;
 
 fn mib(v: Option<f64>) -> String {
@@ -40,13 +40,13 @@ pub fn render(run: &AttackRun) -> String {
         }
         let v = &r.victims;
         let h = &r.hostile;
-        let survived = if r.attack == Attack::SigtermNoread {
+        let survived = if r.attack.judged_by_exit() {
             match (h.exit_after_sigterm_ms, h.exit_after_close_ms) {
                 (Some(ms), _) => format!("exit {ms}ms"),
                 (None, Some(ms)) => format!("exit+close {ms}ms"),
                 (None, None) => "no exit".into(),
             }
-        } else if r.survived {
+        } else if r.passed() {
             "yes".into()
         } else {
             "NO".into()

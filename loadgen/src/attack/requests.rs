@@ -7,32 +7,55 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use protocol::SerializeType;
+use protocol::RemotingCommand;
 use tokio::task::JoinSet;
 
 use super::bodies;
 use super::tally::{HostileFigures, Tally};
-use super::victim::shared;
+use super::victim::{connect_within, shared};
 use crate::conn::Conn;
 
 async fn connect(addr: SocketAddr, tally: &Tally) -> Option<Conn> {
     // Replies to these can take long: the reply wait is bounded by the attack's end.
-    let c = Conn::connect(
+    let shared = shared();
+    let c = connect_within(
         addr,
-        0,
-        SerializeType::Json,
         Duration::from_secs(600),
-        shared(),
+        Duration::from_secs(2),
+        &shared,
     );
-    match tokio::time::timeout(Duration::from_secs(2), c).await {
-        Ok(Ok(c)) => {
-            Tally::one(&tally.conns_opened);
-            Some(c)
+    tally.opened(c.await)
+}
+
+/// How one counted request ended.
+enum Sent {
+    Answered,
+    ClosedByServer,
+    Unanswered,
+}
+
+/// Counts a request of `bytes` bytes, sends it on `c` and counts how it
+/// ended; its reply is waited for until `until`.
+async fn send(
+    c: &mut Conn,
+    cmd: RemotingCommand,
+    body: Option<&[u8]>,
+    bytes: usize,
+    until: Instant,
+    tally: &Tally,
+) -> Sent {
+    Tally::one(&tally.requests_sent);
+    Tally::add(&tally.bytes_sent, bytes as u64);
+    match tokio::time::timeout_at(until.into(), c.call(cmd, body)).await {
+        Ok(Ok(r)) => {
+            tally.reply(r.cmd.code);
+            Sent::Answered
         }
-        _ => {
-            Tally::one(&tally.conns_failed);
-            None
+        Ok(Err(_)) => {
+            Tally::one(&tally.closed_by_server);
+            Sent::ClosedByServer
         }
+        Err(_) => Sent::Unanswered,
     }
 }
 
@@ -50,16 +73,9 @@ pub async fn bomb(addr: SocketAddr, conns: usize, body: Bytes, until: Instant, t
             let baddr = format!("127.0.0.9:{}", 20000 + i);
             while Instant::now() < until {
                 let cmd = bodies::register(&name, &baddr, true, &body);
-                Tally::one(&tally.requests_sent);
-                Tally::add(&tally.bytes_sent, body.len() as u64);
-                let call = c.call(cmd, Some(&body));
-                match tokio::time::timeout_at(until.into(), call).await {
-                    Ok(Ok(r)) => tally.reply(r.cmd.code),
-                    Ok(Err(_)) => {
-                        Tally::one(&tally.closed_by_server);
-                        break;
-                    }
-                    Err(_) => break,
+                let sent = send(&mut c, cmd, Some(&body), body.len(), until, &tally).await;
+                if !matches!(sent, Sent::Answered) {
+                    break;
                 }
             }
         });
@@ -80,19 +96,14 @@ pub async fn topic_flood(
         return notes;
     };
     let cmd = bodies::register("AttackFloodBroker", "127.0.0.9:19999", true, &body);
-    Tally::one(&tally.requests_sent);
-    Tally::add(&tally.bytes_sent, body.len() as u64);
     let started = Instant::now();
-    match tokio::time::timeout_at(until.into(), c.call(cmd, Some(&body))).await {
-        Ok(Ok(r)) => {
-            tally.reply(r.cmd.code);
-            notes.push(format!(
-                "registration answered in {} ms",
-                started.elapsed().as_millis()
-            ));
-        }
-        Ok(Err(_)) => Tally::one(&tally.closed_by_server),
-        Err(_) => notes.push("registration unanswered by the end".into()),
+    match send(&mut c, cmd, Some(&body), body.len(), until, &tally).await {
+        Sent::Answered => notes.push(format!(
+            "registration answered in {} ms",
+            started.elapsed().as_millis()
+        )),
+        Sent::ClosedByServer => {}
+        Sent::Unanswered => notes.push("registration unanswered by the end".into()),
     }
     tokio::time::sleep_until(until.into()).await;
     notes
@@ -121,15 +132,11 @@ pub async fn kv_flood(
     let mut put = 0;
     while put < puts && Instant::now() < until {
         let cmd = bodies::kv_put(NS, &format!("k{put}"), value.clone());
-        Tally::one(&tally.requests_sent);
-        Tally::add(&tally.bytes_sent, value.len() as u64);
-        match tokio::time::timeout_at(until.into(), c.call(cmd, None)).await {
-            Ok(Ok(r)) => tally.reply(r.cmd.code),
-            Ok(Err(_)) => {
-                Tally::one(&tally.closed_by_server);
-                break;
-            }
-            Err(_) => break,
+        if !matches!(
+            send(&mut c, cmd, None, value.len(), until, &tally).await,
+            Sent::Answered
+        ) {
+            break;
         }
         put += 1;
     }

@@ -42,19 +42,6 @@ pub async fn open(
     }
 }
 
-async fn opened(tally: &Tally, r: std::io::Result<TcpStream>) -> Option<TcpStream> {
-    match r {
-        Ok(s) => {
-            Tally::one(&tally.conns_opened);
-            Some(s)
-        }
-        Err(_) => {
-            Tally::one(&tally.conns_failed);
-            None
-        }
-    }
-}
-
 /// Resolves when the server closes (EOF or error); what it sends is dropped.
 async fn until_eof(mut rd: OwnedReadHalf) {
     let mut b = vec![0u8; 16 * 1024];
@@ -105,7 +92,7 @@ pub async fn trickle(
     for _ in 0..conns {
         let tally = tally.clone();
         tasks.spawn(async move {
-            let Some(s) = opened(&tally, open(addr, None, None).await).await else {
+            let Some(s) = tally.opened(open(addr, None, None).await.ok()) else {
                 return;
             };
             let (rd, mut wr) = s.into_split();
@@ -140,7 +127,7 @@ pub async fn partial(
     for _ in 0..conns {
         let (tally, chunk) = (tally.clone(), chunk.clone());
         tasks.spawn(async move {
-            let Some(s) = opened(&tally, open(addr, None, None).await).await else {
+            let Some(s) = tally.opened(open(addr, None, None).await.ok()) else {
                 return;
             };
             let (rd, mut wr) = s.into_split();
@@ -184,7 +171,7 @@ pub async fn flood(
         }
         while let Some(r) = connects.join_next().await {
             let r = r.unwrap_or_else(|e| Err(std::io::Error::other(e)));
-            if let Some(s) = opened(&tally, r).await {
+            if let Some(s) = tally.opened(r.ok()) {
                 let tally = tally.clone();
                 holders.spawn(async move {
                     let (rd, _wr) = s.into_split();
@@ -237,7 +224,7 @@ pub async fn noread(
     for _ in 0..conns {
         let (tally, burst, mut release) = (tally.clone(), burst.clone(), release.clone());
         tasks.spawn(async move {
-            let Some(mut s) = opened(&tally, open(addr, None, Some(4096)).await).await else {
+            let Some(mut s) = tally.opened(open(addr, None, Some(4096)).await.ok()) else {
                 return;
             };
             let mut closed = false;

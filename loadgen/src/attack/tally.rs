@@ -29,6 +29,17 @@ impl Tally {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a connection attempt as opened or failed; the connection, if
+    /// it opened.
+    pub fn opened<T>(&self, conn: Option<T>) -> Option<T> {
+        Self::one(if conn.is_some() {
+            &self.conns_opened
+        } else {
+            &self.conns_failed
+        });
+        conn
+    }
+
     /// Counts a reply by its code.
     pub fn reply(&self, code: i32) {
         if code == 0 {

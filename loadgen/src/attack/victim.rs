@@ -150,12 +150,19 @@ fn figures(t: &Tally) -> VictimFigures {
     }
 }
 
-async fn connect(addr: SocketAddr, timeout: Duration, shared: &Arc<Shared>) -> Option<Conn> {
+/// A [`Conn`] whose replies may take `timeout`, if it connects within `within`.
+pub async fn connect_within(
+    addr: SocketAddr,
+    timeout: Duration,
+    within: Duration,
+    shared: &Arc<Shared>,
+) -> Option<Conn> {
     let c = Conn::connect(addr, 0, SerializeType::Json, timeout, shared.clone());
-    tokio::time::timeout(Duration::from_secs(1), c)
-        .await
-        .ok()?
-        .ok()
+    tokio::time::timeout(within, c).await.ok()?.ok()
+}
+
+async fn connect(addr: SocketAddr, timeout: Duration, shared: &Arc<Shared>) -> Option<Conn> {
+    connect_within(addr, timeout, Duration::from_secs(1), shared).await
 }
 
 /// One victim connection: a lookup every `1/rate` s; a broken connection is
@@ -210,13 +217,8 @@ async fn probe(addr: SocketAddr, until: Instant, shared: Arc<Shared>, tally: Sha
     while Instant::now() < until {
         let started = Instant::now();
         lock(&tally).tried += 1;
-        if let Some(mut c) = connect(addr, Duration::from_secs(1), &shared).await {
-            let call = c.call(requests::route(VICTIM_TOPIC, version::CURRENT, true), None);
-            if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(1), call).await {
-                if r.cmd.code == response::SUCCESS {
-                    lock(&tally).ok += 1;
-                }
-            }
+        if answers_on(addr, Duration::from_secs(1), &shared).await {
+            lock(&tally).ok += 1;
         }
         let next = started + Duration::from_millis(250);
         tokio::time::sleep_until(next.into()).await;
@@ -225,8 +227,11 @@ async fn probe(addr: SocketAddr, until: Instant, shared: Arc<Shared>, tally: Sha
 
 /// One lookup on a fresh connection: does the server still answer?
 pub async fn answers(addr: SocketAddr, wait: Duration) -> bool {
-    let shared = shared();
-    let Some(mut c) = connect(addr, wait, &shared).await else {
+    answers_on(addr, wait, &shared()).await
+}
+
+async fn answers_on(addr: SocketAddr, wait: Duration, shared: &Arc<Shared>) -> bool {
+    let Some(mut c) = connect(addr, wait, shared).await else {
         return false;
     };
     let call = c.call(requests::route(VICTIM_TOPIC, version::CURRENT, true), None);
