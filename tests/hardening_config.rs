@@ -7,7 +7,6 @@ mod common;
 
 use std::fs;
 use std::net::TcpListener;
-use std::time::Duration;
 
 use common::*;
 use protocol::codes::{request as rq, response};
@@ -18,51 +17,6 @@ fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-/// The 319 body.
-fn config_text(c: &mut Client) -> String {
-    let r = c.ask(rq::GET_NAMESRV_CONFIG, &[], None);
-    assert_eq!(r.0.code, 0);
-    body_str(&r)
-}
-
-fn update(c: &mut Client, body: &[u8]) -> (i32, String) {
-    let r = c.ask(rq::UPDATE_NAMESRV_CONFIG, &[], Some(body));
-    (r.0.code, remark(&r).to_string())
-}
-
-fn put(c: &mut Client, ns: &str, key: &str, value: &str) -> (i32, String) {
-    let r = c.ask(
-        rq::PUT_KV_CONFIG,
-        &[("namespace", ns), ("key", key), ("value", value)],
-        None,
-    );
-    (r.0.code, remark(&r).to_string())
-}
-
-fn get(c: &mut Client, ns: &str, key: &str) -> Option<String> {
-    let r = c.ask(rq::GET_KV_CONFIG, &[("namespace", ns), ("key", key)], None);
-    match r.0.code {
-        0 => Some(r.0.ext("value").expect("value ext").to_string()),
-        response::QUERY_NOT_FOUND => None,
-        code => panic!("GET_KV_CONFIG: unexpected {code} {:?}", r.0.remark),
-    }
-}
-
-/// Waits for a log line holding every one of `parts`.
-fn wait_log_line(server: &TestServer, parts: &[&str]) -> String {
-    wait_for(
-        Duration::from_secs(5),
-        &format!("a log line with {parts:?}"),
-        || {
-            server
-                .stderr()
-                .lines()
-                .find(|l| parts.iter().all(|p| l.contains(p)))
-                .map(str::to_string)
-        },
-    )
-}
-
 /// Sends a 318 body, checks it is accepted with `productEnvName` exactly
 /// `accepted`, restarts on the same files and checks the server listens where it
 /// did, keeps its paths and shows exactly the same configuration.
@@ -70,7 +24,7 @@ fn accepted_then_restart_is_identical(body: &[u8], accepted: &str) {
     let port = free_port();
     let mut server = TestServer::start(&[("listenPort", &port.to_string())]);
     let mut c = server.client();
-    assert_eq!(update(&mut c, body), (0, String::new()));
+    assert_eq!(try_update(&mut c, body), (0, String::new()));
     let before = config_text(&mut c);
     let line = format!("\nproductEnvName={accepted}\n");
     assert!(
@@ -105,7 +59,7 @@ fn accepted_then_restart_is_identical(body: &[u8], accepted: &str) {
 
     // The KV store is still written where it was.
     let mut c = server.client();
-    assert_eq!(put(&mut c, "ns", "k", "v"), (0, String::new()));
+    assert_eq!(try_put(&mut c, "ns", "k", "v"), (0, String::new()));
     assert_eq!(
         fs::read_to_string(&server.kv_path).expect("kv file"),
         r#"{"configTable":{"ns":{"k":"v"}}}"#
@@ -143,7 +97,7 @@ fn the_store_file_is_escaped_as_properties_store() {
     let server = TestServer::start(&[]);
     let mut c = server.client();
     assert_eq!(
-        update(&mut c, br"productEnvName=x\nlistenPort=1"),
+        try_update(&mut c, br"productEnvName=x\nlistenPort=1"),
         (0, String::new())
     );
     let stored = fs::read_to_string(&server.conf_path).expect("config file");
@@ -164,7 +118,7 @@ fn a_lone_surrogate_is_refused_not_replaced() {
     let mut c = server.client();
     let before = config_text(&mut c);
     assert_eq!(
-        update(&mut c, br"productEnvName=\uD800"),
+        try_update(&mut c, br"productEnvName=\uD800"),
         (
             response::SYSTEM_ERROR,
             "string2Properties error".to_string()
@@ -186,7 +140,7 @@ fn limits_cannot_be_lifted_by_318() {
         "kvMaxTotalBytes",
     ] {
         assert_eq!(
-            update(&mut c, format!("{key}=2147483647").as_bytes()),
+            try_update(&mut c, format!("{key}=2147483647").as_bytes()),
             (
                 response::NO_PERMISSION,
                 "Can not update config in black list.".to_string()
@@ -237,7 +191,7 @@ fn an_empty_kv_file_starts_from_its_backup_and_keeps_it() {
     assert_eq!(get(&mut c, "ns", "k").as_deref(), Some("v"));
 
     // A put writes the file and leaves the good backup as it was.
-    assert_eq!(put(&mut c, "ns", "k2", "v2"), (0, String::new()));
+    assert_eq!(try_put(&mut c, "ns", "k2", "v2"), (0, String::new()));
     assert_eq!(fs::read_to_string(&bak).expect("bak"), GOOD_KV);
     assert_eq!(
         fs::read_to_string(&kv).expect("kv"),
@@ -296,18 +250,18 @@ fn an_empty_kv_file_without_a_usable_backup_stops_the_start() {
 fn a_value_over_kv_max_value_length_is_refused_and_not_stored() {
     let server = TestServer::start(&[("kvMaxValueLength", "8")]);
     let mut c = server.client();
-    assert_eq!(put(&mut c, "ns", "k", "12345678"), (0, String::new()));
+    assert_eq!(try_put(&mut c, "ns", "k", "12345678"), (0, String::new()));
     let file = fs::read(&server.kv_path).expect("kv file");
 
     let refused = (
         response::SYSTEM_ERROR,
         "KV value of 9 bytes is over the limit kvMaxValueLength=8".to_string(),
     );
-    assert_eq!(put(&mut c, "ns", "k", "123456789"), refused);
-    assert_eq!(put(&mut c, "ns", "new", "123456789"), refused);
+    assert_eq!(try_put(&mut c, "ns", "k", "123456789"), refused);
+    assert_eq!(try_put(&mut c, "ns", "new", "123456789"), refused);
     // UTF-8 bytes: 4 chars, 12 bytes.
     assert_eq!(
-        put(&mut c, "ns", "k", "€€€€"),
+        try_put(&mut c, "ns", "k", "€€€€"),
         (
             response::SYSTEM_ERROR,
             "KV value of 12 bytes is over the limit kvMaxValueLength=8".to_string()
@@ -315,7 +269,7 @@ fn a_value_over_kv_max_value_length_is_refused_and_not_stored() {
     );
     let big = "x".repeat(1 << 20);
     assert_eq!(
-        put(&mut c, "ns", "big", &big),
+        try_put(&mut c, "ns", "big", &big),
         (
             response::SYSTEM_ERROR,
             "KV value of 1048576 bytes is over the limit kvMaxValueLength=8".to_string()
@@ -333,14 +287,14 @@ fn a_value_over_kv_max_value_length_is_refused_and_not_stored() {
 fn kv_max_entries_counts_namespaces_and_keys() {
     let mut server = TestServer::start(&[("kvMaxEntries", "3")]);
     let mut c = server.client();
-    assert_eq!(put(&mut c, "ns", "a", "1"), (0, String::new()));
-    assert_eq!(put(&mut c, "ns", "b", "2"), (0, String::new()));
+    assert_eq!(try_put(&mut c, "ns", "a", "1"), (0, String::new()));
+    assert_eq!(try_put(&mut c, "ns", "b", "2"), (0, String::new()));
     let full = (
         response::SYSTEM_ERROR,
         "KV store full: it holds 3 namespaces and keys, the limit kvMaxEntries=3".to_string(),
     );
-    assert_eq!(put(&mut c, "ns", "c", "3"), full);
-    assert_eq!(put(&mut c, "other", "x", "1"), full);
+    assert_eq!(try_put(&mut c, "ns", "c", "3"), full);
+    assert_eq!(try_put(&mut c, "other", "x", "1"), full);
     let r = c.ask(
         rq::PUT_KV_CONFIG,
         &[("namespace", "other"), ("key", "x")],
@@ -353,14 +307,14 @@ fn kv_max_entries_counts_namespaces_and_keys() {
     );
     wait_log_line(&server, &["WARN", "KV put refused", "kvMaxEntries"]);
     // Replacing a value and deleting still work; a delete makes room.
-    assert_eq!(put(&mut c, "ns", "a", "1b"), (0, String::new()));
+    assert_eq!(try_put(&mut c, "ns", "a", "1b"), (0, String::new()));
     let r = c.ask(
         rq::DELETE_KV_CONFIG,
         &[("namespace", "ns"), ("key", "b")],
         None,
     );
     assert_eq!(r.0.code, 0);
-    assert_eq!(put(&mut c, "ns", "c", "3"), (0, String::new()));
+    assert_eq!(try_put(&mut c, "ns", "c", "3"), (0, String::new()));
     assert_eq!(get(&mut c, "other", "x"), None);
     let r = c.ask(rq::GET_KVLIST_BY_NAMESPACE, &[("namespace", "other")], None);
     assert_eq!(r.0.code, response::QUERY_NOT_FOUND, "no namespace created");
@@ -377,9 +331,9 @@ fn kv_max_entries_counts_namespaces_and_keys() {
     let mut c = server.client();
     assert_eq!(get(&mut c, "ns", "a").as_deref(), Some("1b"));
     assert_eq!(get(&mut c, "ns", "c").as_deref(), Some("3"));
-    assert_eq!(put(&mut c, "ns", "a", "1c"), (0, String::new()));
+    assert_eq!(try_put(&mut c, "ns", "a", "1c"), (0, String::new()));
     assert_eq!(
-        put(&mut c, "ns", "d", "4"),
+        try_put(&mut c, "ns", "d", "4"),
         (
             response::SYSTEM_ERROR,
             "KV store full: it holds 3 namespaces and keys, the limit kvMaxEntries=2".to_string()
@@ -447,15 +401,18 @@ fn kv_max_total_bytes_bounds_the_store_as_the_file_holds_it() {
         )
     };
     // Quoted JSON strings: "ns" "k1" "0123456789" = 4 + 4 + 12, then "k2" "abcd" = 4 + 6.
-    assert_eq!(put(&mut c, "ns", "k1", "0123456789"), (0, String::new()));
-    assert_eq!(put(&mut c, "ns", "k2", "abcd"), (0, String::new()));
-    assert_eq!(put(&mut c, "ns", "k3", ""), over(36));
-    assert_eq!(put(&mut c, "ns", "k2", "abcde"), over(31));
+    assert_eq!(
+        try_put(&mut c, "ns", "k1", "0123456789"),
+        (0, String::new())
+    );
+    assert_eq!(try_put(&mut c, "ns", "k2", "abcd"), (0, String::new()));
+    assert_eq!(try_put(&mut c, "ns", "k3", ""), over(36));
+    assert_eq!(try_put(&mut c, "ns", "k2", "abcde"), over(31));
     wait_log_line(&server, &["WARN", "KV put refused", "kvMaxTotalBytes"]);
     // A shorter value frees room; an escaped char counts as written ("\u0001").
-    assert_eq!(put(&mut c, "ns", "k1", "0123"), (0, String::new()));
-    assert_eq!(put(&mut c, "ns", "k3", "\u{1}"), over(36));
-    assert_eq!(put(&mut c, "ns", "k3", ""), (0, String::new()));
+    assert_eq!(try_put(&mut c, "ns", "k1", "0123"), (0, String::new()));
+    assert_eq!(try_put(&mut c, "ns", "k3", "\u{1}"), over(36));
+    assert_eq!(try_put(&mut c, "ns", "k3", ""), (0, String::new()));
     assert_eq!(get(&mut c, "ns", "k2").as_deref(), Some("abcd"));
     let file = fs::read_to_string(&server.kv_path).expect("kv");
     assert_eq!(

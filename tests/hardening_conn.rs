@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::codes::request as rq;
 use common::*;
+use protocol::body::{BrokerData, QueueData};
 use protocol::frame;
 use protocol::SerializeType;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -48,30 +49,10 @@ fn connect_from(source: IpAddr, addr: SocketAddr, rcvbuf: Option<usize>) -> TcpS
     socket.into()
 }
 
-/// Waits (briefly) for the server's log to contain `needle`: a connection is
-/// closed before its log line is written.
-fn wait_log(server: &TestServer, needle: &str) {
-    let found = (0..100).any(|_| {
-        let hit = server.stderr().contains(needle);
-        if !hit {
-            thread::sleep(Duration::from_millis(20));
-        }
-        hit
-    });
-    assert!(
-        found,
-        "no log line {needle:?}; stderr:\n{}",
-        server.stderr()
-    );
-}
-
 fn localhost(last: u8) -> IpAddr {
     IpAddr::from([127, 0, 0, last])
 }
 
-/// Registers one broker with `n` topics of longish names (so a 206 reply is about
-/// 36 bytes per topic); the broker stays registered while the returned client lives.
-#[must_use]
 /// One GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206) reply body, asked on a new connection.
 fn topic_list(server: &TestServer) -> Vec<u8> {
     let (cmd, body) = server
@@ -81,6 +62,9 @@ fn topic_list(server: &TestServer) -> Vec<u8> {
     body.expect("topic list body").to_vec()
 }
 
+/// Registers one broker with `n` topics of longish names (so a 206 reply is about
+/// 36 bytes per topic); the broker stays registered while the returned client lives.
+#[must_use]
 fn register_topics(server: &TestServer, n: usize) -> Client {
     let topics = (0..n)
         .map(|i| topic(&format!("hardening-topic-with-a-long-name-{i:07}"), 6, 8))
@@ -89,6 +73,15 @@ fn register_topics(server: &TestServer, n: usize) -> Client {
     let mut broker = server.client();
     broker.register_ok(&reg);
     broker
+}
+
+/// The reply to an `UNKNOWN_CODE` request (see tests/route.rs).
+fn assert_unknown_code(reply: &Reply) {
+    assert_eq!(reply.0.code, codes::response::REQUEST_CODE_NOT_SUPPORTED);
+    assert_eq!(
+        remark(reply),
+        format!(" request type {UNKNOWN_CODE} not supported")
+    );
 }
 
 fn frame_bytes(code: i32, body: Option<&[u8]>) -> Vec<u8> {
@@ -150,8 +143,8 @@ fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Result<usize, 
     }
 }
 
-/// Whether a route lookup on `client` is answered (any code), or the connection
-/// is closed instead.
+/// Whether a route lookup on `client` is answered (17 TOPIC_NOT_EXIST: no test
+/// that uses it registers `T`), or the connection is closed instead.
 fn answered(client: &mut Client) -> bool {
     let mut cmd = request(rq::GET_ROUTEINFO_BY_TOPIC, &[("topic", "T")]);
     cmd.opaque = 7;
@@ -162,6 +155,14 @@ fn answered(client: &mut Client) -> bool {
     match client.read_frame() {
         Ok((reply, _)) => {
             assert_eq!(reply.opaque, 7);
+            assert_eq!(
+                (reply.code, reply.remark.as_deref()),
+                (
+                    codes::response::TOPIC_NOT_EXIST,
+                    Some("No topic route info in name server for the topic: T\nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details.")
+                ),
+                "the route lookup of T"
+            );
             true
         }
         Err(e) => {
@@ -175,25 +176,44 @@ fn answered(client: &mut Client) -> bool {
     }
 }
 
-/// Route lookups on fresh connections (both shards) for `during`; all must be
-/// answered. Returns how many were.
+/// Asks `client` for the route of a topic `register_topics` registered and checks
+/// it is exactly that broker's (lookup `n`, for the messages).
+fn assert_known_route(client: &mut Client, n: usize) {
+    let route = client
+        .route("hardening-topic-with-a-long-name-0000001")
+        .unwrap_or_else(|| panic!("lookup {n}: no route"));
+    assert_eq!(
+        route.queue_datas,
+        vec![QueueData {
+            broker_name: "b1".into(),
+            perm: 6,
+            read_queue_nums: 8,
+            topic_sys_flag: 0,
+            write_queue_nums: 8,
+        }],
+        "lookup {n}"
+    );
+    assert_eq!(
+        route.broker_datas,
+        vec![BrokerData {
+            cluster: "C".into(),
+            broker_name: "b1".into(),
+            broker_addrs: [(0, "10.0.0.1:10911".to_string())].into(),
+            enable_acting_master: false,
+            zone_name: None,
+        }],
+        "lookup {n}"
+    );
+}
+
+/// Route lookups on fresh connections (both shards) for `during`, at least one
+/// even when `during` is over before the first: every one must be answered with
+/// the exact route (a lookup that is not panics). Returns how many there were.
 fn lookups_keep_working(server: &TestServer, during: Duration) -> usize {
     let end = Instant::now() + during;
     let mut n = 0;
-    while Instant::now() < end && n < 500 {
-        let route = server
-            .client()
-            .route("hardening-topic-with-a-long-name-0000001")
-            .unwrap_or_else(|| panic!("lookup {n} not answered"));
-        assert_eq!(route.queue_datas.len(), 1, "lookup {n}");
-        assert_eq!(route.queue_datas[0].broker_name, "b1", "lookup {n}");
-        assert_eq!(
-            route.broker_datas[0]
-                .broker_addrs
-                .get(&0)
-                .map(String::as_str),
-            Some("10.0.0.1:10911")
-        );
+    while n == 0 || (Instant::now() < end && n < 500) {
+        assert_known_route(&mut server.client(), n);
         n += 1;
         thread::sleep(Duration::from_millis(10));
     }
@@ -207,7 +227,8 @@ fn sigterm_exits_zero_within_the_drain_time_while_a_client_never_reads() {
     // About 72 KB per reply, 14 MB in all: far more than the socket buffers hold.
     let (_stuck, writer) = non_reader(&server, topic_list_requests(200));
     thread::sleep(Duration::from_millis(500));
-    assert!(lookups_keep_working(&server, Duration::from_millis(200)) > 0);
+    // Every lookup (at least one) gets the exact route, or this panics.
+    lookups_keep_working(&server, Duration::from_millis(200));
 
     let asked = Instant::now();
     server.signal(libc::SIGTERM);
@@ -224,7 +245,7 @@ fn sigterm_exits_zero_within_the_drain_time_while_a_client_never_reads() {
         took >= Duration::from_millis(900),
         "exited before the drain time: {took:?}"
     );
-    wait_log(&server, "shutdown drain time is up");
+    wait_log_line(&server, &["shutdown drain time is up"]);
     let _ = writer.join();
 }
 
@@ -244,11 +265,12 @@ fn a_client_that_never_reads_is_closed_at_the_write_deadline_while_others_are_se
         got < requests * one_reply,
         "all {got} bytes of replies were sent: the connection was not cut"
     );
-    wait_log(
+    wait_log_line(
         &server,
-        "peer did not take its replies within the write deadline",
+        &["peer did not take its replies within the write deadline"],
     );
-    assert!(lookups_keep_working(&server, Duration::from_millis(100)) > 0);
+    // Every lookup (at least one) gets the exact route, or this panics.
+    lookups_keep_working(&server, Duration::from_millis(100));
     let _ = writer.join();
 }
 
@@ -272,10 +294,7 @@ fn the_pending_output_of_a_client_that_never_reads_is_bounded() {
     let mut lookups = 0;
     while Instant::now() < end {
         peak = peak.max(server.rss_kib());
-        assert!(server
-            .client()
-            .route("hardening-topic-with-a-long-name-0000001")
-            .is_some());
+        assert_known_route(&mut server.client(), lookups);
         lookups += 1;
         thread::sleep(Duration::from_millis(30));
     }
@@ -307,8 +326,8 @@ fn read_buffers_are_given_back_after_a_large_frame() {
     for _ in 0..12 {
         let mut c = server.client();
         c.send_raw(&big).expect("send");
-        let (reply, _) = c.read_frame().expect("reply to a large frame");
-        assert_ne!(reply.code, 0);
+        let reply = c.read_frame().expect("reply to a large frame");
+        assert_unknown_code(&reply);
         idle.push(c);
     }
     thread::sleep(Duration::from_millis(300));
@@ -343,7 +362,7 @@ fn a_flood_from_one_address_is_cut_at_its_limit_and_others_still_connect() {
         assert!(answered(&mut c));
         assert_eq!(c.route("T"), None);
     }
-    wait_log(&server, "connection refused by a connection limit");
+    wait_log_line(&server, &["connection refused by a connection limit"]);
 
     // A slot freed by a close is usable again.
     let first = served.iter().position(|&s| s).expect("a served one");
@@ -408,7 +427,7 @@ fn a_trickled_frame_is_cut_at_the_frame_deadline() {
     let at = closed_at.expect("a trickled frame kept its connection for 4 s");
     assert!(at >= Duration::from_millis(450), "closed too early: {at:?}");
     assert!(at < Duration::from_millis(2500), "closed late: {at:?}");
-    wait_log(&server, "frame not completed within the frame deadline");
+    wait_log_line(&server, &["frame not completed within the frame deadline"]);
     assert!(answered(&mut server.client()));
 }
 
@@ -428,22 +447,25 @@ fn the_incomplete_frame_budget_closes_the_connection_that_would_exceed_it() {
     let got = read_until_closed(&mut b.stream, Duration::from_secs(3))
         .unwrap_or_else(|_| panic!("the connection over the budget stayed open"));
     assert_eq!(got, 0);
-    wait_log(&server, "incomplete-frame budget exhausted");
+    wait_log_line(&server, &["incomplete-frame budget exhausted"]);
 
     // The first one completes its frame and is answered; its budget is freed.
     a.send_raw(&whole[part..]).expect("rest of a");
-    let (reply, _) = a.read_frame().unwrap_or_else(|e| {
+    let reply = a.read_frame().unwrap_or_else(|e| {
         panic!(
             "reply to the completed frame: {e}; stderr:\n{}",
             server.stderr()
         )
     });
-    assert_ne!(reply.code, 0);
+    assert_unknown_code(&reply);
     let mut c = server.client();
     c.send_raw(&whole[..part]).expect("send c");
     thread::sleep(Duration::from_millis(200));
     c.send_raw(&whole[part..]).expect("rest of c");
-    assert!(c.read_frame().is_ok(), "a frame within the freed budget");
+    let reply = c
+        .read_frame()
+        .unwrap_or_else(|e| panic!("a frame within the freed budget: {e}"));
+    assert_unknown_code(&reply);
 }
 
 #[test]
@@ -463,9 +485,9 @@ fn a_pipelining_client_that_reads_gets_every_reply_in_order_past_the_output_boun
     }
     writer.join().expect("writer");
     assert!(answered(&mut c));
-    wait_log(
+    wait_log_line(
         &server,
-        "connection output over its bound; not read until it is sent",
+        &["connection output over its bound; not read until it is sent"],
     );
 }
 
@@ -473,6 +495,8 @@ fn a_pipelining_client_that_reads_gets_every_reply_in_order_past_the_output_boun
 fn an_update_of_the_connection_limits_is_refused() {
     let server = TestServer::start(&[]);
     let mut c = server.client();
+    let stored_before = std::fs::read_to_string(&server.conf_path).expect("config file");
+    let shown_before = config_text(&mut c);
     for body in [
         "maxConnections=1",
         "maxConnectionsPerAddress=1",
@@ -487,7 +511,8 @@ fn an_update_of_the_connection_limits_is_refused() {
         assert_eq!(remark(&r), "Can not update config in black list.");
     }
     let stored = std::fs::read_to_string(&server.conf_path).expect("config file");
-    assert!(!stored.contains("maxConnections"), "{stored}");
+    assert_eq!(stored, stored_before, "the config file is untouched");
+    assert_eq!(config_text(&mut c), shown_before, "319 shows the same");
 }
 
 #[test]
@@ -509,7 +534,7 @@ fn the_idle_timeout_still_closes_a_connection_after_a_frame_split_across_reads()
     c.expect_closed(Duration::from_secs(4));
     let idle = idle_from.elapsed();
     assert!(idle >= Duration::from_millis(800), "closed after {idle:?}");
-    wait_log(&server, "idle connection closed");
+    wait_log_line(&server, &["idle connection closed"]);
 }
 
 #[test]
@@ -544,9 +569,9 @@ fn a_client_taking_its_replies_in_a_trickle_is_still_closed_at_the_write_deadlin
         closed_at < Duration::from_secs(4),
         "closed after {closed_at:?}"
     );
-    wait_log(
+    wait_log_line(
         &server,
-        "peer did not take its replies within the write deadline",
+        &["peer did not take its replies within the write deadline"],
     );
     let _ = writer.join();
 }

@@ -8,43 +8,14 @@ use std::fs;
 use common::*;
 use protocol::codes::{request as rq, response};
 
-fn put(c: &mut Client, ns: &str, key: &str, value: &str) {
-    let r = c.ask(
-        rq::PUT_KV_CONFIG,
-        &[("namespace", ns), ("key", key), ("value", value)],
-        None,
-    );
-    assert_eq!((r.0.code, r.0.remark.as_deref()), (0, None));
-}
-
-fn get(c: &mut Client, ns: &str, key: &str) -> Option<String> {
-    let r = c.ask(rq::GET_KV_CONFIG, &[("namespace", ns), ("key", key)], None);
-    match r.0.code {
-        0 => Some(r.0.ext("value").expect("value ext").to_string()),
-        response::QUERY_NOT_FOUND => {
-            assert_eq!(
-                remark(&r),
-                format!("No config item, Namespace: {ns} Key: {key}")
-            );
-            assert_eq!(
-                r.0.ext_fields,
-                Some(vec![]),
-                "a custom header: extFields {{}}"
-            );
-            None
-        }
-        code => panic!("GET_KV_CONFIG: unexpected {code} {:?}", r.0.remark),
-    }
-}
-
 #[test]
 fn put_get_delete_and_list() {
     let server = TestServer::start(&[]);
     let mut c = server.client();
     assert_eq!(get(&mut c, "ns", "k"), None);
-    put(&mut c, "ns", "k", "v1");
-    put(&mut c, "ns", "k2", "v2");
-    put(&mut c, "ns", "k", "v1b");
+    put_ok(&mut c, "ns", "k", "v1");
+    put_ok(&mut c, "ns", "k2", "v2");
+    put_ok(&mut c, "ns", "k", "v1b");
     // Visible at once on every shard.
     for _ in 0..8 {
         assert_eq!(get(&mut server.client(), "ns", "k").as_deref(), Some("v1b"));
@@ -106,7 +77,7 @@ fn values_with_special_characters_round_trip() {
     let server = TestServer::start(&[]);
     let mut c = server.client();
     let value = "a\"b\\c/é 中\n\t;x:1";
-    put(&mut c, "ns", "k", value);
+    put_ok(&mut c, "ns", "k", value);
     assert_eq!(get(&mut c, "ns", "k").as_deref(), Some(value));
     let mut bin = server
         .client()
@@ -148,9 +119,9 @@ fn put_without_namespace_or_key_fails() {
 fn kv_survives_a_restart() {
     let mut server = TestServer::start(&[]);
     let mut c = server.client();
-    put(&mut c, "ORDER_TOPIC_CONFIG", "TopicA", "broker-a:4");
-    put(&mut c, "ns", "k", "v");
-    put(&mut c, "ns", "gone", "x");
+    put_ok(&mut c, "ORDER_TOPIC_CONFIG", "TopicA", "broker-a:4");
+    put_ok(&mut c, "ns", "k", "v");
+    put_ok(&mut c, "ns", "gone", "x");
     c.ask(
         rq::DELETE_KV_CONFIG,
         &[("namespace", "ns"), ("key", "gone")],

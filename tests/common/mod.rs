@@ -705,3 +705,83 @@ pub fn remark(r: &Reply) -> &str {
 pub fn body_str(r: &Reply) -> String {
     String::from_utf8(r.1.clone().unwrap_or_default()).expect("utf-8 body")
 }
+
+// ---------------------------------------------------------------------------
+// log, KV and namesrv-config helpers shared by several test files
+
+/// Waits (up to 5 s: stderr is drained by a thread, and a connection is closed
+/// before its log line is written) for a log line holding every one of `parts`;
+/// returns that line.
+pub fn wait_log_line(server: &TestServer, parts: &[&str]) -> String {
+    wait_for(
+        Duration::from_secs(5),
+        &format!("a log line with {parts:?}"),
+        || {
+            server
+                .stderr()
+                .lines()
+                .find(|l| parts.iter().all(|p| l.contains(p)))
+                .map(str::to_string)
+        },
+    )
+}
+
+/// PUT_KV_CONFIG (100): the reply's code and remark.
+pub fn try_put(c: &mut Client, ns: &str, key: &str, value: &str) -> (i32, String) {
+    let r = c.ask(
+        rq::PUT_KV_CONFIG,
+        &[("namespace", ns), ("key", key), ("value", value)],
+        None,
+    );
+    (r.0.code, remark(&r).to_string())
+}
+
+/// PUT_KV_CONFIG (100) that must succeed, without a remark.
+pub fn put_ok(c: &mut Client, ns: &str, key: &str, value: &str) {
+    let r = c.ask(
+        rq::PUT_KV_CONFIG,
+        &[("namespace", ns), ("key", key), ("value", value)],
+        None,
+    );
+    assert_eq!((r.0.code, r.0.remark.as_deref()), (0, None));
+}
+
+/// GET_KV_CONFIG (101): the value, or `None` on the exact upstream miss reply.
+pub fn get(c: &mut Client, ns: &str, key: &str) -> Option<String> {
+    let r = c.ask(rq::GET_KV_CONFIG, &[("namespace", ns), ("key", key)], None);
+    match r.0.code {
+        0 => Some(r.0.ext("value").expect("value ext").to_string()),
+        response::QUERY_NOT_FOUND => {
+            assert_eq!(
+                remark(&r),
+                format!("No config item, Namespace: {ns} Key: {key}")
+            );
+            assert_eq!(
+                r.0.ext_fields,
+                Some(vec![]),
+                "a custom header: extFields {{}}"
+            );
+            None
+        }
+        code => panic!("GET_KV_CONFIG: unexpected {code} {:?}", r.0.remark),
+    }
+}
+
+/// The GET_NAMESRV_CONFIG (319) body.
+pub fn config_text(c: &mut Client) -> String {
+    let r = c.ask(rq::GET_NAMESRV_CONFIG, &[], None);
+    assert_eq!(r.0.code, 0);
+    body_str(&r)
+}
+
+/// UPDATE_NAMESRV_CONFIG (318): the reply's code and remark.
+pub fn try_update(c: &mut Client, body: &[u8]) -> (i32, String) {
+    let r = c.ask(rq::UPDATE_NAMESRV_CONFIG, &[], Some(body));
+    (r.0.code, remark(&r).to_string())
+}
+
+/// UPDATE_NAMESRV_CONFIG (318) that must succeed, without a remark.
+pub fn update_ok(c: &mut Client, body: &str) {
+    let r = c.ask(rq::UPDATE_NAMESRV_CONFIG, &[], Some(body.as_bytes()));
+    assert_eq!((r.0.code, r.0.remark.as_deref()), (0, None), "{body}");
+}

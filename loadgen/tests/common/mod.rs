@@ -65,6 +65,11 @@ pub fn namesrv_binary() -> PathBuf {
 
 /// Starts namesrv on 127.0.0.1 with a free port and waits for its boot line.
 pub fn start_real() -> RealServer {
+    start_real_with("")
+}
+
+/// [`start_real`] with `extra` (`key=value` lines) appended to its config file.
+pub fn start_real_with(extra: &str) -> RealServer {
     let dir = std::env::temp_dir().join(format!(
         "loadgen-test-{}-{}",
         std::process::id(),
@@ -75,7 +80,7 @@ pub fn start_real() -> RealServer {
     std::fs::write(
         &conf,
         format!(
-            "listenPort=0\nbindAddress=127.0.0.1\nkvConfigPath={}\n",
+            "listenPort=0\nbindAddress=127.0.0.1\nkvConfigPath={}\n{extra}",
             dir.join("kv.json").display()
         ),
     )
