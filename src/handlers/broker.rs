@@ -51,7 +51,7 @@ pub fn register(snap: &Snapshot, cmd: &RemotingCommand, body: Option<Bytes>) -> 
     if len >= offload {
         Outcome::Decode(Box::new(job))
     } else {
-        job.run()
+        job.run().into()
     }
 }
 
@@ -78,16 +78,18 @@ impl RegisterJob {
     /// [`Self::run`] on a blocking thread: the thread first lowers its own
     /// scheduling priority (once), so on a CPU it shares with a shard executor the
     /// executor always wins and lookups do not queue behind an inflate.
-    pub fn run_blocking(self) -> Outcome {
+    pub fn run_blocking(self) -> Result<WriteOp, Reply> {
         demote_this_thread();
         self.run()
     }
 
-    /// Checks and decodes the body: the reply to send, or the write to apply.
-    pub fn run(self) -> Outcome {
+    /// Checks and decodes the body: the write to apply, or the reply to send.
+    pub fn run(self) -> Result<WriteOp, Reply> {
         let Some(broker_id) = self.broker_id else {
             // Upstream fails on the unboxing of a null brokerId.
-            return Reply::system_error("java.lang.NullPointerException: brokerId is null").into();
+            return Err(Reply::system_error(
+                "java.lang.NullPointerException: brokerId is null",
+            ));
         };
         if self.crc != 0 {
             let actual = body_crc32(self.body.as_deref().unwrap_or(&[]));
@@ -100,17 +102,14 @@ impl RegisterJob {
                 );
                 // Upstream has already made its RegisterBrokerResponseHeader reply, so
                 // the error carries `"extFields":{}` too.
-                return Reply::system_error("crc32 not match")
-                    .custom_header()
-                    .into();
+                return Err(Reply::system_error("crc32 not match").custom_header());
             }
         }
         if self.version < 0 {
-            return Reply::system_error(format!(
+            return Err(Reply::system_error(format!(
                 "java.lang.ArrayIndexOutOfBoundsException: {}",
                 self.version
-            ))
-            .into();
+            )));
         }
         let body = match RegisterBrokerBody::decode_limited(
             self.body.as_deref(),
@@ -119,9 +118,9 @@ impl RegisterJob {
             self.limits,
         ) {
             Ok(b) => b,
-            Err(e) => return decode_refused(&e, &self.name, &self.addr).into(),
+            Err(e) => return Err(decode_refused(&e, &self.name, &self.addr)),
         };
-        Outcome::Write(WriteOp::Register(Box::new(Registration {
+        Ok(WriteOp::Register(Box::new(Registration {
             cluster: self.cluster,
             addr: self.addr,
             name: self.name,

@@ -30,14 +30,23 @@ pub enum Outcome {
     Reply(Reply),
     /// Must go through the writer; answered once the writer has published it.
     Write(WriteOp),
-    /// A large register body: run the job off the shard's executor (it yields a
-    /// `Reply` or a `Write`).
+    /// A large register body: run the job off the shard's executor (it yields
+    /// the write, or the reply).
     Decode(Box<RegisterJob>),
 }
 
 impl From<Reply> for Outcome {
     fn from(r: Reply) -> Self {
         Outcome::Reply(r)
+    }
+}
+
+impl From<Result<WriteOp, Reply>> for Outcome {
+    fn from(r: Result<WriteOp, Reply>) -> Self {
+        match r {
+            Ok(op) => Outcome::Write(op),
+            Err(reply) => Outcome::Reply(reply),
+        }
     }
 }
 

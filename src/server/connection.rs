@@ -458,7 +458,9 @@ impl Connection {
             let snap = self.ctx.snapshot.load();
             handlers::handle(&snap, &cmd, body)
         };
-        let outcome = match outcome {
+        let ready = match outcome {
+            Outcome::Reply(r) => Err(r),
+            Outcome::Write(op) => Ok(op),
             // A large register body: decoded on this shard's blocking thread, so the
             // core keeps answering other connections meanwhile.
             Outcome::Decode(job) => {
@@ -466,12 +468,10 @@ impl Connection {
                     .spawn_blocking(move || job.run_blocking())
                     .await
             }
-            other => other,
         };
-        let reply = match outcome {
-            Outcome::Reply(r) => r,
-            Outcome::Decode(_) => Reply::system_error("register body decode not completed"),
-            Outcome::Write(op) => {
+        let reply = match ready {
+            Err(r) => r,
+            Ok(op) => {
                 if cmd.code == rq::REGISTER_BROKER {
                     self.registered = true;
                 }
