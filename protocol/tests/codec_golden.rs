@@ -467,9 +467,6 @@ fn binary_decode_rejects_bad_headers() {
         ("key past end", with(23, &100i16.to_be_bytes())),
         ("negative value len", with(30, &(-1i32).to_be_bytes())),
         ("value past end", with(30, &2i32.to_be_bytes())),
-        ("bad UTF-8 remark", with(17, &[0xC3, 0x28])),
-        ("bad UTF-8 key", with(25, &[0xFF])),
-        ("bad UTF-8 value", with(34, &[0x80])),
         ("truncated entry", good[..good.len() - 1].to_vec()),
     ];
     for (name, bytes) in cases {
@@ -483,6 +480,32 @@ fn binary_decode_rejects_bad_headers() {
     let mut b = vec![0u8; 21];
     b[16] = 1;
     assert!(is_bad_header(header_binary::decode(&b)));
+}
+
+/// Malformed UTF-8 is no error: it reads as Java's `new String(bytes, UTF_8)`
+/// reads it (U+FFFD per malformed sequence, Java's count of them), as the
+/// differential against the Java NameServer shows.
+#[test]
+fn binary_decode_replaces_malformed_utf8() {
+    let good = hand_encoded();
+    let with = |at: usize, bytes: &[u8]| {
+        let mut b = good.clone();
+        b[at..at + bytes.len()].copy_from_slice(bytes);
+        header_binary::decode(&b).unwrap()
+    };
+    assert_eq!(with(17, &[0xC3, 0x28]).remark.as_deref(), Some("\u{FFFD}("));
+    assert_eq!(
+        with(25, &[0xFF]).ext_fields,
+        Some(ext(&[("\u{FFFD}opic", "T")]))
+    );
+    assert_eq!(
+        with(25, &[0xED, 0xA0, 0x80]).ext_fields,
+        Some(ext(&[("\u{FFFD}ic", "T")]))
+    );
+    assert_eq!(
+        with(34, &[0x80]).ext_fields,
+        Some(ext(&[("topic", "\u{FFFD}")]))
+    );
 }
 
 #[test]
