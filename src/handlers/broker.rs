@@ -216,9 +216,9 @@ fn order_conf_body(snap: &Snapshot) -> Option<Bytes> {
     Some(body.into())
 }
 
-/// A request naming no live-table entry: upstream's `BrokerAddrInfo#hashCode`
-/// dereferences both `clusterName` and `brokerAddr`, so a missing one throws a
-/// NullPointerException on the first lookup.
+/// The live-table key a request names (`clusterName`, `brokerAddr`), or, when
+/// one is missing, the SYSTEM_ERROR upstream answers: `BrokerAddrInfo#hashCode`
+/// dereferences both, so its first lookup throws a NullPointerException.
 fn addr_info(cmd: &RemotingCommand) -> Result<(String, String), Reply> {
     match (
         ext_string(cmd, "clusterName"),
@@ -238,9 +238,9 @@ fn addr_info(cmd: &RemotingCommand) -> Result<(String, String), Reply> {
 
 /// 104: acknowledged once applied (upstream acknowledges once queued).
 pub fn unregister(cmd: &RemotingCommand) -> Outcome {
-    // Upstream queues the request and acknowledges it; the batch that applies
-    // it (`RouteInfoManager#unRegisterBroker`) throws at its first live-table
-    // lookup and changes nothing.
+    // Without a live-table key upstream still queues and acknowledges the
+    // request; the batch that applies it (`RouteInfoManager#unRegisterBroker`)
+    // throws at its first lookup and changes nothing.
     let Ok((cluster, addr)) = addr_info(cmd) else {
         return Reply::success().into();
     };
