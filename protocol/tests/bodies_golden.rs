@@ -682,39 +682,6 @@ fn register_plain_decode() {
     assert!(RegisterBrokerBody::decode(Some(b"{not json"), false, 479).is_err());
 }
 
-/// Java's `new DataVersion()` takes the wall clock: a body or a version object
-/// without a timestamp reads as now (counter and stateVersion 0).
-#[test]
-fn missing_data_version_is_a_fresh_one() {
-    fn now_ms() -> i64 {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
-        i64::try_from(d.as_millis()).unwrap()
-    }
-    let before = now_ms();
-    let d = RegisterBrokerBody::decode(
-        Some(br#"{"topicConfigSerializeWrapper":{"topicConfigTable":{}}}"#),
-        false,
-        479,
-    )
-    .unwrap();
-    let only_counter = DataVersion::decode(br#"{"counter":4}"#).unwrap();
-    let bare = RegisterBrokerBody::decode(Some(b"{}"), false, 479).unwrap();
-    let after = now_ms();
-    for (v, counter) in [
-        (d.data_version, 0),
-        (only_counter, 4),
-        (bare.data_version, 0),
-    ] {
-        assert_eq!((v.counter, v.state_version), (counter, 0));
-        assert!((before..=after).contains(&v.timestamp), "{v:?}");
-    }
-    // An explicit null is not a missing field.
-    let null_ts = DataVersion::decode(br#"{"counter":1,"timestamp":null}"#).unwrap();
-    assert_eq!(null_ts.timestamp, 0);
-}
-
 #[test]
 fn register_pre_v3_0_11_is_a_bare_wrapper() {
     let body = br#"{"topicConfigTable":{"T":{"topicName":"T","readQueueNums":2,"writeQueueNums":2,"perm":6,"topicFilterType":"SINGLE_TAG","topicSysFlag":0,"order":false}},"dataVersion":{"counter":9,"timestamp":10}}"#;

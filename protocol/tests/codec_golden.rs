@@ -482,32 +482,6 @@ fn binary_decode_rejects_bad_headers() {
     assert!(is_bad_header(header_binary::decode(&b)));
 }
 
-/// Malformed UTF-8 is no error: it reads as Java's `new String(bytes, UTF_8)`
-/// reads it (U+FFFD per malformed sequence, Java's count of them), as the
-/// differential against the Java NameServer shows.
-#[test]
-fn binary_decode_replaces_malformed_utf8() {
-    let good = hand_encoded();
-    let with = |at: usize, bytes: &[u8]| {
-        let mut b = good.clone();
-        b[at..at + bytes.len()].copy_from_slice(bytes);
-        header_binary::decode(&b).unwrap()
-    };
-    assert_eq!(with(17, &[0xC3, 0x28]).remark.as_deref(), Some("\u{FFFD}("));
-    assert_eq!(
-        with(25, &[0xFF]).ext_fields,
-        Some(ext(&[("\u{FFFD}opic", "T")]))
-    );
-    assert_eq!(
-        with(25, &[0xED, 0xA0, 0x80]).ext_fields,
-        Some(ext(&[("\u{FFFD}ic", "T")]))
-    );
-    assert_eq!(
-        with(34, &[0x80]).ext_fields,
-        Some(ext(&[("topic", "\u{FFFD}")]))
-    );
-}
-
 #[test]
 fn binary_round_trips() {
     for cmd in sample_commands() {

@@ -89,3 +89,31 @@ fn json_header_strings_read_as_fastjson2() {
         assert_eq!(got, want, "value bytes {input}");
     }
 }
+
+/// Malformed UTF-8 is no error: it reads as Java's `new String(bytes, UTF_8)`
+/// reads it (U+FFFD per malformed sequence, Java's count of them), as the
+/// differential against the Java NameServer shows.
+#[test]
+fn binary_decode_replaces_malformed_utf8() {
+    // code 17, GO, version 479, opaque 7, flag 1, remark "hi", ext {topic: T}
+    let mut good = vec![0, 0x11, 9, 0x01, 0xDF, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 2];
+    good.extend_from_slice(b"hi\0\0\0\x0c\0\x05topic\0\0\0\x01T");
+    let with = |at: usize, bytes: &[u8]| {
+        let mut b = good.clone();
+        b[at..at + bytes.len()].copy_from_slice(bytes);
+        header_binary::decode(&b).unwrap()
+    };
+    assert_eq!(with(17, &[0xC3, 0x28]).remark.as_deref(), Some("\u{FFFD}("));
+    assert_eq!(
+        with(25, &[0xFF]).ext_fields,
+        Some(vec![("\u{FFFD}opic".into(), "T".into())])
+    );
+    assert_eq!(
+        with(25, &[0xED, 0xA0, 0x80]).ext_fields,
+        Some(vec![("\u{FFFD}ic".into(), "T".into())])
+    );
+    assert_eq!(
+        with(34, &[0x80]).ext_fields,
+        Some(vec![("topic".into(), "\u{FFFD}".into())])
+    );
+}
