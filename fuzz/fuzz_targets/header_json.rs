@@ -2,7 +2,8 @@
 //!
 //! Properties: no panic; the fast path never disagrees with the general decoder
 //! (when it answers, the general decoder accepts the same bytes with the same
-//! result); decode → encode → decode gives the same command, and a second encode
+//! result); `decode` accepts more than the general decoder only for malformed
+//! UTF-8; decode → encode → decode gives the same command, and a second encode
 //! gives the same bytes; the command also survives the binary codec.
 #![no_main]
 
@@ -23,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
     match (&decoded, &general) {
         (Ok(d), Ok(g)) => assert_eq!(d, g),
         (Err(_), Err(_)) => {}
+        // Malformed UTF-8 is read as fastjson2 reads it, once the general
+        // decoder has refused the bytes as they are.
+        (Ok(_), Err(_)) if std::str::from_utf8(data).is_err() => {}
         _ => panic!("decode and the general decoder differ on acceptance"),
     }
     let Ok(cmd) = decoded else { return };

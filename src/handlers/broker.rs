@@ -2,10 +2,14 @@
 //! core, so the writer only applies), unregister, heartbeats, permissions.
 
 use bytes::Bytes;
-use protocol::body::{body_crc32, BodyError, DataVersion, DecodeLimits, RegisterBrokerBody};
+use protocol::body::{
+    body_crc32, BodyError, DataVersion, DecodeLimits, KvTable, RegisterBrokerBody,
+};
+use protocol::json::Dialect;
 use protocol::RemotingCommand;
 
 use super::{ext_string, Outcome};
+use crate::kv::ORDER_TOPIC_CONFIG;
 use crate::registry::snapshot::Snapshot;
 use crate::registry::{Registration, WriteOp};
 use crate::reply::Reply;
@@ -24,6 +28,13 @@ const OFFLOAD_PLAIN_BYTES: usize = 256 << 10;
 /// lookups of this core.
 pub fn register(snap: &Snapshot, cmd: &RemotingCommand, body: Option<Bytes>) -> Outcome {
     let compressed = cmd.ext_bool("compressed").unwrap_or(false);
+    let cluster = ext_string(cmd, "clusterName");
+    // Only a registration that stores nothing is answered here, not by the writer.
+    let order_conf = if cluster.is_none() {
+        order_conf_body(snap)
+    } else {
+        None
+    };
     let job = RegisterJob {
         broker_id: cmd.ext_i64("brokerId"),
         crc: cmd.ext_i32("bodyCrc32").unwrap_or(0),
@@ -34,7 +45,8 @@ pub fn register(snap: &Snapshot, cmd: &RemotingCommand, body: Option<Bytes>) -> 
             max_topics: snap.config.max_topics_per_registration,
         },
         body: body.filter(|b| !b.is_empty()),
-        cluster: ext_string(cmd, "clusterName").unwrap_or_default(),
+        cluster,
+        order_conf,
         addr: ext_string(cmd, "brokerAddr").unwrap_or_default(),
         name: ext_string(cmd, "brokerName").unwrap_or_default(),
         ha_server_addr: ext_string(cmd, "haServerAddr"),
@@ -65,7 +77,11 @@ pub struct RegisterJob {
     compressed: bool,
     limits: DecodeLimits,
     body: Option<Bytes>,
-    cluster: String,
+    /// `None` when the header has no `clusterName` (see [`RegisterJob::run`]).
+    cluster: Option<String>,
+    /// What a successful reply carries as body (upstream's
+    /// `returnOrderTopicConfigToBroker`), for the reply made here.
+    order_conf: Option<Bytes>,
     addr: String,
     name: String,
     ha_server_addr: Option<String>,
@@ -84,13 +100,13 @@ impl RegisterJob {
     }
 
     /// Checks and decodes the body: the write to apply, or the reply to send.
+    ///
+    /// In upstream's order (`DefaultRequestProcessor#registerBroker`): the CRC,
+    /// the request version, the body, then the header fields as they are handed
+    /// to `RouteInfoManager#registerBroker`. Missing header fields do not fail the
+    /// header decode (`RemotingCommand#decodeCommandCustomHeaderDirectly` logs the
+    /// `@CFNotNull` violation and goes on).
     pub fn run(self) -> Result<WriteOp, Reply> {
-        let Some(broker_id) = self.broker_id else {
-            // Upstream fails on the unboxing of a null brokerId.
-            return Err(Reply::system_error(
-                "java.lang.NullPointerException: brokerId is null",
-            ));
-        };
         if self.crc != 0 {
             let actual = body_crc32(self.body.as_deref().unwrap_or(&[]));
             if actual != self.crc {
@@ -120,8 +136,23 @@ impl RegisterJob {
             Ok(b) => b,
             Err(e) => return Err(decode_refused(&e, &self.name, &self.addr)),
         };
+        let Some(broker_id) = self.broker_id else {
+            // Upstream fails on the unboxing of a null brokerId.
+            return Err(Reply::system_error(
+                "java.lang.NullPointerException: brokerId is null",
+            ));
+        };
+        let Some(cluster) = self.cluster else {
+            // `ConcurrentHashMap#get(null)` throws on the first step of
+            // `RouteInfoManager#registerBroker`, which logs it and answers its
+            // still-empty result: success, nothing stored.
+            tracing::warn!(broker = %self.name, addr = %self.addr, "register without clusterName: nothing stored");
+            let mut reply = Reply::success().custom_header();
+            reply.body = self.order_conf;
+            return Err(reply);
+        };
         Ok(WriteOp::Register(Box::new(Registration {
-            cluster: self.cluster,
+            cluster,
             addr: self.addr,
             name: self.name,
             broker_id,
@@ -173,11 +204,49 @@ fn decode_refused(e: &BodyError, broker: &str, addr: &str) -> Reply {
     }
 }
 
+/// The ORDER_TOPIC_CONFIG list a successful registration answers with, as the
+/// writer makes it.
+fn order_conf_body(snap: &Snapshot) -> Option<Bytes> {
+    if !snap.config.return_order_topic_config_to_broker {
+        return None;
+    }
+    let ns = snap.kv.get(ORDER_TOPIC_CONFIG)?;
+    let mut body = Vec::new();
+    KvTable { table: ns.clone() }.encode(Dialect::Legacy, &mut body);
+    Some(body.into())
+}
+
+/// The live-table key a request names (`clusterName`, `brokerAddr`), or, when
+/// one is missing, the SYSTEM_ERROR upstream answers: `BrokerAddrInfo#hashCode`
+/// dereferences both, so its first lookup throws a NullPointerException.
+fn addr_info(cmd: &RemotingCommand) -> Result<(String, String), Reply> {
+    match (
+        ext_string(cmd, "clusterName"),
+        ext_string(cmd, "brokerAddr"),
+    ) {
+        (Some(cluster), Some(addr)) => Ok((cluster, addr)),
+        (cluster, _) => Err(Reply::system_error(format!(
+            "java.lang.NullPointerException: {} is null",
+            if cluster.is_none() {
+                "clusterName"
+            } else {
+                "brokerAddr"
+            }
+        ))),
+    }
+}
+
 /// 104: acknowledged once applied (upstream acknowledges once queued).
 pub fn unregister(cmd: &RemotingCommand) -> Outcome {
+    // Without a live-table key upstream still queues and acknowledges the
+    // request; the batch that applies it (`RouteInfoManager#unRegisterBroker`)
+    // throws at its first lookup and changes nothing.
+    let Ok((cluster, addr)) = addr_info(cmd) else {
+        return Reply::success().into();
+    };
     Outcome::Write(WriteOp::Unregister {
-        cluster: ext_string(cmd, "clusterName").unwrap_or_default(),
-        addr: ext_string(cmd, "brokerAddr").unwrap_or_default(),
+        cluster,
+        addr,
         name: ext_string(cmd, "brokerName").unwrap_or_default(),
         broker_id: cmd.ext_i64("brokerId").unwrap_or(-1),
     })
@@ -185,10 +254,10 @@ pub fn unregister(cmd: &RemotingCommand) -> Outcome {
 
 /// 904
 pub fn heartbeat(cmd: &RemotingCommand) -> Outcome {
-    Outcome::Write(WriteOp::Heartbeat {
-        cluster: ext_string(cmd, "clusterName").unwrap_or_default(),
-        addr: ext_string(cmd, "brokerAddr").unwrap_or_default(),
-    })
+    match addr_info(cmd) {
+        Ok((cluster, addr)) => Outcome::Write(WriteOp::Heartbeat { cluster, addr }),
+        Err(reply) => reply.into(),
+    }
 }
 
 /// 322
@@ -205,9 +274,13 @@ pub fn query_data_version(cmd: &RemotingCommand, body: Option<&[u8]>) -> Outcome
             timestamp: i64::MIN,
         },
     };
+    let (cluster, addr) = match addr_info(cmd) {
+        Ok(found) => found,
+        Err(reply) => return reply.into(),
+    };
     Outcome::Write(WriteOp::QueryDataVersion {
-        cluster: ext_string(cmd, "clusterName").unwrap_or_default(),
-        addr: ext_string(cmd, "brokerAddr").unwrap_or_default(),
+        cluster,
+        addr,
         version,
     })
 }

@@ -12,7 +12,7 @@ use super::error::BodyError;
 use super::lenient::{null_default, string_map};
 use super::registration::{RegisterBrokerBody, TopicConfig};
 use super::route::MappingInfoWire;
-use super::tables::DataVersionWire;
+use super::tables::{DataVersion, DataVersionWire};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -45,7 +45,10 @@ pub(super) struct WrapperWire {
 impl WrapperWire {
     pub(super) fn into_body(self) -> RegisterBrokerBody {
         RegisterBrokerBody {
-            data_version: self.data_version.map(Into::into).unwrap_or_default(),
+            // A wrapper without one keeps its field initializer, `new DataVersion()`.
+            data_version: self
+                .data_version
+                .map_or_else(DataVersion::fresh, Into::into),
             topic_configs: self.topic_config_table.0,
             mapping_infos: self
                 .topic_queue_mapping_info_map

@@ -32,8 +32,18 @@ impl DataVersion {
         w.end_object();
     }
 
-    /// Missing fields read as 0 (Java would take `now` for a missing timestamp;
-    /// no real peer omits it).
+    /// Java's `new DataVersion()`: counter and stateVersion 0, the timestamp
+    /// taken from the wall clock (its field initializer `System.currentTimeMillis()`).
+    pub fn fresh() -> Self {
+        DataVersion {
+            counter: 0,
+            state_version: 0,
+            timestamp: java_now_millis(),
+        }
+    }
+
+    /// A missing counter or stateVersion reads as 0 and a missing timestamp as
+    /// now: fastjson2 fills a fresh `DataVersion` and sets only what it finds.
     pub fn decode(bytes: &[u8]) -> Result<Self, super::BodyError> {
         let wire: DataVersionWire = parse_dialect(bytes).map_err(BodyError::Json)?;
         Ok(wire.into())
@@ -47,8 +57,16 @@ pub(crate) struct DataVersionWire {
     counter: i64,
     #[serde(deserialize_with = "null_default")]
     state_version: i64,
-    #[serde(deserialize_with = "null_default")]
+    /// Missing → now (the Java field initializer); explicit `null` → 0.
+    #[serde(default = "java_now_millis", deserialize_with = "null_default")]
     timestamp: i64,
+}
+
+/// `System.currentTimeMillis()`.
+fn java_now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl From<DataVersionWire> for DataVersion {

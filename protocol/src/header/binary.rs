@@ -5,6 +5,7 @@
 //! val_len:i32 + val)*`. A zero length stands for null in both directions.
 
 use super::ext_order::java_ext_order;
+use super::java_utf8;
 use crate::command::{LanguageCode, RemotingCommand};
 use crate::error::HeaderError;
 
@@ -99,7 +100,7 @@ impl<'a> Reader<'a> {
         Ok(i32::from_be_bytes(self.array()?))
     }
 
-    /// A length-prefixed UTF-8 string (upstream `readStr`): 0 is null; a negative
+    /// A length-prefixed UTF-8 string (upstream `RocketMQSerializable#readStr`): 0 is null; a negative
     /// length, one above `limit`, or one past the header's end is an error.
     fn string(
         &mut self,
@@ -115,9 +116,8 @@ impl<'a> Reader<'a> {
             return Err(bad(format!("{what} length {n} exceeds limit {limit}")));
         }
         let bytes = self.take(n)?;
-        // Upstream decodes malformed UTF-8 lossily; we reject it as a bad header.
-        let s = std::str::from_utf8(bytes).map_err(|e| bad(format!("{what} is not UTF-8: {e}")))?;
-        Ok(Some(s.to_owned()))
+        // Malformed UTF-8 becomes U+FFFD, as netty's `readCharSequence` reads it.
+        Ok(Some(java_utf8::decode(bytes).into_owned()))
     }
 }
 

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::ext_order::java_ext_order;
+use super::java_utf8;
 use super::json_fast as fast;
 use super::json_keys::{property, Prop};
 use crate::command::{LanguageCode, RemotingCommand};
@@ -119,11 +120,19 @@ fn bad(msg: impl Into<String>) -> HeaderError {
 /// Missing ints are 0 and a missing `language` is JAVA (the Java field defaults,
 /// except `opaque`, whose Java default is a fresh request id); an unknown language
 /// name or ordinal, or an explicit null, gives `None`.
+///
+/// Malformed UTF-8 inside strings is read as fastjson2 reads it (see
+/// [`java_utf8::repair_json_strings`]), only once the header failed as it is.
 pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, HeaderError> {
     if let Some(cmd) = fast::decode(bytes) {
         return Ok(cmd);
     }
-    decode_general(bytes)
+    match decode_general(bytes) {
+        Err(_) if std::str::from_utf8(bytes).is_err() => {
+            decode_general(&java_utf8::repair_json_strings(bytes)?)
+        }
+        decoded => decoded,
+    }
 }
 
 /// Both JSON decoders on the same bytes, for the coverage-guided fuzz target that
