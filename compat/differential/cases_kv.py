@@ -8,7 +8,7 @@ diff.py at the end) show that order. "Aa" and "BB" have the same String.hashCode
 has any pair of strings that differ only by those two letters at the same place.
 """
 
-from diff import dv, reg_ext, register_body, topic_config
+import diff  # module, not names: diff.py imports this module while it loads
 from rmq import ROCKETMQ
 
 NS = "kv-coll"
@@ -52,9 +52,9 @@ def run(d, meta, phase):
     # ORDER_TOPIC_CONFIG in a register reply, colliding keys; removed again afterwards
     for k in ("kv-BB", "kv-Aa"):
         _put(d, f"ORDER_TOPIC_CONFIG {k}", "ORDER_TOPIC_CONFIG", k, "kv-b:4")
-    body = register_body([topic_config("kv-T1"), topic_config("kv-T2")], dv(1))
+    body = diff.register_body([diff.topic_config("kv-T1"), diff.topic_config("kv-T2")], diff.dv(1))
     d.req("kv: 103 reply's ORDER_TOPIC_CONFIG body", 103,
-          reg_ext("kv-b", "127.0.0.1:21911", "kv-cluster", 0, body), body, conn="kv-broker")
+          diff.reg_ext("kv-b", "127.0.0.1:21911", "kv-cluster", 0, body), body, conn="kv-broker")
     d.req("kv: 219 ORDER_TOPIC_CONFIG", 219, {"namespace": "ORDER_TOPIC_CONFIG"})
     for k in ("kv-BB", "kv-Aa"):
         d.req(f"kv: 102 ORDER_TOPIC_CONFIG {k}", 102, {"namespace": "ORDER_TOPIC_CONFIG", "key": k})
