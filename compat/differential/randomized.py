@@ -89,6 +89,12 @@ KV_NAMESPACES = ["rnd-ns-Aa", "rnd-ns-BB", "ORDER_TOPIC_CONFIG"]
 KV_KEYS = colliding_pairs("rnd-k-", (16, 64)) + ["OFFSET_MOVED_EVENT", "BenchmarkTest"]
 ZONES = [None, None, "zone-a", "zone-b"]
 RETRY_BROKER = "rnd-retry"
+# Features --skip can leave out (to bisect a difference, or to hold back a known one).
+FEATURES = ("twin", "retry", "expiry", "mapping", "filters", "zones", "binary", "admin", "kv", "close",
+            "unreg", "unicode")
+# Non-ASCII and DEL in names and values (JSON escaping differs between fastjson and fastjson2).
+UNICODE_CLUSTER, UNICODE_BROKER, UNICODE_TOPIC = "rnd-cé/1", "rnd-b-été", "rnd-t-é\u007f\u2028"
+SKIP = set()
 
 
 # ---------------------------------------------------------------- the generator
@@ -106,18 +112,21 @@ class Node:
 def make_nodes(rng):
     nodes = []
     host = 0
-    for name in BROKERS:
-        cluster = rng.choice(CLUSTERS)
-        zone = rng.choice(ZONES)
+    clusters = CLUSTERS + unicode_names(UNICODE_CLUSTER)
+    for name in BROKERS + unicode_names(UNICODE_BROKER):
+        cluster = rng.choice(clusters)
+        zone = rng.choice(ZONES) if "zones" not in SKIP else None
         for bid in ([0, 1] if rng.random() < 0.5 else [0]):
             host += 1
             nodes.append(Node(name, cluster, bid, f"10.0.{host // 200}.{host % 200 + 1}:10911", zone))
-    # the same broker name in a second cluster, on its own address and connection
-    twin = rng.choice(nodes)
-    host += 1
-    nodes.append(Node(twin.name, next(c for c in CLUSTERS if c != twin.cluster), 1,
-                      f"10.0.9.{host % 200 + 1}:10911", twin.zone))
-    nodes.append(Node(RETRY_BROKER, CLUSTERS[0], 0, "10.0.8.1:10911", None))
+    if "twin" not in SKIP:
+        # the same broker name in a second cluster, on its own address and connection
+        twin = rng.choice(nodes)
+        host += 1
+        nodes.append(Node(twin.name, next(c for c in CLUSTERS if c != twin.cluster), 1,
+                          f"10.0.9.{host % 200 + 1}:10911", twin.zone))
+    if "retry" not in SKIP:
+        nodes.append(Node(RETRY_BROKER, CLUSTERS[0], 0, "10.0.8.1:10911", None))
     return nodes
 
 
@@ -125,7 +134,7 @@ def gen_topics(rng, node):
     if node.name == RETRY_BROKER:
         names = [f"%RETRY%rnd-cg-{i}" for i in range(rng.randint(200, 400))] + ["rnd-t-plain"]
     else:
-        names = rng.sample(TOPICS, rng.randint(1, min(10, len(TOPICS))))
+        names = rng.sample(topic_pool(), rng.randint(1, 10))
     out = []
     for t in names:
         q = rng.randint(1, 8)
@@ -150,12 +159,12 @@ def register_step(rng, node, timeout=None):
         node.counter += 1
     topics = gen_topics(rng, node)
     step = {"op": "reg", "node": node.addr, "name": node.name, "cluster": node.cluster, "id": node.bid,
-            "counter": node.counter, "topics": topics, "ty": rng.choice([JSON, JSON, ROCKETMQ])}
+            "counter": node.counter, "topics": topics, "ty": pick_type(rng)}
     if node.zone:
         step["zone"] = node.zone
-    if rng.random() < 0.2:
+    if rng.random() < 0.2 and "filters" not in SKIP:
         step["filters"] = [f"10.1.0.{rng.randint(1, 3)}:30000"]
-    if rng.random() < 0.15:
+    if rng.random() < 0.15 and "mapping" not in SKIP:
         step["mapping"] = gen_mapping(rng, node, topics)
     if timeout is not None:
         step["timeout"] = timeout
@@ -165,9 +174,22 @@ def register_step(rng, node, timeout=None):
     return step
 
 
+def pick_type(rng, binary=1 / 3):
+    r = rng.random()
+    return ROCKETMQ if r < binary and "binary" not in SKIP else JSON
+
+
+def unicode_names(name):
+    return [name] if "unicode" not in SKIP else []
+
+
+def topic_pool():
+    return TOPICS + unicode_names(UNICODE_TOPIC)
+
+
 def route_step(rng):
-    topic = rng.choice(TOPICS + ["rnd-none"])
-    step = {"op": "req", "code": 105, "ext": {"topic": topic}, "ty": rng.choice([JSON, ROCKETMQ]),
+    topic = rng.choice(topic_pool() + ["rnd-none"])
+    step = {"op": "req", "code": 105, "ext": {"topic": topic}, "ty": pick_type(rng, 0.5),
             "version": rng.choice([400, 479])}
     r = rng.random()
     if r < 0.2:
@@ -180,7 +202,7 @@ def route_step(rng):
 def req(code, ext=None, rng=None, body=None, conn="admin"):
     step = {"op": "req", "code": code, "ext": ext, "conn": conn}
     if rng is not None:
-        step["ty"] = rng.choice([JSON, JSON, ROCKETMQ])
+        step["ty"] = pick_type(rng)
     if body is not None:
         step["body"] = body
     return step
@@ -203,6 +225,8 @@ def gen_steps(rng):
     kinds = (["reg"] * 14 + ["route"] * 18 + ["hb"] * 4 + ["qdv"] * 4 + ["unreg"] * 2 + ["close"] * 2
              + ["cluster"] * 4 + ["lists"] * 6 + ["group"] * 2 + ["kvput"] * 5 + ["kvdel"] * 3
              + ["kvlist"] * 4 + ["kvget"] * 2 + ["admin"] * 6 + ["expire"])
+    kinds = [k for k in kinds if not (k.startswith("kv") and "kv" in SKIP) and k.replace("expire", "expiry")
+             not in SKIP]
     while True:
         kind = rng.choice(kinds)
         n = rng.choice(nodes)
@@ -233,7 +257,8 @@ def gen_steps(rng):
             yield req(901, {"clusterName": n.cluster, "brokerName": n.name}, rng)
         elif kind == "kvput":
             yield req(100, {"namespace": rng.choice(KV_NAMESPACES), "key": rng.choice(KV_KEYS),
-                            "value": f"{rng.choice(BROKERS)}:{rng.randint(1, 8)}"}, rng)
+                            "value": f"{rng.choice(BROKERS + unicode_names(UNICODE_BROKER))}:{rng.randint(1, 8)}"},
+                      rng)
         elif kind == "kvdel":
             yield req(102, {"namespace": rng.choice(KV_NAMESPACES), "key": rng.choice(KV_KEYS)}, rng)
         elif kind == "kvlist":
@@ -323,11 +348,16 @@ def main():
     ap.add_argument("--max-steps", type=int, default=MAX_STEPS)
     ap.add_argument("--keep-going", action="store_true", help="go on after a difference")
     ap.add_argument("--replay", help="a file of STEP lines (from a failure report) to send instead")
+    ap.add_argument("--skip", default="", help=f"comma-separated features to leave out: {','.join(FEATURES)}")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    SKIP.update(f for f in args.skip.split(",") if f)
+    if not SKIP <= set(FEATURES):
+        ap.error(f"unknown --skip feature: {','.join(SKIP - set(FEATURES))}")
     seed = args.seed if args.seed is not None else int(time.time() * 1000) % 1000000007
     print(f"# randomized differential: seed {seed}, java {args.java_release} at {args.java}, "
-          f"ours at {args.ours}, {args.seconds:g} s, at most {args.max_steps} steps", flush=True)
+          f"ours at {args.ours}, {args.seconds:g} s, at most {args.max_steps} steps"
+          + (f", skipping {','.join(sorted(SKIP))}" if SKIP else ""), flush=True)
     if args.replay:
         lines = [ln[5:] for ln in open(args.replay, encoding="utf-8") if ln.startswith("STEP ")]
         source = iter(json.loads(ln) for ln in lines)
