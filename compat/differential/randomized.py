@@ -131,26 +131,32 @@ def make_nodes(rng):
 
 
 def gen_topics(rng, node):
-    if node.name == RETRY_BROKER:
-        names = [f"%RETRY%rnd-cg-{i}" for i in range(rng.randint(200, 400))] + ["rnd-t-plain"]
-    else:
-        names = rng.sample(topic_pool(), rng.randint(1, 10))
+    """[name, readQueueNums, writeQueueNums, perm, topicSysFlag, order] rows (compact, as the
+    failure report prints them)."""
     out = []
-    for t in names:
+    for t in rng.sample(topic_pool(), rng.randint(1, 10)):
         q = rng.randint(1, 8)
-        out.append({"topicName": t, "read": q, "write": q if rng.random() < 0.8 else rng.randint(1, 8),
-                    "perm": rng.choice([6, 6, 6, 4, 2]), "sysflag": rng.choice([0, 0, 0, 1, 2, 3]),
-                    "order": rng.random() < 0.1})
+        out.append([t, q, q if rng.random() < 0.8 else rng.randint(1, 8), rng.choice([6, 6, 6, 4, 2]),
+                    rng.choice([0, 0, 0, 1, 2, 3]), int(rng.random() < 0.1)])
     return out
+
+
+def retry_topics(n):
+    """A broker's `%RETRY%` topics, one queue each, as brokers create them."""
+    return [[f"%RETRY%rnd-cg-{i}", 1, 1, 6, 0, 0] for i in range(n)]
+
+
+def all_topics(step):
+    return retry_topics(step.get("retry", 0)) + step["topics"]
 
 
 def gen_mapping(rng, node, topics):
     """topicQueueMappingInfoMap for one or two of the topics (static topics)."""
     out = {}
     for t in rng.sample(topics, min(len(topics), rng.randint(1, 2))):
-        out[t["topicName"]] = {"bname": node.name, "currIdMap": {str(i): i for i in range(rng.randint(0, 2))},
+        out[t[0]] = {"bname": node.name, "currIdMap": {str(i): i for i in range(rng.randint(0, 2))},
                                "dirty": False, "epoch": rng.randint(0, 3), "scope": "__global__",
-                               "topic": t["topicName"], "totalQueues": rng.randint(1, 8)}
+                               "topic": t[0], "totalQueues": rng.randint(1, 8)}
     return out
 
 
@@ -160,6 +166,8 @@ def register_step(rng, node, timeout=None):
     topics = gen_topics(rng, node)
     step = {"op": "reg", "node": node.addr, "name": node.name, "cluster": node.cluster, "id": node.bid,
             "counter": node.counter, "topics": topics, "ty": pick_type(rng)}
+    if node.name == RETRY_BROKER:
+        step["retry"] = rng.randint(200, 400)
     if node.zone:
         step["zone"] = node.zone
     if rng.random() < 0.2 and "filters" not in SKIP:
@@ -295,7 +303,7 @@ def gen_steps(rng):
 def step_name(i, s):
     if s["op"] == "reg":
         return (f"r{i} 103 {s['cluster']}/{s['name']}/{s['node']} id {s['id']} v{s['counter']} "
-                f"({len(s['topics'])} topics)")
+                f"({len(all_topics(s))} topics)")
     if s["op"] == "req":
         return f"r{i} {s['code']} {json.dumps(s.get('ext'), separators=(',', ':'))}"
     return f"r{i} {s['op']}"
@@ -305,8 +313,7 @@ def run_step(d, i, s):
     name = step_name(i, s)
     op = s["op"]
     if op == "reg":
-        topics = [topic_config(t["topicName"], t["read"], t["write"], t["perm"], t["sysflag"], t["order"])
-                  for t in s["topics"]]
+        topics = [topic_config(t[0], t[1], t[2], t[3], t[4], bool(t[5])) for t in all_topics(s)]
         body = register_body(topics, dv(s["counter"], TS0 + s["counter"]), s.get("filters", ()),
                              s.get("mapping"))
         extra = {}
