@@ -341,7 +341,8 @@ def run_step(d, i, s):
 
 
 def report(seed, i, steps):
-    print(f"# seed {seed}: first difference at step {i}; reproduce with --seed {seed} --max-steps {i + 1}"
+    how = f"--seed {seed} --max-steps {i + 1}" if isinstance(seed, int) else f"--replay {seed}"
+    print(f"# seed {seed}: first difference at step {i}; reproduce with {how}"
           f" on fresh servers, or --replay with these {len(steps)} steps:")
     for s in steps:
         print("STEP " + json.dumps(s, separators=(",", ":")))
@@ -367,6 +368,8 @@ def main():
     if not SKIP <= set(FEATURES):
         ap.error(f"unknown --skip feature: {','.join(SKIP - set(FEATURES))}")
     seed = args.seed if args.seed is not None else int(time.time() * 1000) % 1000000007
+    if args.replay:
+        seed = args.replay  # named in the report instead of a seed
     print(f"# randomized differential: seed {seed}, java {args.java_release} at {args.java}, "
           f"ours at {args.ours}, {args.seconds:g} s, at most {args.max_steps} steps"
           + (f", skipping {','.join(sorted(SKIP))}" if SKIP else ""), flush=True)
