@@ -15,6 +15,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use futures_lite::future::block_on;
 use namesrv::config::Config;
 use namesrv::handlers::{self, Outcome};
+use namesrv::kv::KvNamespaces;
 use namesrv::registry::snapshot::{Snapshot, SnapshotBuilder};
 use namesrv::registry::tables::{Registration, TableSettings, Tables};
 use namesrv::registry::ConnId;
@@ -87,8 +88,8 @@ fn registry(topics: usize) -> (Tables, SnapshotBuilder, Snapshot) {
     }
     let config = Config::default();
     let mut builder =
-        SnapshotBuilder::new(Arc::new(config.clone()), Arc::new(BTreeMap::new()), now);
-    let snap = block_on(builder.publish(&mut tables, &config, &BTreeMap::new()));
+        SnapshotBuilder::new(Arc::new(config.clone()), Arc::new(KvNamespaces::new()), now);
+    let snap = block_on(builder.publish(&mut tables, &config, &KvNamespaces::new()));
     (tables, builder, snap)
 }
 
@@ -169,7 +170,7 @@ fn publish(c: &mut Criterion) {
     for topics in sizes() {
         let (mut tables, mut builder, _) = registry(topics);
         let config = Config::default();
-        let kv = BTreeMap::new();
+        let kv = KvNamespaces::new();
         let mut counter = 2;
         g.bench_function(BenchmarkId::from_parameter(topics), |b| {
             b.iter(|| {
@@ -217,7 +218,7 @@ fn register_decode(c: &mut Criterion) {
 fn unchanged_reregister(c: &mut Criterion) {
     let (mut tables, mut builder, _) = registry(10_000);
     let config = Config::default();
-    let kv = BTreeMap::new();
+    let kv = KvNamespaces::new();
     let body = body_with((0..10_000).step_by(BROKERS).map(topic_name), 1);
     let reg = registration(0, body);
     c.bench_function("reregister_unchanged_10k_topics", |b| {

@@ -24,20 +24,24 @@
 //!
 //! Limits on what puts may store: [`KvLimits`].
 
-use std::collections::BTreeMap;
+use std::fmt;
 use std::fs;
 use std::io;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use crate::durable::{is_blank, with_suffix, write_file_durably};
 
 mod limits;
+mod order;
 #[cfg(test)]
 mod tests;
 
 pub use limits::{KvLimitError, KvLimits};
+pub use order::JavaOrdered;
 
 /// The namespace the server itself reads (topic → `"broker:n;broker:n"`).
 pub const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
@@ -74,9 +78,12 @@ pub enum KvError {
     },
 }
 
-/// Every namespace and its sorted key → value map (upstream's
-/// `KVConfigManager` configTable; its wire body is `protocol::body::KvTable`).
-pub type KvNamespaces = BTreeMap<String, BTreeMap<String, String>>;
+/// One namespace's key → value map, in upstream's `HashMap` order.
+pub type KvMap = JavaOrdered<String>;
+
+/// Every namespace and its key → value map (upstream's `KVConfigManager`
+/// configTable), both in upstream's `HashMap` iteration order.
+pub type KvNamespaces = JavaOrdered<KvMap>;
 
 /// The KV store and the file it is persisted to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,10 +101,32 @@ pub struct KvStore {
 #[derive(Deserialize)]
 struct FileIn {
     #[serde(rename = "configTable", default)]
-    config_table: Option<BTreeMap<String, Option<NamespaceIn>>>,
+    config_table: Option<InFileOrder<Option<InFileOrder<Option<ScalarIn>>>>>,
 }
 
-type NamespaceIn = BTreeMap<String, Option<ScalarIn>>;
+/// A JSON object's members in file order (fastjson2 fills a `HashMap` in that
+/// order, so the order decides the map's iteration order).
+struct InFileOrder<T>(Vec<(String, T)>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for InFileOrder<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Members<T> {
+            type Value = InFileOrder<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(member) = map.next_entry::<String, T>()? {
+                    out.push(member);
+                }
+                Ok(InFileOrder(out))
+            }
+        }
+        d.deserialize_map(Members(PhantomData))
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -129,7 +158,7 @@ impl KvStore {
     }
 
     fn with_table(path: PathBuf, table: KvNamespaces) -> KvStore {
-        let entries = table.len() + table.values().map(BTreeMap::len).sum::<usize>();
+        let entries = table.len() + table.iter().map(|(_, kvs)| kvs.len()).sum::<usize>();
         let total_bytes = table
             .iter()
             .map(|(ns, kvs)| {
@@ -191,7 +220,7 @@ impl KvStore {
     }
 
     /// A whole namespace (an existing empty namespace is `Some(empty)`).
-    pub fn namespace(&self, namespace: &str) -> Option<&BTreeMap<String, String>> {
+    pub fn namespace(&self, namespace: &str) -> Option<&KvMap> {
         self.table.get(namespace)
     }
 
@@ -202,7 +231,7 @@ impl KvStore {
     pub fn put(&mut self, namespace: &str, key: &str, value: Option<String>) -> Option<String> {
         // The same count `check_put` judged the put by.
         (self.entries, self.total_bytes) = self.after_put(namespace, key, value.as_deref());
-        let kvs = self.table.entry(namespace.to_string()).or_default();
+        let kvs = self.table.get_or_insert_with(namespace, KvMap::new);
         match value {
             Some(v) => kvs.insert(key.to_string(), v),
             None => kvs.remove(key),
@@ -236,25 +265,16 @@ impl KvStore {
 
     /// The file content: compact JSON `{"configTable":{ns:{key:value}}}`.
     pub fn encode_file(&self) -> Vec<u8> {
-        use protocol::json::{order_str_keys, Dialect, JavaTable, JsonOut};
+        use protocol::json::{Dialect, JsonOut};
         // Upstream serializes its HashMaps with fastjson: keys in HashMap order.
         let mut out = Vec::with_capacity(64);
         let mut w = JsonOut::new(&mut out, Dialect::Legacy);
         w.begin_object();
         w.key("configTable");
         w.begin_object();
-        let mut namespaces: Vec<(&String, &BTreeMap<String, String>)> = self.table.iter().collect();
-        order_str_keys(&mut namespaces, Dialect::Legacy, JavaTable::HashMap);
-        for (ns, entries) in namespaces {
+        for (ns, entries) in self.table.java_order() {
             w.key(ns);
-            w.begin_object();
-            let mut entries: Vec<(&String, &String)> = entries.iter().collect();
-            order_str_keys(&mut entries, Dialect::Legacy, JavaTable::HashMap);
-            for (k, v) in entries {
-                w.key(k);
-                w.str(v);
-            }
-            w.end_object();
+            write_entries(&mut w, entries);
         }
         w.end_object();
         w.end_object();
@@ -282,16 +302,43 @@ fn parse_table(path: &Path, bytes: &[u8]) -> Result<KvNamespaces, KvError> {
             path: path.to_path_buf(),
             source,
         })?;
-    let mut table = KvNamespaces::new();
-    for (ns, kvs) in parsed.and_then(|f| f.config_table).unwrap_or_default() {
+    // `KVConfigManager#load`: fastjson2 fills a new HashMap per object in file
+    // order, then `configTable.putAll` copies the outer one (same inner maps).
+    let mut parsed_table = KvNamespaces::new();
+    let members = parsed.and_then(|f| f.config_table).map(|t| t.0);
+    for (ns, kvs) in members.unwrap_or_default() {
         let Some(kvs) = kvs else { continue };
-        let kvs = kvs
+        let kvs: KvMap = kvs
+            .0
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v.into_string())))
             .collect();
-        table.insert(ns, kvs);
+        parsed_table.insert(ns, kvs);
     }
-    Ok(table)
+    Ok(parsed_table.java_put_all_copy())
+}
+
+/// `{"table":{k:v}}` of one namespace, keys in upstream's order: the body of
+/// GET_KVLIST_BY_NAMESPACE and of a REGISTER_BROKER reply (upstream's `KVTable`
+/// holds the namespace's own `HashMap`).
+pub fn encode_kv_table(kvs: &KvMap) -> Vec<u8> {
+    use protocol::json::{Dialect, JsonOut};
+    let mut out = Vec::with_capacity(32);
+    let mut w = JsonOut::new(&mut out, Dialect::Legacy);
+    w.begin_object();
+    w.key("table");
+    write_entries(&mut w, kvs);
+    w.end_object();
+    out
+}
+
+fn write_entries(w: &mut protocol::json::JsonOut<'_>, kvs: &KvMap) {
+    w.begin_object();
+    for (k, v) in kvs.java_order() {
+        w.key(k);
+        w.str(v);
+    }
+    w.end_object();
 }
 
 /// The table to start from when the file at `path` is empty: its `.bak`, if that

@@ -38,6 +38,8 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rmq  # noqa: E402
 from rmq import JSON, ROCKETMQ, FLAG_ONEWAY  # noqa: E402
+import cases_kv  # noqa: E402
+import cases_broker  # noqa: E402
 
 REPLY_TIMEOUT = 5.0
 SETTLE = 0.6  # after an asynchronous unregistration (Java queues it)
@@ -521,8 +523,8 @@ def main():
           f"{len(rows)} recorded requests", flush=True)
     replay(d, rows[:first_unreg], "replay")
     synthetic(d, meta, args.phase)
-    import cases_broker  # noqa: E402
     cases_broker.run(d, meta, args.phase)
+    cases_kv.run(d, meta, args.phase)
     framing_errors(d)
     # the rest of the recording: the brokers' UNREGISTER_BROKER, then what is left
     replay(d, rows[first_unreg:], "replay-end")

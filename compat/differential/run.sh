@@ -11,7 +11,10 @@
 #   alt:  ROCKETMQ binary reply headers (-Drocketmq.serialize.type=ROCKETMQ for Java,
 #         replySerializeType=ROCKETMQ for ours), enableAllTopicList=false,
 #         enableTopicList=false and orderMessageEnable=true;
-#   wait: needWaitForService=true (a few requests while route queries are refused).
+#   wait: needWaitForService=true (a few requests while route queries are refused);
+#   random:SEED: randomized.py's seeded request sequence, one fresh pair per seed
+#         (DIFF_RANDOM_SEEDS, default "11 23 clock"; "clock" = a seed from the clock;
+#         DIFF_RANDOM_SECONDS per seed, default 20; DIFF_RANDOM_SEEDS= (empty) skips it).
 # Ends with "N passed, M failed" over all phases; exits non-zero on an unexplained difference.
 set -uo pipefail
 
@@ -41,7 +44,9 @@ PASS=0 FAIL=0
 for r in "${RELEASES[@]}"; do
     lib=$(lib_of "$r")
     [[ -f "$lib/rocketmq-namesrv-$r.jar" ]] || compat_die "rocketmq-namesrv $r not in $lib (compat/peers fetch-ns $r)"
-    for phase in main alt wait; do
+    phases=(main alt wait)
+    for seed in ${DIFF_RANDOM_SEEDS-11 23 clock}; do phases+=("random:$seed"); done
+    for phase in "${phases[@]}"; do
         ns_props=()
         java_opts=""
         case $phase in
@@ -50,17 +55,25 @@ for r in "${RELEASES[@]}"; do
                 java_opts="-Drocketmq.serialize.type=ROCKETMQ"
                 ;;
             wait) ns_props=(needWaitForService=true waitSecondsForService=120) ;;
+            random:*) ns_props=(scanNotActiveBrokerInterval=1000) ;;
         esac
         NAMESRV_JAVA_LIB=$lib NAMESRV_JAVA_OPTS=$java_opts compat_start_namesrv java "${ns_props[@]}"
         J_ADDR=$NAMESRV_ADDR J_PID=$NAMESRV_PID J_KV=$NAMESRV_KV
         compat_start_namesrv ours "${ns_props[@]}"
         O_ADDR=$NAMESRV_ADDR O_PID=$NAMESRV_PID O_KV=$NAMESRV_KV
         echo "=== differential vs Java $r, phase $phase"
-        out="$COMPAT_TMP/diff-$r-$phase.out"
+        out="$COMPAT_TMP/diff-$r-${phase/:/-}.out"
         vflag=()
         [[ "${DIFF_VERBOSE:-0}" == 1 ]] && vflag=(-v)
-        python3 "$COMPAT_DIR/differential/diff.py" --java "$J_ADDR" --ours "$O_ADDR" --fixture "$FIXTURE" \
-            --phase "$phase" --java-release "$r" --java-kv "$J_KV" --ours-kv "$O_KV" "${vflag[@]}" | tee "$out"
+        if [[ $phase == random:* ]]; then
+            seed=${phase#random:}
+            [[ $seed == clock ]] && seed=$(($(date +%s%N) / 1000 % 1000000007))
+            python3 "$COMPAT_DIR/differential/randomized.py" --java "$J_ADDR" --ours "$O_ADDR" \
+                --java-release "$r" --seed "$seed" --seconds "${DIFF_RANDOM_SECONDS:-20}" "${vflag[@]}" | tee "$out"
+        else
+            python3 "$COMPAT_DIR/differential/diff.py" --java "$J_ADDR" --ours "$O_ADDR" --fixture "$FIXTURE" \
+                --phase "$phase" --java-release "$r" --java-kv "$J_KV" --ours-kv "$O_KV" "${vflag[@]}" | tee "$out"
+        fi
         drc=${PIPESTATUS[0]}
         summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
         if [[ -n "$summary" ]]; then

@@ -1,12 +1,10 @@
 //! The KV codes: reads from the snapshot, writes through the writer.
 
-use protocol::body::KvTable;
 use protocol::codes::response;
-use protocol::json::Dialect;
 use protocol::RemotingCommand;
 
 use super::{ext_string, Outcome};
-use crate::kv::KvLimits;
+use crate::kv::{encode_kv_table, KvLimits};
 use crate::registry::snapshot::Snapshot;
 use crate::registry::WriteOp;
 use crate::reply::Reply;
@@ -59,14 +57,7 @@ pub fn delete(cmd: &RemotingCommand) -> Outcome {
 pub fn list(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     let ns = cmd.ext("namespace");
     match ns.and_then(|n| snap.kv.get(n)) {
-        Some(table) => {
-            let mut body = Vec::new();
-            KvTable {
-                table: table.clone(),
-            }
-            .encode(Dialect::Legacy, &mut body);
-            Reply::with_body(body)
-        }
+        Some(table) => Reply::with_body(encode_kv_table(table)),
         None => Reply::error(
             response::QUERY_NOT_FOUND,
             format!("No config item, Namespace: {}", ns.unwrap_or("null")),

@@ -202,3 +202,86 @@ proptest::proptest! {
         proptest::prop_assert_eq!(decoded, kv);
     }
 }
+
+// Expected bytes below are what fastjson2 writes for a java.util.HashMap filled
+// by the same puts and removes (checked with JDK 17 and fastjson2 2.0.59).
+
+fn list(kv: &KvStore, ns: &str) -> String {
+    let m = kv.namespace(ns).expect("namespace");
+    String::from_utf8(encode_kv_table(m)).expect("utf-8")
+}
+
+#[test]
+fn keys_sharing_a_bucket_keep_insertion_order() {
+    let mut kv = KvStore::new("/nonexistent/kv.json");
+    for (k, v) in [
+        ("OFFSET_MOVED_EVENT", "1"),
+        ("BenchmarkTest", "2"),
+        ("Aa", "3"),
+        ("BB", "4"),
+    ] {
+        kv.put("ns-a", k, Some(v.to_string()));
+    }
+    assert_eq!(
+        list(&kv, "ns-a"),
+        r#"{"table":{"Aa":"3","BB":"4","OFFSET_MOVED_EVENT":"1","BenchmarkTest":"2"}}"#
+    );
+    // A re-put keeps its place; a removed then re-put key goes to its chain's tail.
+    kv.put("ns-a", "Aa", Some("3".to_string()));
+    kv.delete("ns-a", "OFFSET_MOVED_EVENT");
+    kv.put("ns-a", "OFFSET_MOVED_EVENT", Some("5".to_string()));
+    assert_eq!(
+        list(&kv, "ns-a"),
+        r#"{"table":{"Aa":"3","BB":"4","BenchmarkTest":"2","OFFSET_MOVED_EVENT":"5"}}"#
+    );
+}
+
+#[test]
+fn a_namespace_table_never_shrinks() {
+    let mut kv = KvStore::new("/nonexistent/kv.json");
+    for i in 0..13 {
+        kv.put("g", &format!("k{i}"), Some(i.to_string()));
+    }
+    for i in 2..13 {
+        kv.delete("g", &format!("k{i}"));
+    }
+    for (k, v) in [("BB", "x"), ("Aa", "y"), ("k17", "z")] {
+        kv.put("g", k, Some(v.to_string()));
+    }
+    // 32 buckets (13 keys once), not the 16 that five keys alone would need.
+    assert_eq!(
+        list(&kv, "g"),
+        r#"{"table":{"BB":"x","Aa":"y","k0":"0","k1":"1","k17":"z"}}"#
+    );
+}
+
+#[test]
+fn load_keeps_file_order_and_pre_sizes_the_namespace_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kvConfig.json");
+    let namespaces: Vec<String> = (1..12).map(|i| format!(r#""ns{}":{{}}"#, 12 - i)).collect();
+    let file = format!(
+        r#"{{"configTable":{{{},"ns0":{{"k17":"v","BB":"v","k1":"v","Aa":"v"}}}}}}"#,
+        namespaces.join(",")
+    );
+    fs::write(&path, file).expect("write");
+    let kv = KvStore::load(&path).expect("load");
+    assert_eq!(
+        list(&kv, "ns0"),
+        r#"{"table":{"k17":"v","BB":"v","Aa":"v","k1":"v"}}"#
+    );
+    // 12 namespaces parsed into a HashMap of 16 buckets, then `putAll` into the
+    // empty config table, which pre-sizes it to 32.
+    let names: Vec<&str> = kv.table().java_order().map(|(ns, _)| ns.as_str()).collect();
+    assert_eq!(
+        names.join(","),
+        "ns0,ns2,ns1,ns4,ns3,ns6,ns5,ns8,ns7,ns9,ns11,ns10"
+    );
+    let file = String::from_utf8(kv.encode_file()).expect("utf-8");
+    assert!(
+        file.starts_with(
+            r#"{"configTable":{"ns0":{"k17":"v","BB":"v","Aa":"v","k1":"v"},"ns2":{},"ns1":{}"#
+        ),
+        "{file}"
+    );
+}

@@ -15,15 +15,13 @@ use arc_swap::ArcSwap;
 use futures_lite::future::poll_once;
 use glommio::channels::local_channel::{self, LocalReceiver};
 use glommio::channels::shared_channel::{self, ConnectedSender};
-use protocol::body::KvTable;
 use protocol::codes::response;
-use protocol::json::Dialect;
 
 use super::snapshot::{Snapshot, SnapshotBuilder};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::{Config, UpdateError};
-use crate::kv::{KvLimits, KvStore, ORDER_TOPIC_CONFIG};
+use crate::kv::{encode_kv_table, KvLimits, KvStore, ORDER_TOPIC_CONFIG};
 use crate::reply::Reply;
 
 /// Most writes applied before one publish, so a flood cannot starve replies.
@@ -218,9 +216,7 @@ impl Writer {
                         }
                         if self.config.return_order_topic_config_to_broker {
                             if let Some(ns) = self.kv.table().get(ORDER_TOPIC_CONFIG) {
-                                let mut body = Vec::new();
-                                KvTable { table: ns.clone() }.encode(Dialect::Legacy, &mut body);
-                                reply.body = Some(body.into());
+                                reply.body = Some(encode_kv_table(ns).into());
                             }
                         }
                         reply

@@ -31,7 +31,7 @@ use crate::registry::ConnId;
 
 /// The KV namespaces as the snapshot builder takes them (named here, so these
 /// tests do not depend on what the registry calls the type).
-type Kv = BTreeMap<String, BTreeMap<String, String>>;
+type Kv = crate::kv::KvNamespaces;
 
 const CLUSTER: &str = "DefaultCluster";
 

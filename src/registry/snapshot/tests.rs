@@ -161,7 +161,7 @@ fn spliced_bodies_match_direct_encoding_through_changes() {
         order_message_enable: true,
         ..Config::default()
     };
-    let kv: KvNamespaces = BTreeMap::from([(
+    let kv = KvNamespaces::from([(
         ORDER_TOPIC_CONFIG.to_string(),
         BTreeMap::from([("T3/ü".to_string(), "broker-3:4".to_string())]),
     )]);
