@@ -35,6 +35,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rmq  # noqa: E402
 from rmq import JSON, ROCKETMQ, FLAG_ONEWAY  # noqa: E402
+import cases_esc  # noqa: E402
 
 REPLY_TIMEOUT = 5.0
 SETTLE = 0.6  # after an asynchronous unregistration (Java queues it)
@@ -53,7 +54,7 @@ OURS_ONLY_CONFIG_KEYS = (b"cores", b"maxFrameLength", b"replySerializeType",
                          b"connectionWriteTimeoutMillis", b"shutdownTimeoutMillis",
                          b"connectionMaxPendingOutput", b"maxConnections",
                          b"maxConnectionsPerAddress", b"frameReadTimeoutMillis",
-                         b"maxIncompleteFrameBytes")
+                         b"maxIncompleteFrameBytes", b"jsonCompatRelease")
 
 
 def _drop_ours_only_keys(java, ours):
@@ -515,6 +516,7 @@ def main():
           f"{len(rows)} recorded requests", flush=True)
     replay(d, rows[:first_unreg], "replay")
     synthetic(d, meta, args.phase)
+    cases_esc.run(d, meta, args.phase)
     framing_errors(d)
     # the rest of the recording: the brokers' UNREGISTER_BROKER, then what is left
     replay(d, rows[first_unreg:], "replay-end")
