@@ -15,6 +15,11 @@ ODD = "é\x7f\x80\x85\x9f\u2028\u2029/\"\\<>&'\ufeff\uffff😀"
 TOPICS = ["esc-é", "esc-\x7f", "esc-\x80\x9f", "esc-\u2028\u2029", "esc-a/b", 'esc-"q"',
           "esc-b\\s", "esc-\x01\t\n", "esc-" + ODD]
 KV_NS = "esc-ns-é/"
+# A second broker whose names only 5.3's legacy dialect escapes (106 and 901 are
+# legacy-only bodies). Its names and topics were picked to share no Java hash bucket
+# with the other brokers, clusters and topics of the sequence: this case is about
+# bytes, not about the order within a bucket.
+BROKER2, CLUSTER2, ADDR2 = "broker-\x80\u2029", "esc-C\x7f\u2029", "127.0.0.1:21912"
 
 
 def run(d, meta, phase):
@@ -23,6 +28,8 @@ def run(d, meta, phase):
 
     body = register_body([topic_config(t) for t in TOPICS], dv(1))
     d.req("esc 103 broker-été in Cé/1", 103, reg_ext(BROKER, ADDR, CLUSTER, 0, body), body, conn="esc")
+    body2 = register_body([topic_config("esc-2a\x9f"), topic_config("esc-2c\u2029")], dv(1))
+    d.req("esc 103 second broker", 103, reg_ext(BROKER2, ADDR2, CLUSTER2, 0, body2), body2, conn="esc")
 
     # 105 in both dialects (v400 legacy, v479 and acceptStandardJsonOnly standard) and
     # both request header types.
@@ -39,6 +46,9 @@ def run(d, meta, phase):
     d.req("esc 224 topics of Cé/1", 224, {"cluster": CLUSTER})
     d.req("esc 224 topics of Cé/1 binary", 224, {"cluster": CLUSTER}, ty=ROCKETMQ)
     d.req("esc 901 member group", 901, {"clusterName": CLUSTER, "brokerName": BROKER})
+    d.req("esc 901 member group of the second broker", 901,
+          {"clusterName": CLUSTER2, "brokerName": BROKER2})
+    d.req("esc 105 second broker's topic v400", 105, {"topic": "esc-2a\x9f"}, version=400)
 
     # KV: keys and values with those chars, through both header types; the remark-free
     # replies carry them in the body (219) or in the header's extFields (101's value).
@@ -66,5 +76,7 @@ def run(d, meta, phase):
     # Leave no broker behind for the cases that follow.
     d.req("esc 104 broker-été", 104, {"brokerName": BROKER, "brokerAddr": ADDR,
                                       "clusterName": CLUSTER, "brokerId": "0"}, conn="esc")
+    d.req("esc 104 second broker", 104, {"brokerName": BROKER2, "brokerAddr": ADDR2,
+                                         "clusterName": CLUSTER2, "brokerId": "0"}, conn="esc")
     d.settle()
     d.req("esc 105 topic#0 after unregister", 105, {"topic": TOPICS[0]})
