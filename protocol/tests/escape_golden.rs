@@ -27,6 +27,23 @@ struct Row {
     want: Vec<u8>,
 }
 
+fn parse_row(line: &str) -> Option<Row> {
+    let mut parts = line.split(' ');
+    let (cp, kind, hex) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || hex.len() % 2 != 0 {
+        return None;
+    }
+    let want = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    Some(Row {
+        cp: u32::from_str_radix(cp, 16).ok()?,
+        kind: kind.to_string(),
+        want,
+    })
+}
+
 fn golden(release: &str) -> Vec<Row> {
     let path = format!(
         "{}/tests/golden/escape/release-{release}.txt",
@@ -35,21 +52,7 @@ fn golden(release: &str) -> Vec<Row> {
     let text = std::fs::read_to_string(&path).expect("golden file");
     let rows: Vec<Row> = text
         .lines()
-        // The Java side's logging framework may print status lines first.
-        .filter_map(|l| {
-            let mut parts = l.split(' ');
-            let (cp, kind, hex) = (parts.next()?, parts.next()?, parts.next()?);
-            let cp = u32::from_str_radix(cp, 16).ok()?;
-            let want = (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-                .collect::<Option<Vec<u8>>>()?;
-            Some(Row {
-                cp,
-                kind: kind.to_string(),
-                want,
-            })
-        })
+        .map(|l| parse_row(l).unwrap_or_else(|| panic!("{path}: bad line {l:?}")))
         .collect();
     assert_eq!(rows.len(), 270 * 5, "{path}: rows");
     rows
