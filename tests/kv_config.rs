@@ -316,6 +316,7 @@ fn a_bad_config_value_stops_the_start_naming_the_key() {
     for (key, value) in [
         ("listenPort", "notAPort"),
         ("scanNotActiveBrokerInterval", "soon"),
+        ("jsonCompatRelease", "4.9.7"),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("namesrv.properties");

@@ -39,6 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rmq  # noqa: E402
 from rmq import JSON, ROCKETMQ, FLAG_ONEWAY  # noqa: E402
 import cases_kv  # noqa: E402
+import cases_esc  # noqa: E402
 
 REPLY_TIMEOUT = 5.0
 SETTLE = 0.6  # after an asynchronous unregistration (Java queues it)
@@ -57,7 +58,7 @@ OURS_ONLY_CONFIG_KEYS = (b"cores", b"maxFrameLength", b"replySerializeType",
                          b"connectionWriteTimeoutMillis", b"shutdownTimeoutMillis",
                          b"connectionMaxPendingOutput", b"maxConnections",
                          b"maxConnectionsPerAddress", b"frameReadTimeoutMillis",
-                         b"maxIncompleteFrameBytes")
+                         b"maxIncompleteFrameBytes", b"jsonCompatRelease")
 
 
 def _drop_ours_only_keys(java, ours):
@@ -525,6 +526,7 @@ def main():
     import cases_broker  # noqa: E402  (here: it imports names from this module)
     cases_broker.run(d, meta, args.phase)
     cases_kv.run(d, meta, args.phase)
+    cases_esc.run(d, meta, args.phase)
     framing_errors(d)
     # the rest of the recording: the brokers' UNREGISTER_BROKER, then what is left
     replay(d, rows[first_unreg:], "replay-end")

@@ -57,9 +57,13 @@ for r in "${RELEASES[@]}"; do
             wait) ns_props=(needWaitForService=true waitSecondsForService=120) ;;
             random:*) ns_props=(scanNotActiveBrokerInterval=1000) ;;
         esac
+        # Ours writes the JSON string escaping of the release it is compared with
+        # (jsonCompatRelease; 5.5 is its default).
+        ours_props=()
+        [[ "$r" == 5.3.* ]] && ours_props=(jsonCompatRelease=5.3)
         NAMESRV_JAVA_LIB=$lib NAMESRV_JAVA_OPTS=$java_opts compat_start_namesrv java "${ns_props[@]}"
         J_ADDR=$NAMESRV_ADDR J_PID=$NAMESRV_PID J_KV=$NAMESRV_KV
-        compat_start_namesrv ours "${ns_props[@]}"
+        compat_start_namesrv ours "${ns_props[@]}" "${ours_props[@]}"
         O_ADDR=$NAMESRV_ADDR O_PID=$NAMESRV_PID O_KV=$NAMESRV_KV
         echo "=== differential vs Java $r, phase $phase"
         out="$COMPAT_TMP/diff-$r-${phase/:/-}.out"

@@ -1,12 +1,15 @@
 //! fastjson-compatible JSON.
 //!
-//! The Java NameServer serializes with fastjson 1.2.83. Two dialects matter:
-//! - [`Dialect::Legacy`] (fastjson defaults): integer map keys unquoted
-//!   (`{0:"10.0.0.1:10911"}`), maps in Java `HashMap` iteration order, `/` and
-//!   non-ASCII raw, `"` `\` control chars and 0x7F escaped.
+//! The Java NameServer serializes with fastjson (1.2.83 up to 5.3.x, fastjson2
+//! from 5.5). Two dialects matter:
+//! - [`Dialect::Legacy`] (the defaults): integer map keys unquoted
+//!   (`{0:"10.0.0.1:10911"}`), maps in Java `HashMap` iteration order.
 //! - [`Dialect::Standard`] (`BrowserCompatible + MapSortField`, route replies to new
-//!   clients): all keys quoted, every map's keys sorted, `/` as `\/`, chars >= 0x7F
-//!   as `\uXXXX`, longs beyond +-(2^53-1) as strings.
+//!   clients): all keys quoted, every map's keys sorted, longs beyond +-(2^53-1)
+//!   as strings.
+//!
+//! How strings are escaped depends on the dialect and the release:
+//! [`crate::json_escape`] owns that rule.
 //!
 //! Rule used across [`crate::body`]: *maps* are ordered by the encoder according to
 //! the dialect; *lists* are written in the order the caller gives.
@@ -15,6 +18,8 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde::de::DeserializeOwned;
+
+use crate::json_escape::{self, JsonRelease};
 
 /// Which of fastjson's two outputs to produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,77 +204,13 @@ pub fn order_str_set<S: AsRef<str>>(items: &mut Vec<S>, table: JavaTable) {
 // Writer
 // ---------------------------------------------------------------------------
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
 /// fastjson's `BrowserCompatible` long rule: beyond +-(2^53-1) a long is a string.
 const MAX_SAFE_LONG: i64 = 9_007_199_254_740_991;
 
-fn push_u_escape(out: &mut Vec<u8>, unit: u16) {
-    out.extend_from_slice(b"\\u");
-    for shift in [12, 8, 4, 0] {
-        out.push(HEX[usize::from((unit >> shift) & 0xF)]);
-    }
-}
-
-/// Appends `s` as a quoted JSON string, escaped as fastjson's
-/// `SerializeWriter.writeStringWithDoubleQuote` does in `dialect`.
+/// Appends `s` as a quoted JSON string, escaped in `dialect` as the process's
+/// release writes it ([`json_escape`](crate::json_escape) owns the rule).
 pub fn write_json_string(out: &mut Vec<u8>, s: &str, dialect: Dialect) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    // Names and addresses are almost always printable ASCII with nothing to
-    // escape: copy them whole instead of walking chars (a storm's hottest loop).
-    let plain = |b: u8| (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\';
-    let clean = match dialect {
-        Dialect::Legacy => bytes.iter().all(|&b| plain(b)),
-        Dialect::Standard => bytes.iter().all(|&b| plain(b) && b != b'/'),
-    };
-    if clean {
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-        return;
-    }
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let cp = c as u32;
-        let needs = match dialect {
-            // Default mode: `"` `\` and C0 controls, plus 0x7F..0x9F and
-            // U+2028/U+2029 (fastjson's JS-safety rule); '/' and the rest raw.
-            Dialect::Legacy => {
-                cp < 0x20
-                    || c == '"'
-                    || c == '\\'
-                    || (0x7F..0xA0).contains(&cp)
-                    || cp == 0x2028
-                    || cp == 0x2029
-            }
-            // BrowserCompatible: additionally '/' and everything >= 0x7F.
-            Dialect::Standard => cp < 0x20 || c == '"' || c == '\\' || c == '/' || cp >= 0x7F,
-        };
-        if !needs {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i]);
-        start = i + c.len_utf8();
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '/' => out.extend_from_slice(b"\\/"),
-            '\u{8}' => out.extend_from_slice(b"\\b"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\u{c}' => out.extend_from_slice(b"\\f"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            _ => {
-                // Java works on UTF-16 units, so astral chars become surrogate pairs.
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    push_u_escape(out, *u);
-                }
-            }
-        }
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    json_escape::write_json_string(out, s, dialect, json_escape::process_release());
 }
 
 /// A streaming writer of fastjson-identical JSON. It inserts the commas; callers
@@ -290,6 +231,7 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str, dialect: Dialect) {
 pub struct JsonOut<'a> {
     out: &'a mut Vec<u8>,
     dialect: Dialect,
+    release: JsonRelease,
     /// One flag per open container: has it got a member yet?
     stack: Vec<bool>,
     /// A key was just written, so the next value needs no comma.
@@ -297,10 +239,17 @@ pub struct JsonOut<'a> {
 }
 
 impl<'a> JsonOut<'a> {
+    /// A writer of the process's release ([`json_escape::process_release`]).
     pub fn new(out: &'a mut Vec<u8>, dialect: Dialect) -> Self {
+        Self::with_release(out, dialect, json_escape::process_release())
+    }
+
+    /// A writer of `release`'s bytes, whatever the process's release.
+    pub fn with_release(out: &'a mut Vec<u8>, dialect: Dialect, release: JsonRelease) -> Self {
         JsonOut {
             out,
             dialect,
+            release,
             stack: Vec::new(),
             after_key: false,
         }
@@ -349,7 +298,7 @@ impl<'a> JsonOut<'a> {
     /// A String key (property name or String map key), escaped like values.
     pub fn key(&mut self, k: &str) {
         self.member();
-        write_json_string(self.out, k, self.dialect);
+        json_escape::write_json_string(self.out, k, self.dialect, self.release);
         self.out.push(b':');
         self.after_key = true;
     }
@@ -371,7 +320,7 @@ impl<'a> JsonOut<'a> {
 
     pub fn str(&mut self, v: &str) {
         self.member();
-        write_json_string(self.out, v, self.dialect);
+        json_escape::write_json_string(self.out, v, self.dialect, self.release);
     }
 
     pub fn i32(&mut self, v: i32) {

@@ -9,6 +9,8 @@
 //!   [`SerializeType`] and [`LanguageCode`]; plain data, no codec.
 //! - [`json`]: a writer that produces fastjson-identical bytes in both dialects, a
 //!   reader for the legacy dialect (unquoted integer keys), and Java HashMap ordering.
+//! - [`json_escape`]: how each release's encoder escapes a string (bodies and
+//!   JSON headers), and the process's [`json_escape::JsonRelease`].
 //! - [`header`]: the header codecs, [`header::json`] (serialize type 0, with its
 //!   fast path) and [`header::binary`] (type 1); [`header::encode`] and
 //!   [`header::decode`] pick one by type.
@@ -28,6 +30,7 @@ pub mod error;
 pub mod frame;
 pub mod header;
 pub mod json;
+pub mod json_escape;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::{FrameError, HeaderError};

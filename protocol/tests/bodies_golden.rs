@@ -20,8 +20,9 @@ use namesrv_protocol::body::{
 };
 use namesrv_protocol::json::{
     java_hash_order, java_long_hash, java_string_cmp, java_string_hash, parse_dialect,
-    quote_bare_keys, write_json_string, Dialect, JavaTable, JsonOut,
+    quote_bare_keys, Dialect, JavaTable, JsonOut,
 };
+use namesrv_protocol::json_escape::{write_json_string as write_json_string_as, JsonRelease};
 
 // ---------------------------------------------------------------------------
 // Largest single allocation, to prove lying length prefixes allocate nothing big.
@@ -55,6 +56,9 @@ const ROUTE_LEGACY: &str = r#"{"brokerDatas":[{"brokerAddrs":{0:"10.0.0.1:10911"
 const ROUTE_STD: &str = r#"{"brokerDatas":[{"brokerAddrs":{"0":"10.0.0.1:10911","1":"10.0.0.2:10911"},"brokerName":"broker-a","cluster":"DefaultCluster","enableActingMaster":false}],"filterServerTable":{},"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]}"#;
 const ESC_LEGACY: &str = "{\"brokerDatas\":[],\"filterServerTable\":{\"k/a/b\\\"c\\\\d\\b\\f\\n\\r\\t\\u0001\\u000B\\u001F\\u007F\\u0085\\u009F\u{a0}\u{e9}\u{4e2d}\u{1f600}\\u2028\\u2029<>()'\":[\"x/y\",\"\u{e9}\"]},\"orderTopicConf\":\"a/b\\\"c\\\\d\\b\\f\\n\\r\\t\\u0001\\u000B\\u001F\\u007F\\u0085\\u009F\u{a0}\u{e9}\u{4e2d}\u{1f600}\\u2028\\u2029<>()'\",\"queueDatas\":[]}";
 const ESC_STD: &str = r#"{"brokerDatas":[],"filterServerTable":{"k\/a\/b\"c\\d\b\f\n\r\t\u0001\u000B\u001F\u007F\u0085\u009F\u00A0\u00E9\u4E2D\uD83D\uDE00\u2028\u2029<>()'":["x\/y","\u00E9"]},"orderTopicConf":"a\/b\"c\\d\b\f\n\r\t\u0001\u000B\u001F\u007F\u0085\u009F\u00A0\u00E9\u4E2D\uD83D\uDE00\u2028\u2029<>()'","queueDatas":[]}"#;
+/// RocketMQ 5.5.0 (fastjson2 2.0.59), either dialect: built from the per-char
+/// rules `escape_golden.rs` pins against the real encoder.
+const ESC_55: &str = "{\"brokerDatas\":[],\"filterServerTable\":{\"k/a/b\\\"c\\\\d\\b\\f\\n\\r\\t\\u0001\\u000b\\u001f\u{7f}\u{85}\u{9f}\u{a0}\u{e9}\u{4e2d}\u{1f600}\u{2028}\u{2029}<>()'\":[\"x/y\",\"\u{e9}\"]},\"orderTopicConf\":\"a/b\\\"c\\\\d\\b\\f\\n\\r\\t\\u0001\\u000b\\u001f\u{7f}\u{85}\u{9f}\u{a0}\u{e9}\u{4e2d}\u{1f600}\u{2028}\u{2029}<>()'\",\"queueDatas\":[]}";
 const KV_LEGACY: &str =
     r#"{"table":{"broker-b":"v-broker-b","broker-c":"v-broker-c","broker-a":"v-broker-a"}}"#;
 const KV_STD: &str =
@@ -151,42 +155,52 @@ fn route_verified_example_both_dialects() {
     );
 }
 
+/// Our encoding of `r` as `release` writes it.
+fn route_as(r: &TopicRouteData, dialect: Dialect, release: JsonRelease) -> String {
+    enc(|o| r.write_json(&mut JsonOut::with_release(o, dialect, release)))
+}
+
 #[test]
 fn escaping_both_dialects() {
-    // Legacy: only `"` `\` C0 controls, 0x7F..0x9F and U+2028/9 are escaped
-    // (0x0B has no short form → \u000B); '/', U+00A0, é, CJK and emoji raw.
-    // Standard: also '/', and every UTF-16 unit >= 0x7F as \uXXXX (uppercase),
-    // so the emoji becomes a surrogate pair.
+    // 5.3 (fastjson 1.2.83), legacy: only `"` `\` C0 controls, 0x7F..0x9F and
+    // U+2028/9 are escaped (0x0B has no short form → \u000B); '/', U+00A0, é, CJK
+    // and emoji raw. Standard: also '/', and every UTF-16 unit >= 0x7F as \uXXXX
+    // (uppercase), so the emoji becomes a surrogate pair.
     let mut r = TopicRouteData {
         order_topic_conf: Some(NASTY.into()),
         ..Default::default()
     };
     r.filter_server_table
         .insert(format!("k/{NASTY}"), vec!["x/y".into(), "\u{e9}".into()]);
-    assert_eq!(enc(|o| r.encode(Dialect::Legacy, o)), ESC_LEGACY);
-    assert_eq!(enc(|o| r.encode(Dialect::Standard, o)), ESC_STD);
+    assert_eq!(route_as(&r, Dialect::Legacy, JsonRelease::V5_3), ESC_LEGACY);
+    assert_eq!(route_as(&r, Dialect::Standard, JsonRelease::V5_3), ESC_STD);
+    // 5.5 (fastjson2 2.0.59), both dialects: `"` `\` and C0 controls only, in
+    // lowercase hex; everything else raw (protocol/tests/escape_golden.rs).
+    assert_eq!(route_as(&r, Dialect::Legacy, JsonRelease::V5_5), ESC_55);
+    assert_eq!(route_as(&r, Dialect::Standard, JsonRelease::V5_5), ESC_55);
 
-    // One special character alone (fastjson has a separate code path for it).
-    let cases: [(&str, &str, &str); 6] = [
-        ("\u{85}", r#""x\u0085y""#, r#""x\u0085y""#),
-        ("\u{2028}", r#""x\u2028y""#, r#""x\u2028y""#),
-        ("/", r#""x/y""#, r#""x\/y""#),
-        ("\"", r#""x\"y""#, r#""x\"y""#),
-        ("\u{1}", r#""x\u0001y""#, r#""x\u0001y""#),
-        ("\u{7f}", r#""x\u007Fy""#, r#""x\u007Fy""#),
+    // One special character alone (fastjson has a separate code path for it):
+    // (char, 5.3 legacy, 5.3 standard, 5.5 both).
+    let cases: [(&str, &str, &str, &str); 6] = [
+        ("\u{85}", r#""x\u0085y""#, r#""x\u0085y""#, "\"x\u{85}y\""),
+        (
+            "\u{2028}",
+            r#""x\u2028y""#,
+            r#""x\u2028y""#,
+            "\"x\u{2028}y\"",
+        ),
+        ("/", r#""x/y""#, r#""x\/y""#, r#""x/y""#),
+        ("\"", r#""x\"y""#, r#""x\"y""#, r#""x\"y""#),
+        ("\u{1}", r#""x\u0001y""#, r#""x\u0001y""#, r#""x\u0001y""#),
+        ("\u{7f}", r#""x\u007Fy""#, r#""x\u007Fy""#, "\"x\u{7f}y\""),
     ];
-    for (c, legacy, standard) in cases {
+    for (c, legacy, standard, v55) in cases {
         let s = format!("x{c}y");
-        assert_eq!(
-            enc(|o| write_json_string(o, &s, Dialect::Legacy)),
-            legacy,
-            "{c:?}"
-        );
-        assert_eq!(
-            enc(|o| write_json_string(o, &s, Dialect::Standard)),
-            standard,
-            "{c:?}"
-        );
+        let esc = |d, r| enc(|o| write_json_string_as(o, &s, d, r));
+        assert_eq!(esc(Dialect::Legacy, JsonRelease::V5_3), legacy, "{c:?}");
+        assert_eq!(esc(Dialect::Standard, JsonRelease::V5_3), standard, "{c:?}");
+        assert_eq!(esc(Dialect::Legacy, JsonRelease::V5_5), v55, "{c:?}");
+        assert_eq!(esc(Dialect::Standard, JsonRelease::V5_5), v55, "{c:?}");
     }
 }
 
@@ -474,7 +488,7 @@ fn kv_table_decode() {
 #[test]
 fn json_writer_basics() {
     let mut buf = Vec::new();
-    let mut w = JsonOut::new(&mut buf, Dialect::Standard);
+    let mut w = JsonOut::with_release(&mut buf, Dialect::Standard, JsonRelease::V5_3);
     w.begin_object();
     w.int_key(-3);
     w.begin_array();

@@ -3,6 +3,7 @@
 use bytes::BytesMut;
 use namesrv_protocol::frame::{self, DEFAULT_MAX_FRAME};
 use namesrv_protocol::header::{self, binary as header_binary, json as header_json};
+use namesrv_protocol::json_escape::JsonRelease;
 use namesrv_protocol::{Frame, FrameError, LanguageCode, RemotingCommand, SerializeType};
 
 fn ext(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -138,13 +139,26 @@ fn json_empty_ext_and_missing_optionals() {
 }
 
 #[test]
-fn json_escaping_matches_fastjson_defaults() {
+fn json_escaping_matches_each_release() {
     let mut cmd = RemotingCommand::response(1, -1, None);
-    cmd.remark = Some("a\"b\\c/d\u{8}\u{c}\n\r\t\u{0}\u{1f}\u{7f}é中🎉".to_string());
+    cmd.remark = Some("a\"b\\c/d\u{8}\u{c}\n\r\t\u{0}\u{1f}\u{7f}\u{85}\u{2028}é中🎉".to_string());
+    let as_release = |cmd: &RemotingCommand, release| {
+        let mut out = Vec::new();
+        header_json::encode_as(cmd, release, &mut out);
+        String::from_utf8(out).unwrap()
+    };
+    // 5.5 (fastjson2): C0 controls in lowercase hex, DEL and the rest raw.
     assert_eq!(
-        json_of(&cmd),
+        as_release(&cmd, JsonRelease::V5_5),
         "{\"code\":1,\"flag\":1,\"language\":\"JAVA\",\"opaque\":-1,\"remark\":\
-         \"a\\\"b\\\\c/d\\b\\f\\n\\r\\t\\u0000\\u001F\\u007Fé中🎉\",\
+         \"a\\\"b\\\\c/d\\b\\f\\n\\r\\t\\u0000\\u001f\u{7f}\u{85}\u{2028}é中🎉\",\
+         \"serializeTypeCurrentRPC\":\"JSON\",\"version\":479}"
+    );
+    // 5.3 (fastjson 1.2.83): uppercase hex, 0x7F..0x9F and U+2028/9 escaped too.
+    assert_eq!(
+        as_release(&cmd, JsonRelease::V5_3),
+        "{\"code\":1,\"flag\":1,\"language\":\"JAVA\",\"opaque\":-1,\"remark\":\
+         \"a\\\"b\\\\c/d\\b\\f\\n\\r\\t\\u0000\\u001F\\u007F\\u0085\\u2028é中🎉\",\
          \"serializeTypeCurrentRPC\":\"JSON\",\"version\":479}"
     );
     // Keys and values of extFields get the same escaping.

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use protocol::json_escape::JsonRelease;
+
 use super::ReplySerialize;
 
 /// A field type: how a property value is parsed into it and printed from it.
@@ -53,6 +55,15 @@ macro_rules! numeric_prop {
 numeric_prop!(i32, i64, u16, usize);
 
 impl PropValue for ReplySerialize {
+    fn parse_prop(v: &str) -> Result<Self, String> {
+        v.parse()
+    }
+    fn print_prop(&self) -> String {
+        self.name().to_string()
+    }
+}
+
+impl PropValue for JsonRelease {
     fn parse_prop(v: &str) -> Result<Self, String> {
         v.parse()
     }
@@ -211,6 +222,12 @@ config_table! {
     max_frame_length: usize = 16_777_216, "maxFrameLength", protected = true;
     /// Header serialization of replies.
     reply_serialize: ReplySerialize = ReplySerialize::Json, "replySerializeType", protected = false;
+    /// Whose JSON string escaping to write: `5.5` (fastjson2, the newest release)
+    /// or `5.3` (fastjson 1.2.83); `5.5.0`-style versions are accepted too.
+    /// Fixed at start (protected): route bodies and broker fragments are encoded
+    /// once into the snapshot and headers on every shard, so a 318 switching it
+    /// would mix both releases' bytes in one process.
+    json_compat_release: JsonRelease = JsonRelease::V5_5, "jsonCompatRelease", protected = true;
     // -- KV store limits (issue 9) --
     /// Longest value PUT_KV_CONFIG (100) stores, in UTF-8 bytes; a longer one is
     /// refused. 64 KiB: the longest real values, `ORDER_TOPIC_CONFIG`'s

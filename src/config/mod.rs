@@ -22,7 +22,8 @@
 //! - `rocketmqHome` may be empty (upstream exits with -2 when it is unset);
 //! - on top of upstream's black list, 318 can never touch a key that names a file
 //!   or reaches the process or socket binding ([`Config::is_update_protected`]),
-//!   whatever `configBlackList` says;
+//!   whatever `configBlackList` says, nor `jsonCompatRelease` (fixed at start:
+//!   see `protocol::json_escape`);
 //! - the store file is written crash-safely ([`crate::durable::write_file_durably`]),
 //!   where upstream overwrites it in place;
 //! - the store file is written with `java.util.Properties#store`'s escaping

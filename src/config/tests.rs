@@ -28,6 +28,7 @@ fn defaults_printed_sorted() {
         "waitSecondsForService=45",
         "maxFrameLength=16777216",
         "replySerializeType=JSON",
+        "jsonCompatRelease=5.5",
         "cores=0",
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line}");
@@ -94,6 +95,34 @@ fn bad_value_names_key() {
          expected JSON, ROCKETMQ or MIRROR"
     );
     assert_eq!(c.server_worker_threads, 8);
+}
+
+#[test]
+fn json_compat_release_values() {
+    use protocol::json_escape::JsonRelease;
+    let mut c = Config::default();
+    assert_eq!(c.json_compat_release, JsonRelease::V5_5);
+    for (v, want, printed) in [
+        ("5.3", JsonRelease::V5_3, "5.3"),
+        (" 5.5.0 ", JsonRelease::V5_5, "5.5"),
+        ("5.3.3", JsonRelease::V5_3, "5.3"),
+        ("5.5", JsonRelease::V5_5, "5.5"),
+    ] {
+        c.set("jsonCompatRelease", v).expect("a release");
+        assert_eq!(c.json_compat_release, want, "{v}");
+        assert!(
+            c.to_properties_text()
+                .lines()
+                .any(|l| l == format!("jsonCompatRelease={printed}")),
+            "{v}"
+        );
+    }
+    assert_eq!(
+        c.set("jsonCompatRelease", "4.9.7").unwrap_err().to_string(),
+        "invalid value \"4.9.7\" for config key `jsonCompatRelease`: \
+         expected 5.5 or 5.3 (or a version of either, such as 5.5.0)"
+    );
+    assert_eq!(c.json_compat_release, JsonRelease::V5_5);
 }
 
 #[test]

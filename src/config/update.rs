@@ -70,7 +70,7 @@ const UPSTREAM_BLACK_LIST: [&str; 4] = [
 impl Config {
     /// True if no 318 may change `key`, whatever `configBlackList` says: the
     /// fields marked protected (file paths, `configBlackList`, `bindAddress`,
-    /// `listenPort`, `cores`, the limits) and, for keys we do not know (raw `-c` properties of
+    /// `listenPort`, `cores`, `jsonCompatRelease`, the limits) and, for keys we do not know (raw `-c` properties of
     /// other components), any key whose name mentions a path, directory, home or
     /// file.
     pub fn is_update_protected(key: &str) -> bool {

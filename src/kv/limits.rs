@@ -9,7 +9,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use protocol::json::{write_json_string, Dialect};
+use protocol::json::Dialect;
+use protocol::json_escape::{write_json_string, JsonRelease};
 
 use super::KvStore;
 use crate::config::Config;
@@ -157,14 +158,17 @@ pub(super) fn namespace_bytes(namespace: &str) -> usize {
 /// The length of `s` as a quoted JSON string in the file's dialect. Escapes can
 /// make it up to six times the UTF-8 length (`\u0001`), so the limit counts
 /// these bytes: they are what the file, GET_KVLIST_BY_NAMESPACE and the
-/// `ORDER_TOPIC_CONFIG` table of every REGISTER_BROKER reply carry.
+/// `ORDER_TOPIC_CONFIG` table of every REGISTER_BROKER reply carry. Counted as
+/// 5.3 writes them, whatever `jsonCompatRelease` says: its escapes are a superset
+/// of 5.5's, so the count bounds both and never depends on when the process
+/// release is set (the store is loaded before the server starts).
 fn json_len(s: &str) -> usize {
     let plain = |b: &u8| (0x20..0x7f).contains(b) && *b != b'"' && *b != b'\\';
     if s.bytes().all(|b| plain(&b)) {
         return s.len() + 2;
     }
     let mut out = Vec::with_capacity(s.len() + 8);
-    write_json_string(&mut out, s, Dialect::Legacy);
+    write_json_string(&mut out, s, Dialect::Legacy, JsonRelease::V5_3);
     out.len()
 }
 

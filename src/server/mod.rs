@@ -84,6 +84,9 @@ impl Server {
             config.cores
         };
         let started = Instant::now();
+        // Before any snapshot or reply is encoded (protocol::json_escape says why
+        // this one setting is process-wide).
+        protocol::json_escape::set_process_release(config.json_compat_release);
 
         let listeners = bind_listeners(&config, shards)?;
         let local_addr = listeners

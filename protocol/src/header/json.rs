@@ -12,11 +12,19 @@ use super::json_fast as fast;
 use super::json_keys::{property, Prop};
 use crate::command::{LanguageCode, RemotingCommand};
 use crate::error::HeaderError;
-use crate::json::value_to_string;
+use crate::json::{value_to_string, Dialect};
+use crate::json_escape::{process_release, write_json_string, JsonRelease};
 
-/// Writes `cmd` exactly as `JSON.toJSONString(remotingCommand)` does in fastjson
-/// 1.2.83: bean properties sorted by name, nulls left out, no whitespace.
+/// Writes `cmd` as `RemotingSerializable.encode(remotingCommand)` does in the
+/// process's release ([`process_release`]).
 pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
+    encode_as(cmd, process_release(), out);
+}
+
+/// Writes `cmd` exactly as `RemotingSerializable.encode(remotingCommand)` does in
+/// `release` (fastjson 1.2.83 or fastjson2): bean properties sorted by name, nulls
+/// left out, no whitespace.
+pub fn encode_as(cmd: &RemotingCommand, release: JsonRelease, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"code\":");
     write_i32(out, cmd.code);
     if let Some(ext) = &cmd.ext_fields {
@@ -25,9 +33,9 @@ pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
             if i > 0 {
                 out.push(b',');
             }
-            write_str(out, k);
+            write_str(out, k, release);
             out.push(b':');
-            write_str(out, v);
+            write_str(out, v, release);
         }
         out.push(b'}');
     }
@@ -42,7 +50,7 @@ pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
     write_i32(out, cmd.opaque);
     if let Some(remark) = &cmd.remark {
         out.extend_from_slice(b",\"remark\":");
-        write_str(out, remark);
+        write_str(out, remark, release);
     }
     // Only JSON headers are written by this codec, so the property is constant.
     out.extend_from_slice(b",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
@@ -71,44 +79,10 @@ fn write_i32(out: &mut Vec<u8>, v: i32) {
     out.extend_from_slice(&buf[pos..]);
 }
 
-/// A quoted string with fastjson's default escaping: `"` and `\`, control characters
-/// (short forms where JSON has them, else `\u00XX` in uppercase hex) and DEL.
-/// `/` and non-ASCII characters are written raw as UTF-8.
-fn write_str(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        // Multi-byte UTF-8 sequences only contain bytes >= 0x80, so a byte-wise scan
-        // never splits a character.
-        let short: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            0x08 => Some(b"\\b"),
-            0x0C => Some(b"\\f"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0x00..=0x1F | 0x7F => None,
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        match short {
-            Some(esc) => out.extend_from_slice(esc),
-            None => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 0xF) as usize],
-            ]),
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+/// A header string: the legacy (default-feature) escaping of `release`, the same
+/// rule bodies use (`RemotingSerializable#encode` serializes the header bean).
+fn write_str(out: &mut Vec<u8>, s: &str, release: JsonRelease) {
+    write_json_string(out, s, Dialect::Legacy, release);
 }
 
 fn bad(msg: impl Into<String>) -> HeaderError {

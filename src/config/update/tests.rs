@@ -89,6 +89,7 @@ fn path_keys_protected_even_with_empty_black_list() {
         "bindAddress",
         "listenPort",
         "cores",
+        "jsonCompatRelease",
     ] {
         let err = c
             .apply_update(format!("{key}=/tmp/evil\n").as_bytes())
