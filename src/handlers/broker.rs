@@ -2,14 +2,11 @@
 //! core, so the writer only applies), unregister, heartbeats, permissions.
 
 use bytes::Bytes;
-use protocol::body::{
-    body_crc32, BodyError, DataVersion, DecodeLimits, KvTable, RegisterBrokerBody,
-};
-use protocol::json::Dialect;
+use protocol::body::{body_crc32, BodyError, DataVersion, DecodeLimits, RegisterBrokerBody};
 use protocol::RemotingCommand;
 
 use super::{ext_string, Outcome};
-use crate::kv::ORDER_TOPIC_CONFIG;
+use crate::kv::{encode_kv_table, ORDER_TOPIC_CONFIG};
 use crate::registry::snapshot::Snapshot;
 use crate::registry::{Registration, WriteOp};
 use crate::reply::Reply;
@@ -211,9 +208,7 @@ fn order_conf_body(snap: &Snapshot) -> Option<Bytes> {
         return None;
     }
     let ns = snap.kv.get(ORDER_TOPIC_CONFIG)?;
-    let mut body = Vec::new();
-    KvTable { table: ns.clone() }.encode(Dialect::Legacy, &mut body);
-    Some(body.into())
+    Some(encode_kv_table(ns).into())
 }
 
 /// The live-table key a request names (`clusterName`, `brokerAddr`), or, when
