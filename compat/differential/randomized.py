@@ -236,6 +236,12 @@ def gen_steps(rng):
              + ["kvlist"] * 4 + ["kvget"] * 2 + ["admin"] * 6 + ["expire"])
     kinds = [k for k in kinds if not (k.startswith("kv") and "kv" in SKIP) and k.replace("expire", "expiry")
              not in SKIP]
+    # A broker name held in two clusters is never closed or expired: Java's cleanup
+    # (RouteInfoManager#setupUnRegisterRequest) then keeps the address for good, which we
+    # deliberately do not (docs/compat.md: "A broker name registered under a second cluster"). An
+    # explicit 104 still goes to them: that path matches on the name alone.
+    twins = {x.name for x in nodes if any(y.name == x.name and y.cluster != x.cluster for y in nodes)}
+    closable = [x for x in nodes if x.name not in twins]
     while True:
         kind = rng.choice(kinds)
         n = rng.choice(nodes)
@@ -254,6 +260,7 @@ def gen_steps(rng):
                             "brokerId": str(n.bid)}, rng, conn=n.conn)
             yield {"op": "settle", "cont": 1}
         elif kind == "close":
+            n = rng.choice(closable)
             yield {"op": "close", "conn": n.conn}
             yield {"op": "settle", "cont": 1}
         elif kind == "cluster":
@@ -286,7 +293,7 @@ def gen_steps(rng):
         elif kind == "expire" and expiries < MAX_EXPIRY_EPISODES:
             # an episode with nothing in between: register short-lived, look, wait, look
             expiries += 1
-            doomed = rng.sample(nodes, rng.randint(1, 2))
+            doomed = rng.sample(closable, rng.randint(1, 2))
             episode = [register_step(rng, d, timeout=SHORT_TIMEOUT_MS) for d in doomed]
             episode += [route_step(rng), {"op": "wait", "seconds": EXPIRY_WAIT}]
             for d in doomed:
