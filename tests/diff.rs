@@ -236,3 +236,29 @@ fn many_topics_pipelined_over_one_connection() {
         ).as_str())
     );
 }
+
+#[test]
+fn a_server_that_never_answers_exits_2_after_the_timeout() {
+    let a = TestServer::start(&[]);
+    // Accepts, reads nothing, answers nothing.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let quiet = silent.local_addr().expect("addr").to_string();
+    let holder = std::thread::spawn(move || silent.accept().map(|(s, _)| s));
+    let sa = a.addr.to_string();
+    let t0 = std::time::Instant::now();
+    let (code, out, err) = diff(&["--timeout-ms", "300", &sa, &quiet]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            2,
+            "",
+            format!("namesrv diff: {quiet}: no reply within 300ms\n").as_str()
+        )
+    );
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t0.elapsed()
+    );
+    drop(holder.join());
+}

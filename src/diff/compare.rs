@@ -146,3 +146,84 @@ fn union<'a, K: Ord + 'a, V: 'a, T: IntoIterator<Item = &'a BTreeMap<K, V>>>(
 ) -> BTreeSet<&'a K> {
     maps.into_iter().flat_map(|m| m.keys()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::view::{Group, Route};
+
+    fn view(group_addr: Option<&str>, conf: Option<&str>) -> View {
+        let mut v = View::default();
+        v.clusters.insert("c".into(), ["g".to_string()].into());
+        if let Some(addr) = group_addr {
+            let group = Group {
+                cluster: "c".into(),
+                addrs: [(0, addr.to_string())].into(),
+            };
+            v.groups.insert("g".into(), group);
+        }
+        v.listed.insert("t".into());
+        let route = Route {
+            queues: BTreeMap::new(),
+            order_conf: conf.map(str::to_string),
+        };
+        v.routes.insert("t".into(), route);
+        v
+    }
+
+    /// A nested table is compared among the servers that have its parent only.
+    #[test]
+    fn nested_tables_compare_among_the_servers_that_have_the_parent() {
+        let views = [
+            view(Some("a:1"), Some("x")),
+            view(None, None),
+            view(Some("a:2"), Some("x")),
+        ];
+        let (diffs, totals) = compare(&views);
+        assert_eq!(
+            diffs,
+            vec![
+                Difference {
+                    subject: Subject::Group("g".into()),
+                    values: vec![
+                        (0, Some(Value::InCluster("c".into()))),
+                        (1, None),
+                        (2, Some(Value::InCluster("c".into()))),
+                    ],
+                },
+                Difference {
+                    subject: Subject::BrokerAddr {
+                        group: "g".into(),
+                        id: 0
+                    },
+                    values: vec![
+                        (0, Some(Value::Addr("a:1".into()))),
+                        (2, Some(Value::Addr("a:2".into()))),
+                    ],
+                },
+                Difference {
+                    subject: Subject::OrderConf("t".into()),
+                    values: vec![
+                        (0, Some(Value::Conf("x".into()))),
+                        (1, None),
+                        (2, Some(Value::Conf("x".into()))),
+                    ],
+                },
+            ]
+        );
+        assert_eq!(
+            totals,
+            Totals {
+                clusters: 1,
+                groups: 1,
+                topics: 1
+            }
+        );
+    }
+
+    #[test]
+    fn identical_views_have_no_differences() {
+        let views = [view(Some("a:1"), None), view(Some("a:1"), None)];
+        assert_eq!(compare(&views).0, Vec::new());
+    }
+}
