@@ -1,4 +1,7 @@
 //! `namesrv`: command line, config, logging, signals; then the server.
+//! `namesrv diff ADDR ADDR…` instead compares running name servers (see [`diff`]).
+
+mod diff;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,9 +15,14 @@ use namesrv::kv::KvStore;
 use namesrv::server::Server;
 
 /// A thread-per-core drop-in replacement for the Apache RocketMQ NameServer.
+///
+/// With no subcommand it runs the name server; `namesrv diff ADDR ADDR…` compares
+/// running name servers instead.
 #[derive(Parser, Debug)]
 #[command(name = "namesrv", version, about)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// A Java properties file with upstream's key names (e.g. `listenPort=9876`).
     #[arg(short = 'c', long = "configFile")]
     config_file: Option<PathBuf>,
@@ -26,9 +34,28 @@ struct Cli {
     namesrv_addr: Option<String>,
 }
 
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Compare running name servers (ours or Java's); exit 0 if they agree, 1 if not, 2 on error.
+    ///
+    /// Asks each server for cluster info (106), its topic list (206, or 224 per
+    /// cluster when 206 is disabled) and the route (105) of every topic any of them
+    /// listed, then prints one line per difference: missing clusters, broker groups
+    /// or broker addresses, a different address for a broker id, missing topics,
+    /// different queue data (perm, read/write queue nums, sysflag) or order conf.
+    ///
+    /// Exit status: 0 when they agree, 1 when they differ, 2 when a server cannot be
+    /// asked (refused, timed out, or an unexpected reply; the message names its
+    /// address) or the command line is wrong.
+    Diff(diff::DiffArgs),
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    if let Some(Command::Diff(args)) = &cli.command {
+        return ExitCode::from(diff::run(args));
+    }
 
     let config = match &cli.config_file {
         Some(path) => match Config::load_file(path) {
