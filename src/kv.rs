@@ -236,7 +236,8 @@ impl KvStore {
 
     /// The file content: compact JSON `{"configTable":{ns:{key:value}}}`.
     pub fn encode_file(&self) -> Vec<u8> {
-        use protocol::json::{order_str_keys, Dialect, JavaTable, JsonOut};
+        use protocol::java_table::{order_str_keys, JavaTable};
+        use protocol::json::{Dialect, JsonOut};
         // Upstream serializes its HashMaps with fastjson: keys in HashMap order.
         let mut out = Vec::with_capacity(64);
         let mut w = JsonOut::new(&mut out, Dialect::Legacy);

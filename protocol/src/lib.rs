@@ -7,8 +7,9 @@
 //!   which carries a header error).
 //! - [`command`]: the decoded request/response header, [`RemotingCommand`], with
 //!   [`SerializeType`] and [`LanguageCode`]; plain data, no codec.
-//! - [`json`]: a writer that produces fastjson-identical bytes in both dialects, a
-//!   reader for the legacy dialect (unquoted integer keys), and Java HashMap ordering.
+//! - [`json`]: a writer that produces fastjson-identical bytes in both dialects and
+//!   a reader for the legacy dialect (unquoted integer keys).
+//! - [`java_table`]: Java's hashing and the iteration order of its hash tables.
 //! - [`header`]: the header codecs, [`header::json`] (serialize type 0, with its
 //!   fast path) and [`header::binary`] (type 1); [`header::encode`] and
 //!   [`header::decode`] pick one by type.
@@ -27,6 +28,7 @@ pub mod command;
 pub mod error;
 pub mod frame;
 pub mod header;
+pub mod java_table;
 pub mod json;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};

@@ -18,10 +18,10 @@ use namesrv_protocol::body::{
     body_crc32, BodyError, BrokerData, BrokerMemberGroup, ClusterInfo, DataVersion, KvTable,
     QueueData, RegisterBrokerBody, TopicConfig, TopicList, TopicQueueMappingInfo, TopicRouteData,
 };
-use namesrv_protocol::json::{
-    java_hash_order, java_long_hash, java_string_cmp, java_string_hash, parse_dialect,
-    quote_bare_keys, write_json_string, Dialect, JavaTable, JsonOut,
+use namesrv_protocol::java_table::{
+    java_hash_order, java_long_hash, java_string_cmp, java_string_hash, JavaTable,
 };
+use namesrv_protocol::json::{parse_dialect, quote_bare_keys, write_json_string, Dialect, JsonOut};
 
 // ---------------------------------------------------------------------------
 // Largest single allocation, to prove lying length prefixes allocate nothing big.

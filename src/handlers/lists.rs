@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use bytes::Bytes;
 use protocol::body::{BrokerMemberGroup, TopicList};
 use protocol::codes::{request as rq, sys_flag};
-use protocol::json::{java_hash_order_in, java_string_hash, Dialect, JavaTable};
+use protocol::java_table::{java_hash_order_in, java_string_hash, JavaTable};
+use protocol::json::Dialect;
 use protocol::RemotingCommand;
 
 use crate::registry::snapshot::{java_order, RouteEntry, Snapshot};

@@ -14,7 +14,8 @@ use super::register_plain::{with_topic_cap, RegisterBodyWire, WrapperWire};
 use super::registration::{RegisterBrokerBody, TopicConfig};
 use super::route::TopicQueueMappingInfo;
 use super::tables::DataVersion;
-use crate::json::{order_str_keys, parse_dialect, Dialect, JavaTable, JsonOut};
+use crate::java_table::{order_str_keys, JavaTable};
+use crate::json::{parse_dialect, Dialect, JsonOut};
 
 /// V3_0_11: from this version on the body is a `RegisterBrokerBody`.
 const V3_0_11: i32 = 37;

@@ -6,9 +6,8 @@ use serde::Deserialize;
 
 use super::error::BodyError;
 use super::lenient::{long_or_string, map_skip_nulls, null_default, vec_skip_nulls};
-use crate::json::{
-    order_int_keys, order_long_keys, order_str_keys, parse_dialect, Dialect, JavaTable, JsonOut,
-};
+use crate::java_table::{order_int_keys, order_long_keys, order_str_keys, JavaTable};
+use crate::json::{parse_dialect, Dialect, JsonOut};
 
 /// One broker's queues for a topic. Equality compares all five fields, as upstream.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

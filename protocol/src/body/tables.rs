@@ -8,7 +8,8 @@ use serde::Deserialize;
 use super::error::BodyError;
 use super::lenient::{map_skip_nulls, null_default, vec_skip_nulls};
 use super::route::{write_long_map, BrokerData, BrokerDataWire};
-use crate::json::{order_str_keys, order_str_set, parse_dialect, Dialect, JavaTable, JsonOut};
+use crate::java_table::{order_str_keys, order_str_set, JavaTable};
+use crate::json::{parse_dialect, Dialect, JsonOut};
 
 /// `{"counter":5,"stateVersion":0,"timestamp":1700000000000}`; equal iff all three are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]

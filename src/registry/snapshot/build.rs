@@ -8,7 +8,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use once_cell::race::OnceBox;
 use protocol::body::{BrokerData, ClusterInfo, QueueData};
-use protocol::json::{java_hash_order, java_hash_order_in, java_string_hash, Dialect, JavaTable};
+use protocol::java_table::{java_hash_order, java_hash_order_in, java_string_hash, JavaTable};
+use protocol::json::Dialect;
 
 use super::route::{BrokerFragments, FragmentCache, Route, RouteEntry, RouteExtras};
 use super::ClusterView;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use once_cell::race::OnceBox;
 use protocol::body::{write_route_json, BrokerData, QueueData, RouteRest, TopicQueueMappingInfo};
-use protocol::json::{java_string_hash, Dialect, JsonOut};
+use protocol::java_table::java_string_hash;
+use protocol::json::{Dialect, JsonOut};
 
 use crate::registry::tables::Tables;
 use crate::registry::HashMap;

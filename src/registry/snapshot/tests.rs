@@ -13,7 +13,8 @@ use futures_lite::future::block_on;
 use protocol::body::TopicRouteData;
 use protocol::body::{BrokerData, TopicQueueMappingInfo};
 use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
-use protocol::json::{java_hash_order_in, java_string_hash, Dialect};
+use protocol::java_table::{java_hash_order_in, java_string_hash};
+use protocol::json::Dialect;
 use std::collections::BTreeMap;
 
 /// The reference: the route assembled as plain data, as upstream's
