@@ -515,6 +515,8 @@ def main():
           f"{len(rows)} recorded requests", flush=True)
     replay(d, rows[:first_unreg], "replay")
     synthetic(d, meta, args.phase)
+    import cases_order  # noqa: E402
+    cases_order.run(d, meta, args.phase)
     framing_errors(d)
     # the rest of the recording: the brokers' UNREGISTER_BROKER, then what is left
     replay(d, rows[first_unreg:], "replay-end")

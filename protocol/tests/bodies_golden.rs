@@ -110,6 +110,7 @@ fn broker(cluster: &str, name: &str, a: &[(i64, &str)]) -> BrokerData {
         broker_addrs: addrs(a),
         enable_acting_master: false,
         zone_name: None,
+        addr_order: Vec::new(),
     }
 }
 
@@ -406,6 +407,7 @@ fn broker_member_group_and_copy_sizing() {
         cluster: Some("DefaultCluster".into()),
         broker_name: Some("broker-a".into()),
         broker_addrs: addrs(&[(1, "h1"), (4, "h4")]),
+        addr_order: Vec::new(),
     };
     assert_eq!(enc(|o| g.encode(Dialect::Legacy, o)), BMG_LEGACY);
     assert_eq!(enc(|o| g.encode(Dialect::Standard, o)), BMG_STD);

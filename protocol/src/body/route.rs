@@ -6,7 +6,9 @@ use serde::Deserialize;
 
 use super::error::BodyError;
 use super::lenient::{long_or_string, map_skip_nulls, null_default, vec_skip_nulls};
-use crate::java_table::{order_int_keys, order_long_keys, order_str_keys, JavaTable};
+use crate::java_table::{
+    java_hash_order_in, java_long_hash, order_int_keys, order_str_keys, JavaTable,
+};
 use crate::json::{parse_dialect, Dialect, JsonOut};
 
 /// One broker's queues for a topic. Equality compares all five fields, as upstream.
@@ -20,14 +22,33 @@ pub struct QueueData {
 }
 
 /// A broker group: its addresses by broker id (0 = master).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct BrokerData {
     pub cluster: String,
     pub broker_name: String,
     pub broker_addrs: BTreeMap<i64, String>,
     pub enable_acting_master: bool,
     pub zone_name: Option<String>,
+    /// The ids in the order they went into upstream's `brokerAddrs` HashMap (ids
+    /// 0, 16, 32... share a bucket, whose chain keeps that order). Ids missing here
+    /// (a decoded BrokerData) count as put after these, in id order. Kept by
+    /// [`BrokerData::put_addr`] and [`BrokerData::retain_addrs`].
+    pub addr_order: Vec<i64>,
 }
+
+/// Equal when the content is: the order of puts shows only with a change of
+/// content (a new id, or a removed one), so it is not compared.
+impl PartialEq for BrokerData {
+    fn eq(&self, o: &Self) -> bool {
+        self.cluster == o.cluster
+            && self.broker_name == o.broker_name
+            && self.broker_addrs == o.broker_addrs
+            && self.enable_acting_master == o.enable_acting_master
+            && self.zone_name == o.zone_name
+    }
+}
+
+impl Eq for BrokerData {}
 
 /// Static-topic queue mapping of one broker for one topic.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -163,6 +184,23 @@ impl QueueData {
 }
 
 impl BrokerData {
+    /// `brokerAddrs.put(id, addr)`: a new id goes to its chain's tail.
+    pub fn put_addr(&mut self, id: i64, addr: String) -> Option<String> {
+        let old = self.broker_addrs.insert(id, addr);
+        if old.is_none() {
+            self.addr_order.retain(|x| *x != id);
+            self.addr_order.push(id);
+        }
+        old
+    }
+
+    /// Removes the addresses `keep` says no to (`removeIf`).
+    pub fn retain_addrs(&mut self, mut keep: impl FnMut(&i64, &String) -> bool) {
+        self.broker_addrs.retain(|id, a| keep(id, a));
+        let addrs = &self.broker_addrs;
+        self.addr_order.retain(|id| addrs.contains_key(id));
+    }
+
     /// Encodes with `brokerAddrs` ordered as a `new HashMap<>()` filled by puts
     /// (the live BrokerData of ClusterInfo); routes use [`Self::write_json`] with
     /// [`JavaTable::HashMapCopy`].
@@ -182,7 +220,13 @@ impl BrokerData {
         let dialect = w.dialect();
         w.begin_object();
         w.key("brokerAddrs");
-        write_long_map(w, &self.broker_addrs, dialect, addrs_table);
+        write_long_map(
+            w,
+            &self.broker_addrs,
+            &self.addr_order,
+            dialect,
+            addrs_table,
+        );
         w.field_str("brokerName", &self.broker_name);
         w.field_str("cluster", &self.cluster);
         w.field_bool("enableActingMaster", self.enable_acting_master);
@@ -191,15 +235,29 @@ impl BrokerData {
     }
 }
 
-/// A `Map<Long, String>` as fastjson writes it (`{0:"a"}` / `{"0":"a"}`).
+/// A `Map<Long, String>` as fastjson writes it (`{0:"a"}` / `{"0":"a"}`). `order`:
+/// the ids in the order they were put into the live HashMap (see
+/// [`BrokerData::addr_order`]); `table`: how the map written was built from it
+/// (the live map itself, or a copy filled in its order).
 pub(crate) fn write_long_map(
     w: &mut JsonOut<'_>,
     map: &BTreeMap<i64, String>,
+    order: &[i64],
     dialect: Dialect,
     table: JavaTable,
 ) {
+    let rank = |id: i64| order.iter().position(|x| *x == id).unwrap_or(usize::MAX);
     let mut entries: Vec<(i64, &String)> = map.iter().map(|(k, v)| (*k, v)).collect();
-    order_long_keys(&mut entries, dialect, table);
+    if dialect == Dialect::Legacy {
+        // Stable sorts: ids never put in `order` stay in id order, at the end.
+        entries.sort_by_key(|(id, _)| rank(*id));
+        java_hash_order_in(&mut entries, JavaTable::HashMap, |(id, _)| {
+            java_long_hash(*id)
+        });
+        if table != JavaTable::HashMap {
+            java_hash_order_in(&mut entries, table, |(id, _)| java_long_hash(*id));
+        }
+    }
     w.begin_object();
     for (id, addr) in entries {
         w.int_key(id);
@@ -301,6 +359,7 @@ impl From<BrokerDataWire> for BrokerData {
             broker_addrs: w.broker_addrs,
             enable_acting_master: w.enable_acting_master,
             zone_name: w.zone_name,
+            addr_order: Vec::new(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use once_cell::race::OnceBox;
-use protocol::body::{BrokerData, ClusterInfo, QueueData};
+use protocol::body::{BrokerData, ClusterInfo, ClusterOrder, QueueData};
 use protocol::java_table::{java_hash_order, java_hash_order_in, java_string_hash, JavaTable};
 use protocol::json::Dialect;
 
@@ -26,11 +26,10 @@ pub fn java_order<T: AsRef<str>>(items: &mut [T]) {
     java_hash_order(items, |s| java_string_hash(s.as_ref()));
 }
 
-/// A topic's QueueData in the order of upstream's per-topic HashMap (grown by inserts).
+/// A topic's QueueData in the order of upstream's per-topic HashMap
+/// (`new ArrayList<>(queueDataMap.values())`).
 pub(super) fn ordered_queue_datas(queues: &TopicQueues) -> Vec<QueueData> {
-    let mut named: Vec<(&str, QueueData)> = queues.queue_datas().collect();
-    java_hash_order(&mut named, |(n, _)| java_string_hash(n));
-    named.into_iter().map(|(_, qd)| qd).collect()
+    queues.java_queue_datas()
 }
 
 /// How Java sizes the HashSet of a topic's broker names that `brokerDatas` follow:
@@ -103,7 +102,8 @@ pub(super) fn apply_acting_master(broker_datas: &mut [BrokerData], queue_datas: 
         if qd.perm & protocol::codes::perm::WRITE == 0 {
             if let Some((&min_id, _)) = bd.broker_addrs.iter().next() {
                 if let Some(addr) = bd.broker_addrs.remove(&min_id) {
-                    bd.broker_addrs.insert(0, addr);
+                    bd.addr_order.retain(|id| *id != min_id);
+                    bd.put_addr(0, addr);
                 }
             }
         }
@@ -123,8 +123,10 @@ pub(super) fn build_route_entry(
     let queues = t.queues(topic)?;
     let queue_datas = ordered_queue_datas(queues);
     let seq = t.topic_seq(topic);
+    // `new HashSet<>(queueDataMap.keySet())`: filled in the map's order.
     let mut brokers: Vec<Arc<BrokerFragments>> = queues
-        .keys()
+        .java_keys()
+        .into_iter()
         .filter_map(|n| t.broker(n))
         .map(|bd| frags.get(bd))
         .collect();
@@ -170,14 +172,30 @@ pub(super) fn build_route_entry(
 
 /// The cluster view: every broker group and cluster, and the 106 body.
 pub(super) fn build_cluster_view(t: &Tables) -> ClusterView {
+    let brokers = t.brokers();
+    let clusters = t.clusters();
     let info = ClusterInfo {
-        broker_addr_table: t.brokers().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        cluster_addr_table: t.clusters().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        broker_addr_table: brokers
+            .iter()
+            .map(|(k, v)| ((*k).clone(), (*v).clone()))
+            .collect(),
+        cluster_addr_table: clusters
+            .iter()
+            .map(|(c, names)| ((*c).clone(), names.iter().map(|n| (*n).clone()).collect()))
+            .collect(),
+    };
+    let order = ClusterOrder {
+        brokers: brokers.into_iter().map(|(k, _)| k.clone()).collect(),
+        clusters: clusters
+            .into_iter()
+            .map(|(c, names)| (c.clone(), names.into_iter().cloned().collect()))
+            .collect(),
     };
     let mut body = Vec::with_capacity(256);
-    info.encode(Dialect::Legacy, &mut body);
+    info.encode_in(&order, Dialect::Legacy, &mut body);
     ClusterView {
         info,
+        order,
         body: Bytes::from(body),
     }
 }

@@ -27,7 +27,7 @@ fn assemble_route(
 ) -> Option<TopicRouteData> {
     let queues = t.queues(topic)?;
     let queue_datas = ordered_queue_datas(queues);
-    let mut names: Vec<&str> = queues.keys().collect();
+    let mut names: Vec<&str> = queues.java_keys();
     java_hash_order_in(&mut names, broker_copy_table(queues.len()), |n| {
         java_string_hash(n)
     });
