@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use once_cell::race::OnceBox;
 use protocol::body::{BrokerData, ClusterInfo, ClusterOrder, QueueData};
-use protocol::java_table::{java_hash_order, java_hash_order_in, java_string_hash, JavaTable};
+use protocol::java_table::{java_hash_order_in, JavaTable};
 use protocol::json::Dialect;
 
 use super::route::{BrokerFragments, FragmentCache, Route, RouteEntry, RouteExtras};
@@ -20,11 +20,6 @@ use crate::registry::topic_queues::TopicQueues;
 
 /// Topics for broker-member sync never get acting-master rewriting.
 const SYNC_BROKER_MEMBER_PREFIX: &str = "rmq_sys_SYNC_BROKER_MEMBER_";
-
-/// Orders names as a Java `HashMap<String, _>` of them would iterate.
-pub fn java_order<T: AsRef<str>>(items: &mut [T]) {
-    java_hash_order(items, |s| java_string_hash(s.as_ref()));
-}
 
 /// A topic's QueueData in the order of upstream's per-topic HashMap
 /// (`new ArrayList<>(queueDataMap.values())`).

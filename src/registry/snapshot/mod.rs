@@ -32,7 +32,6 @@ use crate::kv::KvNamespaces;
 use build::{build_cluster_view, build_route_entry};
 use route::FragmentCache;
 
-pub use build::java_order;
 pub use route::RouteEntry;
 
 /// Topics rebuilt between two checks for a pending yield while publishing.
