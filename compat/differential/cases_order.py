@@ -7,7 +7,7 @@ share Java hash buckets on purpose (found with `(h ^ h>>>16) & (cap-1)`):
   - ord-bq / ord-ba: bucket 5 of 16 (the later-sorting name registered first);
   - ord-g299 / ord-g211 / ord-g178: one bucket of brokerAddrTable's 256;
   - ord-C94 / ord-C72 / ord-C50: one bucket of clusterAddrTable's 64;
-  - filter servers 127.0.0.1:31051 / :31040: one bucket of 16;
+  - broker addresses 127.0.0.1:41161 / :41150: one bucket of filterServerTable's 16;
   - broker ids 16 and 0: bucket 0 of brokerAddrs.
 """
 
@@ -71,11 +71,12 @@ def run(d, meta, phase):
     d.req("ord 224 ord-C94", 224, {"cluster": "ord-C94"})
     d.req("ord 105 ord-Tg (five brokers)", 105, {"topic": "ord-Tg"})
 
-    # filterServerTable with several addresses sharing a bucket
-    _register(d, "ord 103 ord-filter", "ord-filter", "127.0.0.1:41061",
+    # filterServerTable: its keys are broker addresses; the master's (put first)
+    # 127.0.0.1:41161 shares a bucket of 16 with the slave's 127.0.0.1:41150
+    _register(d, "ord 103 ord-filter", "ord-filter", "127.0.0.1:41161",
               [topic_config("ord-Tf"), topic_config("ord-Tf2")],
               filters=["127.0.0.1:31051", "127.0.0.1:31040", "127.0.0.1:31030"])
-    _register(d, "ord 103 ord-filter slave", "ord-filter", "127.0.0.1:41062",
+    _register(d, "ord 103 ord-filter slave", "ord-filter", "127.0.0.1:41150",
               [topic_config("ord-Tf"), topic_config("ord-Tf2")], bid=1,
               filters=["127.0.0.1:31041", "127.0.0.1:31052"])
     d.req("ord 105 ord-Tf (filterServerTable)", 105, {"topic": "ord-Tf"})

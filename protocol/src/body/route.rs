@@ -84,8 +84,14 @@ impl TopicRouteData {
     /// (`new HashMap<>(addrs)`), the filter table and the per-broker mapping are
     /// plain `new HashMap<>()`.
     pub fn write_json(&self, w: &mut JsonOut<'_>) {
+        // Decoded routes carry no put order: key order stands in for it.
+        let filters: Vec<(String, Vec<String>)> = self
+            .filter_server_table
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let rest = RouteRest {
-            filter_server_table: &self.filter_server_table,
+            filter_server_table: &filters,
             order_topic_conf: self.order_topic_conf.as_deref(),
             queue_datas: &self.queue_datas,
             topic_queue_mapping_by_broker: self.topic_queue_mapping_by_broker.as_ref(),
@@ -113,7 +119,8 @@ impl TopicRouteData {
 /// (each with [`BrokerData::write_route_member`]) and get the same bytes as
 /// [`TopicRouteData::encode`].
 pub struct RouteRest<'a> {
-    pub filter_server_table: &'a BTreeMap<String, Vec<String>>,
+    /// In the order `pickupTopicRouteData` puts them into its `new HashMap<>()`.
+    pub filter_server_table: &'a [(String, Vec<String>)],
     pub order_topic_conf: Option<&'a str>,
     pub queue_datas: &'a [QueueData],
     pub topic_queue_mapping_by_broker: Option<&'a BTreeMap<String, TopicQueueMappingInfo>>,
@@ -134,7 +141,11 @@ pub fn write_route_json(
     w.end_array();
 
     w.key("filterServerTable");
-    let mut filters: Vec<(&String, &Vec<String>)> = rest.filter_server_table.iter().collect();
+    let mut filters: Vec<(&String, &Vec<String>)> = rest
+        .filter_server_table
+        .iter()
+        .map(|(k, v)| (k, v))
+        .collect();
     order_str_keys(&mut filters, dialect, JavaTable::HashMap);
     w.begin_object();
     for (addr, servers) in filters {
@@ -208,6 +219,11 @@ impl BrokerData {
         self.write_json(&mut JsonOut::new(out, dialect), JavaTable::HashMap);
     }
 
+    /// The addresses as a route's copy (`new HashMap<>(addrs)`) iterates them.
+    pub fn route_addrs(&self) -> Vec<(i64, &String)> {
+        long_map_order(&self.broker_addrs, &self.addr_order, JavaTable::HashMapCopy)
+    }
+
     /// Writes this BrokerData as a member of a route's `brokerDatas` (its
     /// `brokerAddrs` is a copy of the live map, `new HashMap<>(addrs)`).
     pub fn write_route_member(&self, w: &mut JsonOut<'_>) {
@@ -235,6 +251,26 @@ impl BrokerData {
     }
 }
 
+/// The entries of a `Map<Long, String>` in its legacy (Java iteration) order;
+/// see [`write_long_map`].
+pub fn long_map_order<'a>(
+    map: &'a BTreeMap<i64, String>,
+    order: &[i64],
+    table: JavaTable,
+) -> Vec<(i64, &'a String)> {
+    let rank = |id: i64| order.iter().position(|x| *x == id).unwrap_or(usize::MAX);
+    let mut entries: Vec<(i64, &String)> = map.iter().map(|(k, v)| (*k, v)).collect();
+    // Stable sorts: ids never put in `order` stay in id order, at the end.
+    entries.sort_by_key(|(id, _)| rank(*id));
+    java_hash_order_in(&mut entries, JavaTable::HashMap, |(id, _)| {
+        java_long_hash(*id)
+    });
+    if table != JavaTable::HashMap {
+        java_hash_order_in(&mut entries, table, |(id, _)| java_long_hash(*id));
+    }
+    entries
+}
+
 /// A `Map<Long, String>` as fastjson writes it (`{0:"a"}` / `{"0":"a"}`). `order`:
 /// the ids in the order they were put into the live HashMap (see
 /// [`BrokerData::addr_order`]); `table`: how the map written was built from it
@@ -246,18 +282,10 @@ pub(crate) fn write_long_map(
     dialect: Dialect,
     table: JavaTable,
 ) {
-    let rank = |id: i64| order.iter().position(|x| *x == id).unwrap_or(usize::MAX);
-    let mut entries: Vec<(i64, &String)> = map.iter().map(|(k, v)| (*k, v)).collect();
-    if dialect == Dialect::Legacy {
-        // Stable sorts: ids never put in `order` stay in id order, at the end.
-        entries.sort_by_key(|(id, _)| rank(*id));
-        java_hash_order_in(&mut entries, JavaTable::HashMap, |(id, _)| {
-            java_long_hash(*id)
-        });
-        if table != JavaTable::HashMap {
-            java_hash_order_in(&mut entries, table, |(id, _)| java_long_hash(*id));
-        }
-    }
+    let entries = match dialect {
+        Dialect::Legacy => long_map_order(map, order, table),
+        Dialect::Standard => map.iter().map(|(k, v)| (*k, v)).collect(),
+    };
     w.begin_object();
     for (id, addr) in entries {
         w.int_key(id);

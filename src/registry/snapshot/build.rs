@@ -2,7 +2,6 @@
 //! `RouteInfoManager#pickupTopicRouteData`) and the cluster view
 //! (`RouteInfoManager#getAllClusterInfo`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -34,19 +33,25 @@ pub(super) fn broker_copy_table(brokers: usize) -> JavaTable {
     JavaTable::HashMapWith(((brokers as f32 / 0.75) as usize + 1).max(16))
 }
 
-/// `filterServerTable`: the filter servers of every address of these brokers.
+/// `filterServerTable`: the filter servers of every address of these brokers, in
+/// the order upstream puts them (brokers in `brokerDatas` order, each one's
+/// addresses in its copy's order, before any acting-master rewrite).
 pub(super) fn filter_server_table<'a>(
     t: &Tables,
     brokers: impl IntoIterator<Item = &'a BrokerData>,
-) -> BTreeMap<String, Vec<String>> {
-    let mut table = BTreeMap::new();
+) -> Vec<(String, Vec<String>)> {
+    let mut table: Vec<(String, Vec<String>)> = Vec::new();
     if !t.has_filter_servers() {
         return table;
     }
     for bd in brokers {
-        for addr in bd.broker_addrs.values() {
+        for (_, addr) in bd.route_addrs() {
             if let Some(list) = t.filter_servers(&(bd.cluster.clone(), addr.clone())) {
-                table.insert(addr.clone(), list.clone());
+                // A put of a present key keeps its place.
+                match table.iter_mut().find(|(a, _)| a == addr) {
+                    Some(slot) => slot.1 = list.clone(),
+                    None => table.push((addr.clone(), list.clone())),
+                }
             }
         }
     }
@@ -135,6 +140,7 @@ pub(super) fn build_route_entry(
     java_hash_order_in(&mut brokers, broker_copy_table(queues.len()), |b| {
         b.name_hash
     });
+    let filter_server_table = filter_server_table(t, brokers.iter().map(|b| &b.data));
     if acting_master_applies(cfg, topic) {
         let mut datas: Vec<BrokerData> = brokers.iter().map(|b| b.data.clone()).collect();
         apply_acting_master(&mut datas, &queue_datas);
@@ -146,7 +152,7 @@ pub(super) fn build_route_entry(
         }
     }
     let extras = RouteExtras {
-        filter_server_table: filter_server_table(t, brokers.iter().map(|b| &b.data)),
+        filter_server_table,
         order_topic_conf: order_topic_conf(cfg, kv, topic),
         mapping: t.mapping(topic).cloned(),
     };

@@ -39,7 +39,8 @@ pub(super) struct Route {
 
 #[derive(Debug, Default)]
 pub(super) struct RouteExtras {
-    pub(super) filter_server_table: BTreeMap<String, Vec<String>>,
+    /// In upstream's put order.
+    pub(super) filter_server_table: Vec<(String, Vec<String>)>,
     pub(super) order_topic_conf: Option<String>,
     pub(super) mapping: Option<BTreeMap<String, TopicQueueMappingInfo>>,
 }
@@ -124,7 +125,7 @@ impl RouteEntry {
 
 impl Route {
     fn encode(&self, queue_datas: &[QueueData], dialect: Dialect) -> Bytes {
-        let no_filters = BTreeMap::new();
+        let no_filters = Vec::new();
         let extras = self.extras.as_deref();
         let rest = RouteRest {
             filter_server_table: extras.map_or(&no_filters, |e| &e.filter_server_table),

@@ -36,7 +36,7 @@ fn assemble_route(
     if queue_datas.is_empty() || broker_datas.is_empty() {
         return None;
     }
-    let filter_server_table = filter_server_table(t, &broker_datas);
+    let filter_server_table = filter_server_table(t, &broker_datas).into_iter().collect();
     if acting_master_applies(cfg, topic) {
         apply_acting_master(&mut broker_datas, &queue_datas);
     }
