@@ -8,7 +8,8 @@ share Java hash buckets on purpose (found with `(h ^ h>>>16) & (cap-1)`):
   - ord-g299 / ord-g211 / ord-g178: one bucket of brokerAddrTable's 256;
   - ord-C94 / ord-C72 / ord-C50: one bucket of clusterAddrTable's 64;
   - broker addresses 127.0.0.1:41161 / :41150: one bucket of filterServerTable's 16;
-  - broker ids 16 and 0: bucket 0 of brokerAddrs.
+  - broker ids 16 and 0: bucket 0 of brokerAddrs;
+  - ord-br / ord-bb: bucket 2 of 16 (a static topic's topicQueueMappingByBroker).
 """
 
 from diff import dv, reg_ext, register_body, topic_config
@@ -16,8 +17,8 @@ from diff import dv, reg_ext, register_body, topic_config
 C = "ord-Cluster"
 
 
-def _register(d, label, name, addr, topics, cluster=C, bid=0, filters=(), counter=1, **extra):
-    body = register_body(topics, dv(counter), filters=filters)
+def _register(d, label, name, addr, topics, cluster=C, bid=0, filters=(), counter=1, mapping=None, **extra):
+    body = register_body(topics, dv(counter), filters=filters, mapping=mapping)
     return d.req(label, 103, reg_ext(name, addr, cluster, bid, body, **extra), body, conn=f"ord-{name}-{bid}")
 
 
@@ -80,6 +81,16 @@ def run(d, meta, phase):
               [topic_config("ord-Tf"), topic_config("ord-Tf2")], bid=1,
               filters=["127.0.0.1:31041", "127.0.0.1:31052"])
     d.req("ord 105 ord-Tf (filterServerTable)", 105, {"topic": "ord-Tf"})
+
+    # topicQueueMappingByBroker: a per-topic HashMap; ord-br (put first) and ord-bb
+    # share bucket 2 of 16
+    for i, b in enumerate(("ord-br", "ord-bb")):
+        info = {"bname": b, "currIdMap": {"0": i, "1": i + 1}, "dirty": False, "epoch": 1,
+                "scope": "__global__", "topic": "ord-Tm", "totalQueues": 4}
+        _register(d, f"ord 103 {b} (static topic)", b, f"127.0.0.1:{41101 + i}",
+                  [topic_config("ord-Tm"), topic_config(f"ord-Tm{i}")], mapping={"ord-Tm": info})
+    for ver in (400, 479):
+        d.req(f"ord 105 ord-Tm (topicQueueMappingByBroker) v{ver}", 105, {"topic": "ord-Tm"}, version=ver)
 
     # brokerAddrs ids 16 and 0 share bucket 0: id 16 registered first
     _register(d, "ord 103 ord-ids id 16", "ord-ids", "127.0.0.1:41071",

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::error::BodyError;
 use super::lenient::{long_or_string, map_skip_nulls, null_default, vec_skip_nulls};
 use crate::java_table::{
-    java_hash_order_in, java_long_hash, order_int_keys, order_str_keys, JavaTable,
+    java_hash_order_in, java_long_hash, java_string_cmp, order_int_keys, order_str_keys, JavaTable,
 };
 use crate::json::{parse_dialect, Dialect, JsonOut};
 
@@ -85,6 +85,13 @@ impl TopicRouteData {
     /// plain `new HashMap<>()`.
     pub fn write_json(&self, w: &mut JsonOut<'_>) {
         // Decoded routes carry no put order: key order stands in for it.
+        let mapping: Option<Vec<(String, TopicQueueMappingInfo)>> =
+            self.topic_queue_mapping_by_broker.as_ref().map(|m| {
+                let mut v: Vec<(String, TopicQueueMappingInfo)> =
+                    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                order_str_keys(&mut v, Dialect::Legacy, JavaTable::HashMap);
+                v
+            });
         let filters: Vec<(String, Vec<String>)> = self
             .filter_server_table
             .iter()
@@ -94,7 +101,7 @@ impl TopicRouteData {
             filter_server_table: &filters,
             order_topic_conf: self.order_topic_conf.as_deref(),
             queue_datas: &self.queue_datas,
-            topic_queue_mapping_by_broker: self.topic_queue_mapping_by_broker.as_ref(),
+            topic_queue_mapping_by_broker: mapping.as_deref(),
         };
         write_route_json(
             w,
@@ -123,7 +130,9 @@ pub struct RouteRest<'a> {
     pub filter_server_table: &'a [(String, Vec<String>)],
     pub order_topic_conf: Option<&'a str>,
     pub queue_datas: &'a [QueueData],
-    pub topic_queue_mapping_by_broker: Option<&'a BTreeMap<String, TopicQueueMappingInfo>>,
+    /// In the iteration order of upstream's per-topic HashMap (the legacy
+    /// dialect writes it as given).
+    pub topic_queue_mapping_by_broker: Option<&'a [(String, TopicQueueMappingInfo)]>,
 }
 
 /// Writes a route whose `brokerDatas` array members come from `broker_datas`.
@@ -165,8 +174,11 @@ pub fn write_route_json(
 
     if let Some(by_broker) = rest.topic_queue_mapping_by_broker {
         w.key("topicQueueMappingByBroker");
-        let mut entries: Vec<(&String, &TopicQueueMappingInfo)> = by_broker.iter().collect();
-        order_str_keys(&mut entries, dialect, JavaTable::HashMap);
+        let mut entries: Vec<(&String, &TopicQueueMappingInfo)> =
+            by_broker.iter().map(|(k, v)| (k, v)).collect();
+        if dialect == Dialect::Standard {
+            entries.sort_by(|(a, _), (b, _)| java_string_cmp(a, b));
+        }
         w.begin_object();
         for (name, info) in entries {
             w.key(name);

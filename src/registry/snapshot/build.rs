@@ -154,7 +154,7 @@ pub(super) fn build_route_entry(
     let extras = RouteExtras {
         filter_server_table,
         order_topic_conf: order_topic_conf(cfg, kv, topic),
-        mapping: t.mapping(topic).cloned(),
+        mapping: t.mapping(topic),
     };
     let has_extras = !extras.filter_server_table.is_empty()
         || extras.order_topic_conf.is_some()

@@ -1,7 +1,6 @@
 //! A topic's entry as readers see it, and the per-broker fragments its route
 //! body is spliced from.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -42,7 +41,8 @@ pub(super) struct RouteExtras {
     /// In upstream's put order.
     pub(super) filter_server_table: Vec<(String, Vec<String>)>,
     pub(super) order_topic_conf: Option<String>,
-    pub(super) mapping: Option<BTreeMap<String, TopicQueueMappingInfo>>,
+    /// In upstream's iteration order.
+    pub(super) mapping: Option<Vec<(String, TopicQueueMappingInfo)>>,
 }
 
 /// One BrokerData as a member of route bodies, encoded in both dialects.
@@ -131,7 +131,7 @@ impl Route {
             filter_server_table: extras.map_or(&no_filters, |e| &e.filter_server_table),
             order_topic_conf: extras.and_then(|e| e.order_topic_conf.as_deref()),
             queue_datas,
-            topic_queue_mapping_by_broker: extras.and_then(|e| e.mapping.as_ref()),
+            topic_queue_mapping_by_broker: extras.and_then(|e| e.mapping.as_deref()),
         };
         let brokers_len: usize = self
             .brokers

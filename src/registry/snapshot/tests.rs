@@ -10,21 +10,43 @@ use crate::kv::ORDER_TOPIC_CONFIG;
 use crate::registry::tables::{Registration, TableSettings};
 use crate::registry::ConnId;
 use futures_lite::future::block_on;
-use protocol::body::TopicRouteData;
+use protocol::body::{write_route_json, QueueData, RouteRest};
 use protocol::body::{BrokerData, TopicQueueMappingInfo};
 use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
 use protocol::java_table::{java_hash_order_in, java_string_hash};
-use protocol::json::Dialect;
+use protocol::json::{Dialect, JsonOut};
 use std::collections::BTreeMap;
 
 /// The reference: the route assembled as plain data, as upstream's
-/// `pickupTopicRouteData` does. `None` = no route (17).
-fn assemble_route(
-    t: &Tables,
-    topic: &str,
-    cfg: &Config,
-    kv: &KvNamespaces,
-) -> Option<TopicRouteData> {
+/// `pickupTopicRouteData` does, with its two maps in upstream's put order (a
+/// `TopicRouteData` keeps them by key). `None` = no route (17).
+struct Reference {
+    broker_datas: Vec<BrokerData>,
+    filter_server_table: Vec<(String, Vec<String>)>,
+    order_topic_conf: Option<String>,
+    queue_datas: Vec<QueueData>,
+    mapping: Option<Vec<(String, TopicQueueMappingInfo)>>,
+}
+
+impl Reference {
+    /// The body as `write_route_json` writes it, each BrokerData encoded here.
+    fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
+        let rest = RouteRest {
+            filter_server_table: &self.filter_server_table,
+            order_topic_conf: self.order_topic_conf.as_deref(),
+            queue_datas: &self.queue_datas,
+            topic_queue_mapping_by_broker: self.mapping.as_deref(),
+        };
+        let brokers = |w: &mut JsonOut<'_>| {
+            for bd in &self.broker_datas {
+                bd.write_route_member(w);
+            }
+        };
+        write_route_json(&mut JsonOut::new(out, dialect), brokers, &rest);
+    }
+}
+
+fn assemble_route(t: &Tables, topic: &str, cfg: &Config, kv: &KvNamespaces) -> Option<Reference> {
     let queues = t.queues(topic)?;
     let queue_datas = ordered_queue_datas(queues);
     let mut names: Vec<&str> = queues.java_keys();
@@ -36,16 +58,16 @@ fn assemble_route(
     if queue_datas.is_empty() || broker_datas.is_empty() {
         return None;
     }
-    let filter_server_table = filter_server_table(t, &broker_datas).into_iter().collect();
+    let filter_server_table = filter_server_table(t, &broker_datas);
     if acting_master_applies(cfg, topic) {
         apply_acting_master(&mut broker_datas, &queue_datas);
     }
-    Some(TopicRouteData {
+    Some(Reference {
         broker_datas,
         filter_server_table,
         order_topic_conf: order_topic_conf(cfg, kv, topic),
         queue_datas,
-        topic_queue_mapping_by_broker: t.mapping(topic).cloned(),
+        mapping: t.mapping(topic),
     })
 }
 

@@ -19,7 +19,6 @@ mod register;
 mod topics;
 mod unregister;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -85,7 +84,8 @@ pub struct Tables {
     live: HashMap<AddrKey, LiveBroker>,
     filter_server: HashMap<AddrKey, Vec<String>>,
     /// topic → brokerName → mapping
-    mapping: HashMap<String, BTreeMap<String, TopicQueueMappingInfo>>,
+    /// (upstream: a `new HashMap<>()` per topic)
+    mapping: HashMap<String, OrderedMap<String, TopicQueueMappingInfo>>,
     /// brokerName → topics holding one of its QueueData (reverse index, so a broker
     /// change dirties exactly its topics).
     broker_topics: HashMap<String, HashSet<String>>,
@@ -247,8 +247,16 @@ impl Tables {
     }
 
     /// A topic's static-topic mappings by broker name.
-    pub fn mapping(&self, topic: &str) -> Option<&BTreeMap<String, TopicQueueMappingInfo>> {
-        self.mapping.get(topic)
+    /// In the iteration order of upstream's per-topic HashMap.
+    pub fn mapping(&self, topic: &str) -> Option<Vec<(String, TopicQueueMappingInfo)>> {
+        let per_topic = self.mapping.get(topic)?;
+        Some(
+            per_topic
+                .ordered()
+                .into_iter()
+                .map(|(b, info)| (b.clone(), info.clone()))
+                .collect(),
+        )
     }
 
     pub fn topics_of_broker(&self, broker_name: &str) -> impl Iterator<Item = &String> {
