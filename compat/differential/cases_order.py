@@ -22,6 +22,12 @@ def _register(d, label, name, addr, topics, cluster=C, bid=0, filters=(), counte
     return d.req(label, 103, reg_ext(name, addr, cluster, bid, body, **extra), body, conn=f"ord-{name}-{bid}")
 
 
+def _route(d, label, topic):
+    """105 in both route dialects: v400 writes Java's map order (legacy), v479 sorts."""
+    for ver in (400, 479):
+        d.req(f"ord 105 {label} v{ver}", 105, {"topic": topic}, version=ver)
+
+
 def run(d, meta, phase):
     # 1. Two brokers in one bucket of a topic's HashMap: insertion order, not key order;
     #    311 takes the unit flag from the first QueueData Java iterates.
@@ -29,8 +35,7 @@ def run(d, meta, phase):
               [topic_config("ord-T1", sysflag=1), topic_config("ord-T1b")])
     _register(d, "ord 103 broker-c (T plain)", "broker-c", "127.0.0.1:41002",
               [topic_config("ord-T1"), topic_config("ord-T1b")])
-    for ver in (400, 479):
-        d.req(f"ord 105 ord-T1 v{ver}", 105, {"topic": "ord-T1"}, version=ver)
+    _route(d, "ord-T1", "ord-T1")
     d.req("ord 311 unit topics (first QueueData decides)", 311)
     d.req("ord 312 has unit sub", 312)
     d.req("ord 313 has unit sub ununit", 313)
@@ -38,14 +43,14 @@ def run(d, meta, phase):
     # same with prefixed names, and a broker removed then re-added (goes to the tail)
     _register(d, "ord 103 ord-bq", "ord-bq", "127.0.0.1:41011", [topic_config("ord-T2"), topic_config("ord-T2x")])
     _register(d, "ord 103 ord-ba", "ord-ba", "127.0.0.1:41012", [topic_config("ord-T2"), topic_config("ord-T2x")])
-    d.req("ord 105 ord-T2 (bq before ba)", 105, {"topic": "ord-T2"})
+    _route(d, "ord-T2 (bq before ba)", "ord-T2")
     d.req("ord 104 ord-bq", 104, {"brokerName": "ord-bq", "brokerAddr": "127.0.0.1:41011",
                                    "clusterName": C, "brokerId": "0"}, conn="ord-ord-bq-0")
     d.settle()
-    d.req("ord 105 ord-T2 after bq left", 105, {"topic": "ord-T2"})
+    _route(d, "ord-T2 after bq left", "ord-T2")
     _register(d, "ord 103 ord-bq again", "ord-bq", "127.0.0.1:41011",
               [topic_config("ord-T2"), topic_config("ord-T2x")], counter=2)
-    d.req("ord 105 ord-T2 (bq re-added at the tail)", 105, {"topic": "ord-T2"})
+    _route(d, "ord-T2 (bq re-added at the tail)", "ord-T2")
     d.req("ord 106 after re-add", 106)
 
     # 2. Topic lists after the newKeySet grows: one broker, the issue's topic names.
@@ -70,7 +75,7 @@ def run(d, meta, phase):
     d.req("ord 106 shared buckets", 106)
     d.req("ord 304 shared buckets", 304)
     d.req("ord 224 ord-C94", 224, {"cluster": "ord-C94"})
-    d.req("ord 105 ord-Tg (five brokers)", 105, {"topic": "ord-Tg"})
+    _route(d, "ord-Tg (five brokers)", "ord-Tg")
 
     # filterServerTable: its keys are broker addresses; the master's (put first)
     # 127.0.0.1:41161 shares a bucket of 16 with the slave's 127.0.0.1:41150
@@ -80,7 +85,7 @@ def run(d, meta, phase):
     _register(d, "ord 103 ord-filter slave", "ord-filter", "127.0.0.1:41150",
               [topic_config("ord-Tf"), topic_config("ord-Tf2")], bid=1,
               filters=["127.0.0.1:31041", "127.0.0.1:31052"])
-    d.req("ord 105 ord-Tf (filterServerTable)", 105, {"topic": "ord-Tf"})
+    _route(d, "ord-Tf (filterServerTable)", "ord-Tf")
 
     # topicQueueMappingByBroker: a per-topic HashMap; ord-br (put first) and ord-bb
     # share bucket 2 of 16
@@ -89,15 +94,14 @@ def run(d, meta, phase):
                 "scope": "__global__", "topic": "ord-Tm", "totalQueues": 4}
         _register(d, f"ord 103 {b} (static topic)", b, f"127.0.0.1:{41101 + i}",
                   [topic_config("ord-Tm"), topic_config(f"ord-Tm{i}")], mapping={"ord-Tm": info})
-    for ver in (400, 479):
-        d.req(f"ord 105 ord-Tm (topicQueueMappingByBroker) v{ver}", 105, {"topic": "ord-Tm"}, version=ver)
+    _route(d, "ord-Tm (topicQueueMappingByBroker)", "ord-Tm")
 
     # brokerAddrs ids 16 and 0 share bucket 0: id 16 registered first
     _register(d, "ord 103 ord-ids id 16", "ord-ids", "127.0.0.1:41071",
               [topic_config("ord-Ti"), topic_config("ord-Ti2")], bid=16)
     _register(d, "ord 103 ord-ids id 0", "ord-ids", "127.0.0.1:41072",
               [topic_config("ord-Ti"), topic_config("ord-Ti2")], bid=0)
-    d.req("ord 105 ord-Ti (ids 16, 0)", 105, {"topic": "ord-Ti"})
+    _route(d, "ord-Ti (ids 16, 0)", "ord-Ti")
     d.req("ord 901 ord-ids", 901, {"clusterName": C, "brokerName": "ord-ids"})
 
     # acting master: a group without id 0 whose queues are read-only
@@ -107,7 +111,7 @@ def run(d, meta, phase):
     _register(d, "ord 103 ord-act id 16", "ord-act", "127.0.0.1:41082",
               [topic_config("ord-Tact", perm=4), topic_config("ord-Tact2", perm=4)], bid=16,
               enableActingMaster="true")
-    d.req("ord 105 ord-Tact (acting master)", 105, {"topic": "ord-Tact"})
+    _route(d, "ord-Tact (acting master)", "ord-Tact")
 
     # a broker with ~300 retry topics: the lists' newKeySet resizes several times
     retry = [topic_config(f"%RETRY%ord-group-{i}") for i in range(300)]
