@@ -211,11 +211,32 @@ fn a_topics_brokers_iterate_in_put_order_within_a_bucket() {
     let now = Instant::now();
     let s = TableSettings::default();
     // "broker-orphan1" and "broker-c" share bucket 9 of 16: put order, not key order.
-    t.register_broker(&reg("broker-orphan1", "10.0.0.1:1", &["T1", "x"]), ConnId(1), now, s);
-    t.register_broker(&reg("broker-c", "10.0.0.2:1", &["T1", "y"]), ConnId(2), now, s);
-    assert_eq!(t.queues("T1").unwrap().java_keys(), ["broker-orphan1", "broker-c"]);
+    t.register_broker(
+        &reg("broker-orphan1", "10.0.0.1:1", &["T1", "x"]),
+        ConnId(1),
+        now,
+        s,
+    );
+    t.register_broker(
+        &reg("broker-c", "10.0.0.2:1", &["T1", "y"]),
+        ConnId(2),
+        now,
+        s,
+    );
+    assert_eq!(
+        t.queues("T1").unwrap().java_keys(),
+        ["broker-orphan1", "broker-c"]
+    );
     // Removed and put again: the tail of its chain.
     t.unregister_broker("C", "10.0.0.1:1", "broker-orphan1", 0);
-    t.register_broker(&reg("broker-orphan1", "10.0.0.1:1", &["T1", "x"]), ConnId(3), now, s);
-    assert_eq!(t.queues("T1").unwrap().java_keys(), ["broker-c", "broker-orphan1"]);
+    t.register_broker(
+        &reg("broker-orphan1", "10.0.0.1:1", &["T1", "x"]),
+        ConnId(3),
+        now,
+        s,
+    );
+    assert_eq!(
+        t.queues("T1").unwrap().java_keys(),
+        ["broker-c", "broker-orphan1"]
+    );
 }
