@@ -95,7 +95,8 @@ impl Tables {
     /// The (brokerName, brokerId) a live address belongs to, looked up in its cluster.
     pub fn find_broker_of(&self, cluster: &str, addr: &str) -> Option<(String, i64)> {
         let names = self.cluster_addr.get(cluster)?;
-        names.keys().find_map(|n| {
+        // In the set's Java order, so the answer does not hang on our hasher.
+        names.ordered().into_iter().find_map(|(n, _)| {
             let bd = self.broker_addr.get(n)?;
             bd.broker_addrs
                 .iter()
