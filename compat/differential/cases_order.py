@@ -113,6 +113,18 @@ def run(d, meta, phase):
               enableActingMaster="true")
     _route(d, "ord-Tact (acting master)", "ord-Tact")
 
+    # acting master with supportActingMaster on (318; put back after): ids 4 and 8 sit
+    # apart in the live map (16 buckets) but share bucket 0 of the route's copy (4), so
+    # `remove(4)` then `put(0L, ..)` leaves 0 after 8
+    d.req("ord 318 supportActingMaster=true", 318, body=b"supportActingMaster=true\n")
+    for i, bid in enumerate((4, 8)):
+        _register(d, f"ord 103 ord-am id {bid}", "ord-am", f"127.0.0.1:{41111 + i}",
+                  [topic_config("ord-Tam", perm=4), topic_config("ord-Tam2", perm=4)], bid=bid,
+                  enableActingMaster="true")
+    _route(d, "ord-Tam (acting master in the copy)", "ord-Tam")
+    _route(d, "ord-Tact (acting master, ids 32 and 16)", "ord-Tact")
+    d.req("ord 318 supportActingMaster=false", 318, body=b"supportActingMaster=false\n")
+
     # a broker with ~300 retry topics: the lists' newKeySet resizes several times
     retry = [topic_config(f"%RETRY%ord-group-{i}") for i in range(300)]
     _register(d, "ord 103 ord-retry (300 topics)", "ord-retry", "127.0.0.1:41091", retry,

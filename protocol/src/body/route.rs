@@ -255,6 +255,31 @@ impl BrokerData {
             dialect,
             addrs_table,
         );
+        self.write_fields_after_addrs(w);
+    }
+
+    /// [`Self::write_route_member`] with the legacy `brokerAddrs` order given as
+    /// ids in iteration order (a copy rewritten after it was made, which no
+    /// fresh-table order describes); the standard dialect sorts as always.
+    pub fn write_route_member_in(&self, w: &mut JsonOut<'_>, legacy_ids: &[i64]) {
+        let ids: Vec<i64> = match w.dialect() {
+            Dialect::Legacy => legacy_ids.to_vec(),
+            Dialect::Standard => self.broker_addrs.keys().copied().collect(),
+        };
+        w.begin_object();
+        w.key("brokerAddrs");
+        w.begin_object();
+        for id in ids {
+            if let Some(addr) = self.broker_addrs.get(&id) {
+                w.int_key(id);
+                w.str(addr);
+            }
+        }
+        w.end_object();
+        self.write_fields_after_addrs(w);
+    }
+
+    fn write_fields_after_addrs(&self, w: &mut JsonOut<'_>) {
         w.field_str("brokerName", &self.broker_name);
         w.field_str("cluster", &self.cluster);
         w.field_bool("enableActingMaster", self.enable_acting_master);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use once_cell::race::OnceBox;
 use protocol::body::{BrokerData, ClusterInfo, ClusterOrder, QueueData};
-use protocol::java_table::{java_hash_order_in, JavaTable};
+use protocol::java_table::{java_bucket, java_hash_order_in, java_long_hash, JavaTable};
 use protocol::json::Dialect;
 
 use super::route::{BrokerFragments, FragmentCache, Route, RouteEntry, RouteExtras};
@@ -110,6 +110,26 @@ pub(super) fn apply_acting_master(broker_datas: &mut [BrokerData], queue_datas: 
     }
 }
 
+/// The ids of a route's copy of `orig` (`new HashMap<>(addrs)`) as it iterates
+/// after the acting-master rewrite, `remove(minId)` then `put(0L, addr)`: the
+/// copy keeps its size and table, so 0 joins the tail of its bucket's chain.
+pub(super) fn acting_master_order(orig: &BrokerData) -> Vec<i64> {
+    let copy = orig.route_addrs();
+    let Some(min) = orig.broker_addrs.keys().next().copied() else {
+        return Vec::new();
+    };
+    let cap = JavaTable::HashMapCopy.capacity(copy.len());
+    let mut ids: Vec<i64> = copy
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| *id != min)
+        .collect();
+    ids.push(0);
+    // Stable: the copy's chains keep their order, 0 comes last in its bucket.
+    ids.sort_by_key(|id| java_bucket(java_long_hash(*id), cap));
+    ids
+}
+
 /// Builds a topic's snapshot entry, or `None` when the topic has no QueueData.
 /// The route is upstream's `RouteInfoManager#pickupTopicRouteData`, including
 /// `orderTopicConf`, with each BrokerData taken from `frags`.
@@ -147,7 +167,8 @@ pub(super) fn build_route_entry(
         for (slot, data) in brokers.iter_mut().zip(datas) {
             if slot.data != data {
                 // Rewritten for this topic only: not shared, not cached.
-                *slot = Arc::new(BrokerFragments::new(data));
+                let order = acting_master_order(&slot.data);
+                *slot = Arc::new(BrokerFragments::rewritten(data, &order));
             }
         }
     }

@@ -70,6 +70,22 @@ impl BrokerFragments {
         }
     }
 
+    /// Fragments of a BrokerData rewritten for one route, its legacy
+    /// `brokerAddrs` in the order given (ids).
+    pub(super) fn rewritten(data: BrokerData, legacy_ids: &[i64]) -> Self {
+        let encode = |dialect| {
+            let mut out = Vec::with_capacity(128);
+            data.write_route_member_in(&mut JsonOut::new(&mut out, dialect), legacy_ids);
+            out.into_boxed_slice()
+        };
+        BrokerFragments {
+            name_hash: java_string_hash(&data.broker_name),
+            legacy: encode(Dialect::Legacy),
+            standard: encode(Dialect::Standard),
+            data,
+        }
+    }
+
     fn bytes(&self, dialect: Dialect) -> &[u8] {
         match dialect {
             Dialect::Legacy => &self.legacy,

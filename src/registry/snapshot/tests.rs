@@ -2,8 +2,8 @@
 //! route directly (the encoder the goldens and the differential check).
 
 use super::build::{
-    acting_master_applies, apply_acting_master, broker_copy_table, filter_server_table,
-    order_topic_conf, ordered_queue_datas,
+    acting_master_applies, acting_master_order, apply_acting_master, broker_copy_table,
+    filter_server_table, order_topic_conf, ordered_queue_datas,
 };
 use super::*;
 use crate::kv::ORDER_TOPIC_CONFIG;
@@ -21,7 +21,8 @@ use std::collections::BTreeMap;
 /// `pickupTopicRouteData` does, with its two maps in upstream's put order (a
 /// `TopicRouteData` keeps them by key). `None` = no route (17).
 struct Reference {
-    broker_datas: Vec<BrokerData>,
+    /// Each with the legacy id order of its acting-master rewrite, if any.
+    broker_datas: Vec<(BrokerData, Option<Vec<i64>>)>,
     filter_server_table: Vec<(String, Vec<String>)>,
     order_topic_conf: Option<String>,
     queue_datas: Vec<QueueData>,
@@ -38,8 +39,11 @@ impl Reference {
             topic_queue_mapping_by_broker: self.mapping.as_deref(),
         };
         let brokers = |w: &mut JsonOut<'_>| {
-            for bd in &self.broker_datas {
-                bd.write_route_member(w);
+            for (bd, rewritten) in &self.broker_datas {
+                match rewritten {
+                    Some(ids) => bd.write_route_member_in(w, ids),
+                    None => bd.write_route_member(w),
+                }
             }
         };
         write_route_json(&mut JsonOut::new(out, dialect), brokers, &rest);
@@ -59,9 +63,18 @@ fn assemble_route(t: &Tables, topic: &str, cfg: &Config, kv: &KvNamespaces) -> O
         return None;
     }
     let filter_server_table = filter_server_table(t, &broker_datas);
+    let originals = broker_datas.clone();
     if acting_master_applies(cfg, topic) {
         apply_acting_master(&mut broker_datas, &queue_datas);
     }
+    let broker_datas = broker_datas
+        .into_iter()
+        .zip(originals)
+        .map(|(bd, orig)| {
+            let rewritten = (bd != orig).then(|| acting_master_order(&orig));
+            (bd, rewritten)
+        })
+        .collect();
     Some(Reference {
         broker_datas,
         filter_server_table,
@@ -283,4 +296,14 @@ fn only_route_shaping_config_changes_rebuild_routes() {
     let shaping = block_on(b.publish(&mut t, &cfg, &kv));
     assert_eq!(b.last_replaced(), topics);
     assert!(!same(&unrelated, &shaping));
+}
+
+#[test]
+fn an_acting_master_joins_the_tail_of_its_bucket_in_the_routes_copy() {
+    let mut bd = BrokerData::default();
+    bd.put_addr(4, "10.0.0.4:1".into());
+    bd.put_addr(8, "10.0.0.8:1".into());
+    // The copy of two addresses has 4 buckets, 4 and 8 both in bucket 0 (the live
+    // map of 16 has them apart): `remove(4)` leaves [8], `put(0L, ..)` appends.
+    assert_eq!(acting_master_order(&bd), [8, 0]);
 }
