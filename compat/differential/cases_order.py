@@ -125,6 +125,18 @@ def run(d, meta, phase):
     _route(d, "ord-Tact (acting master, ids 32 and 16)", "ord-Tact")
     d.req("ord 318 supportActingMaster=false", 318, body=b"supportActingMaster=false\n")
 
+    # zone mode: upstream decodes the legacy route and encodes it again; a group
+    # without a master (ids 4 and 1: {4, 1} in the route's copy of 4 buckets) stays,
+    # its brokerAddrs now a HashMap of 16 filled in that order: {1, 4}. Its queues
+    # come from the prime slave (the lowest id of an acting-master group).
+    for i, bid in enumerate((4, 1)):
+        _register(d, f"ord 103 ord-zone id {bid}", "ord-zone", f"127.0.0.1:{41121 + i}",
+                  [topic_config("ord-Tz"), topic_config("ord-Tz2")], bid=bid, __ZONE_NAME="zone-x",
+                  enableActingMaster="true")
+    _route(d, "ord-Tz", "ord-Tz")
+    for z in ("zone-x", "zone-y"):
+        d.req(f"ord 105 ord-Tz zone mode {z}", 105, {"topic": "ord-Tz", "__ZONE_MODE": "true", "__ZONE_NAME": z})
+
     # a broker with ~300 retry topics: the lists' newKeySet resizes several times
     retry = [topic_config(f"%RETRY%ord-group-{i}") for i in range(300)]
     _register(d, "ord 103 ord-retry (300 topics)", "ord-retry", "127.0.0.1:41091", retry,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use once_cell::race::OnceBox;
 use protocol::body::{write_route_json, BrokerData, QueueData, RouteRest, TopicQueueMappingInfo};
-use protocol::java_table::java_string_hash;
+use protocol::java_table::{java_string_hash, JavaTable};
 use protocol::json::{Dialect, JsonOut};
 
 use crate::registry::tables::Tables;
@@ -123,6 +123,65 @@ impl FragmentCache {
 }
 
 impl RouteEntry {
+    /// The route as upstream's `ZoneRouteRPCHook#filterByZoneName` answers it
+    /// (always the legacy dialect): groups with a master outside `zone` go,
+    /// with their queues and their addresses' filter servers. Upstream decodes
+    /// the legacy body and encodes it again, so each map is a fresh one filled in
+    /// the order that body lists it. Built per request (zone mode is rare).
+    pub fn zone_body(&self, zone: &str) -> Option<Bytes> {
+        let route = self.route.as_ref()?;
+        let keep = |bd: &BrokerData| {
+            !bd.broker_addrs.contains_key(&0)
+                || bd
+                    .zone_name
+                    .as_deref()
+                    .is_some_and(|z| z.eq_ignore_ascii_case(zone))
+        };
+        let (kept, removed): (Vec<&BrokerData>, Vec<&BrokerData>) = route
+            .brokers
+            .iter()
+            .map(|b| &b.data)
+            .partition(|bd| keep(bd));
+        let gone = |name: &str| removed.iter().any(|b| b.broker_name == name);
+        let queue_datas: Vec<QueueData> = self
+            .queue_datas
+            .iter()
+            .filter(|qd| !gone(&qd.broker_name))
+            .cloned()
+            .collect();
+        let extras = route.extras.as_deref();
+        let filters: Vec<(String, Vec<String>)> = extras
+            .map(|e| {
+                e.filter_server_table
+                    .iter()
+                    .filter(|(addr, _)| {
+                        !removed
+                            .iter()
+                            .any(|b| b.broker_addrs.values().any(|a| a == addr))
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rest = RouteRest {
+            filter_server_table: &filters,
+            order_topic_conf: extras.and_then(|e| e.order_topic_conf.as_deref()),
+            queue_datas: &queue_datas,
+            topic_queue_mapping_by_broker: extras.and_then(|e| e.mapping.as_deref()),
+        };
+        let mut out = Vec::with_capacity(256);
+        let brokers = |w: &mut JsonOut<'_>| {
+            for bd in &kept {
+                // Decoded `brokerAddrs`: a `new HashMap<>()` put in the copy's order.
+                let mut decoded = (*bd).clone();
+                decoded.addr_order = bd.route_addrs().iter().map(|(id, _)| *id).collect();
+                decoded.write_json(w, JavaTable::HashMap);
+            }
+        };
+        write_route_json(&mut JsonOut::new(&mut out, Dialect::Legacy), brokers, &rest);
+        Some(Bytes::from(out))
+    }
+
     /// Whether a lookup finds a route (else it answers 17).
     #[cfg(test)]
     pub(super) fn has_route(&self) -> bool {
