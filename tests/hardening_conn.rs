@@ -201,6 +201,7 @@ fn assert_known_route(client: &mut Client, n: usize) {
             broker_addrs: [(0, "10.0.0.1:10911".to_string())].into(),
             enable_acting_master: false,
             zone_name: None,
+            addr_order: Vec::new(),
         }],
         "lookup {n}"
     );

@@ -527,6 +527,8 @@ def main():
     cases_broker.run(d, meta, args.phase)
     cases_kv.run(d, meta, args.phase)
     cases_esc.run(d, meta, args.phase)
+    import cases_order  # noqa: E402
+    cases_order.run(d, meta, args.phase)
     framing_errors(d)
     # the rest of the recording: the brokers' UNREGISTER_BROKER, then what is left
     replay(d, rows[first_unreg:], "replay-end")

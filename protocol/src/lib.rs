@@ -7,10 +7,11 @@
 //!   which carries a header error).
 //! - [`command`]: the decoded request/response header, [`RemotingCommand`], with
 //!   [`SerializeType`] and [`LanguageCode`]; plain data, no codec.
-//! - [`json`]: a writer that produces fastjson-identical bytes in both dialects, a
-//!   reader for the legacy dialect (unquoted integer keys), and Java HashMap ordering.
+//! - [`json`]: a writer that produces fastjson-identical bytes in both dialects and
+//!   a reader for the legacy dialect (unquoted integer keys).
 //! - [`json_escape`]: how each release's encoder escapes a string (bodies and
 //!   JSON headers), and the process's [`json_escape::JsonRelease`].
+//! - [`java_table`]: Java's hashing and the iteration order of its hash tables.
 //! - [`header`]: the header codecs, [`header::json`] (serialize type 0, with its
 //!   fast path) and [`header::binary`] (type 1); [`header::encode`] and
 //!   [`header::decode`] pick one by type.
@@ -29,6 +30,7 @@ pub mod command;
 pub mod error;
 pub mod frame;
 pub mod header;
+pub mod java_table;
 pub mod json;
 pub mod json_escape;
 

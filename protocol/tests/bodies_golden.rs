@@ -18,10 +18,10 @@ use namesrv_protocol::body::{
     body_crc32, BodyError, BrokerData, BrokerMemberGroup, ClusterInfo, DataVersion, KvTable,
     QueueData, RegisterBrokerBody, TopicConfig, TopicList, TopicQueueMappingInfo, TopicRouteData,
 };
-use namesrv_protocol::json::{
-    java_hash_order, java_long_hash, java_string_cmp, java_string_hash, parse_dialect,
-    quote_bare_keys, Dialect, JavaTable, JsonOut,
+use namesrv_protocol::java_table::{
+    java_hash_order, java_long_hash, java_string_cmp, java_string_hash, JavaTable,
 };
+use namesrv_protocol::json::{parse_dialect, quote_bare_keys, Dialect, JsonOut};
 use namesrv_protocol::json_escape::{write_json_string as write_json_string_as, JsonRelease};
 
 // ---------------------------------------------------------------------------
@@ -114,6 +114,7 @@ fn broker(cluster: &str, name: &str, a: &[(i64, &str)]) -> BrokerData {
         broker_addrs: addrs(a),
         enable_acting_master: false,
         zone_name: None,
+        addr_order: Vec::new(),
     }
 }
 
@@ -420,6 +421,7 @@ fn broker_member_group_and_copy_sizing() {
         cluster: Some("DefaultCluster".into()),
         broker_name: Some("broker-a".into()),
         broker_addrs: addrs(&[(1, "h1"), (4, "h4")]),
+        addr_order: Vec::new(),
     };
     assert_eq!(enc(|o| g.encode(Dialect::Legacy, o)), BMG_LEGACY);
     assert_eq!(enc(|o| g.encode(Dialect::Standard, o)), BMG_STD);
@@ -761,6 +763,9 @@ fn register_compressed_round_trip() {
         t.topic_sys_flag = 0;
         t.order = false;
     }
+    // Decoded in the order of upstream's topicConfigTable (a ConcurrentHashMap of
+    // 16 buckets): %RETRY%group (bucket 0), Ordered (8), TopicTest (9).
+    expected.topic_configs.reverse();
 
     let c = body.encode_compressed(479);
     assert_eq!(&c[..2], &[0x78, 0xDA], "zlib header, level 9");

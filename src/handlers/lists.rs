@@ -5,26 +5,29 @@ use std::collections::HashSet;
 use bytes::Bytes;
 use protocol::body::{BrokerMemberGroup, TopicList};
 use protocol::codes::{request as rq, sys_flag};
-use protocol::json::{java_hash_order_in, java_string_hash, Dialect, JavaTable};
+use protocol::java_table::{
+    java_bucket, java_hash_order_in, java_long_hash, java_string_hash, JavaTable,
+};
+use protocol::json::Dialect;
 use protocol::RemotingCommand;
 
-use crate::registry::snapshot::{java_order, RouteEntry, Snapshot};
+use crate::registry::snapshot::{RouteEntry, Snapshot};
 use crate::reply::Reply;
 
 /// Topics in the order upstream iterates its topicQueueTable, a `new
-/// ConcurrentHashMap<>(1024)`: by bucket, colliding keys in insertion order. The
-/// lists are built from that iteration, so its ties decide theirs.
+/// ConcurrentHashMap<>(1024)`: by bucket, each chain in its rank order (`seq`,
+/// kept by the tables through inserts and resizes). The lists are built from that
+/// iteration, so its order decides theirs.
 fn table_order<'a>(
+    snap: &Snapshot,
     topics: impl Iterator<Item = (&'a str, &'a RouteEntry)>,
 ) -> Vec<(&'a str, &'a RouteEntry)> {
-    let mut topics: Vec<(&str, &RouteEntry)> = topics.collect();
-    topics.sort_unstable_by_key(|(_, e)| e.seq);
-    java_hash_order_in(
-        &mut topics,
-        JavaTable::ConcurrentHashMapWith(1024),
-        |(t, _)| java_string_hash(t),
-    );
-    topics
+    let cap = snap.topic_table_capacity;
+    let mut topics: Vec<(usize, u64, &str, &RouteEntry)> = topics
+        .map(|(t, e)| (java_bucket(java_string_hash(t), cap), e.seq, t, e))
+        .collect();
+    topics.sort_unstable_by_key(|(b, r, _, _)| (*b, *r));
+    topics.into_iter().map(|(_, _, t, e)| (t, e)).collect()
 }
 
 fn names(topics: Vec<(&str, &RouteEntry)>) -> Vec<String> {
@@ -40,13 +43,12 @@ fn topic_list_body(list: TopicList) -> Bytes {
 /// 901: the addresses of one broker group, looked up by name only.
 pub fn broker_member_group(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     let name = cmd.ext("brokerName");
+    let bd = name.and_then(|n| snap.cluster.info.broker_addr_table.get(n));
     let group = BrokerMemberGroup {
         cluster: cmd.ext("clusterName").map(str::to_string),
         broker_name: name.map(str::to_string),
-        broker_addrs: name
-            .and_then(|n| snap.cluster.info.broker_addr_table.get(n))
-            .map(|bd| bd.broker_addrs.clone())
-            .unwrap_or_default(),
+        broker_addrs: bd.map(|bd| bd.broker_addrs.clone()).unwrap_or_default(),
+        addr_order: bd.map(|bd| bd.addr_order.clone()).unwrap_or_default(),
     };
     let mut body = Vec::new();
     group.encode(Dialect::Legacy, &mut body);
@@ -66,7 +68,10 @@ pub fn all_topics(snap: &Snapshot) -> Reply {
     Reply::with_body(snap.lists.all(|| {
         topic_list_body(TopicList {
             broker_addr: None,
-            topic_list: names(table_order(snap.routes.iter().map(|(t, e)| (&**t, &**e)))),
+            topic_list: names(table_order(
+                snap,
+                snap.routes.iter().map(|(t, e)| (&**t, &**e)),
+            )),
         })
     }))
 }
@@ -78,7 +83,10 @@ pub fn topics_by_cluster(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
         return Reply::system_error("disable");
     }
     let cluster = cmd.ext("cluster");
-    let members = cluster.and_then(|c| Some((c, snap.cluster.info.cluster_addr_table.get(c)?)));
+    let members = cluster.and_then(|c| {
+        let (_, names) = snap.cluster.order.clusters.iter().find(|(n, _)| n == c)?;
+        Some((c, names))
+    });
     let Some((cluster, members)) = members else {
         return Reply::with_body(topic_list_body(TopicList::default()));
     };
@@ -87,14 +95,13 @@ pub fn topics_by_cluster(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     }))
 }
 
-fn cluster_topics_body(snap: &Snapshot, mut brokers: Vec<&str>) -> Bytes {
-    // Upstream loops over the cluster's broker names (a HashSet), and for each over
-    // the whole topic table, adding to the result set as it goes: that insertion
-    // order decides ties in the set's buckets.
-    java_order(&mut brokers);
+fn cluster_topics_body(snap: &Snapshot, brokers: Vec<&str>) -> Bytes {
+    // Upstream loops over the cluster's broker names (a HashSet, in its order),
+    // and for each over the whole topic table, adding to the result set as it
+    // goes: that insertion order is what the set's own order is built from.
     let mut topics: Vec<String> = Vec::new();
     if !brokers.is_empty() {
-        let table = table_order(snap.routes.iter().map(|(t, e)| (&**t, &**e)));
+        let table = table_order(snap, snap.routes.iter().map(|(t, e)| (&**t, &**e)));
         let mut seen: HashSet<&str> = HashSet::new();
         for b in &brokers {
             for (t, e) in &table {
@@ -118,19 +125,23 @@ pub fn system_topics(snap: &Snapshot) -> Reply {
 
 fn system_topics_body(snap: &Snapshot) -> Bytes {
     let info = &snap.cluster.info;
+    let order = &snap.cluster.order;
+    // Added to the list's newKeySet in clusterAddrTable's order; the encoder
+    // builds the set's own order from that.
     let mut topics: Vec<String> = Vec::new();
-    for (cluster, names) in &info.cluster_addr_table {
+    for (cluster, names) in &order.clusters {
         topics.push(cluster.clone());
         topics.extend(names.iter().cloned());
     }
-    topics.sort();
-    topics.dedup();
-    let mut broker_names: Vec<&String> = info.broker_addr_table.keys().collect();
-    java_order(&mut broker_names);
-    let broker_addr = broker_names.iter().find_map(|n| {
-        info.broker_addr_table
-            .get(*n)
-            .and_then(|bd| bd.broker_addrs.values().next().cloned())
+    // The first BrokerData of brokerAddrTable with an address, and the first key
+    // of its brokerAddrs (a `new HashMap<>()` of Long).
+    let broker_addr = order.brokers.iter().find_map(|n| {
+        let bd = info.broker_addr_table.get(n)?;
+        let mut addrs: Vec<(&i64, &String)> = bd.broker_addrs.iter().collect();
+        java_hash_order_in(&mut addrs, JavaTable::HashMap, |(id, _)| {
+            java_long_hash(**id)
+        });
+        addrs.first().map(|(_, a)| (*a).clone())
     });
     topic_list_body(TopicList {
         broker_addr,
@@ -163,6 +174,7 @@ fn unit_topics_body(snap: &Snapshot, which: usize) -> Bytes {
         }
     };
     let topics = names(table_order(
+        snap,
         snap.routes
             .iter()
             .map(|(t, e)| (&**t, &**e))

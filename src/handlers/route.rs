@@ -1,7 +1,6 @@
 //! GET_ROUTEINFO_BY_TOPIC (105): a map probe and a copy of the route's encoded bytes
 //! (spliced by the first lookup of a route, shared by every later one).
 
-use protocol::body::TopicRouteData;
 use protocol::codes::{response, version};
 use protocol::json::Dialect;
 use protocol::RemotingCommand;
@@ -19,7 +18,7 @@ pub fn get_route(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     {
         return Reply::system_error("name server not ready");
     }
-    // A zone-filtered route is always the legacy dialect (see `filter_by_zone`).
+    // A zone-filtered route is always the legacy dialect (see `RouteEntry::zone_body`).
     let zone = zone_of(cmd);
     let standard = zone.is_none()
         && (cmd.version >= version::V4_9_4 || cmd.ext_bool("acceptStandardJsonOnly") == Some(true));
@@ -29,9 +28,12 @@ pub fn get_route(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
         Dialect::Legacy
     };
     let topic = cmd.ext("topic");
-    let body = topic
-        .and_then(|t| snap.routes.get(t))
-        .and_then(|e| e.body(dialect));
+    let entry = topic.and_then(|t| snap.routes.get(t));
+    let body = match zone {
+        // Upstream's nearby-route filter (`ZoneRouteRPCHook`), per request.
+        Some(zone) => entry.and_then(|e| e.zone_body(zone)),
+        None => entry.and_then(|e| e.body(dialect)),
+    };
     let Some(body) = body else {
         return Reply::error(
             response::TOPIC_NOT_EXIST,
@@ -41,10 +43,7 @@ pub fn get_route(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
             ),
         );
     };
-    match zone {
-        Some(zone) => Reply::with_body(filter_by_zone(&body, zone)),
-        None => Reply::with_body(body),
-    }
+    Reply::with_body(body)
 }
 
 /// The zone a client asked for with `__ZONE_MODE=true` and a non-blank `__ZONE_NAME`.
@@ -53,40 +52,4 @@ fn zone_of(cmd: &RemotingCommand) -> Option<&str> {
         return None;
     }
     cmd.ext(ZONE_NAME).filter(|z| !z.trim().is_empty())
-}
-
-/// Upstream's nearby-route filter: keeps brokers of the zone and groups without a
-/// master (so reads can fall back to slaves), and always answers in the legacy dialect.
-fn filter_by_zone(legacy: &[u8], zone: &str) -> Vec<u8> {
-    let mut route = match TopicRouteData::decode(legacy) {
-        Ok(r) => r,
-        Err(e) => {
-            // Our own bytes: cannot happen unless the encoder and decoder disagree.
-            tracing::error!(error = %e, "re-decoding a route for zone filtering failed");
-            return legacy.to_vec();
-        }
-    };
-    let mut removed = Vec::new();
-    route.broker_datas.retain(|bd| {
-        let keep = !bd.broker_addrs.contains_key(&0)
-            || bd
-                .zone_name
-                .as_deref()
-                .is_some_and(|z| z.eq_ignore_ascii_case(zone));
-        if !keep {
-            removed.push(bd.clone());
-        }
-        keep
-    });
-    route
-        .queue_datas
-        .retain(|qd| !removed.iter().any(|b| b.broker_name == qd.broker_name));
-    for bd in &removed {
-        for addr in bd.broker_addrs.values() {
-            route.filter_server_table.remove(addr);
-        }
-    }
-    let mut out = Vec::with_capacity(legacy.len());
-    route.encode(Dialect::Legacy, &mut out);
-    out
 }

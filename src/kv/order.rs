@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use protocol::json::{java_bucket, java_string_hash};
+use protocol::java_table::{java_bucket, java_string_hash};
 
 /// `HashMap`'s table size before its first resize.
 const INITIAL_TABLE: usize = 16;

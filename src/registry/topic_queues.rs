@@ -4,21 +4,28 @@
 use std::sync::Arc;
 
 use protocol::body::QueueData;
+use protocol::java_table::{java_bucket, java_string_hash};
 
 use super::HashSet;
 
 /// One topic's QueueData, by broker name, plus the topic's insertion rank.
 ///
-/// A short Vec sorted by broker name (the order a `BTreeMap` would iterate in):
-/// most topics live on a handful of brokers, and a BTreeMap's first node alone
-/// costs about 700 bytes, which at a million topics was most of the tables.
+/// A short Vec sorted by broker name (so lookups binary-search): most topics live
+/// on a handful of brokers, and a BTreeMap's first node alone costs about 700
+/// bytes, which at a million topics was most of the tables. Upstream keeps them in
+/// a `new HashMap<>()` per topic (`RouteInfoManager#createAndUpdateQueueData`),
+/// whose iteration order routes show: each slot carries its rank in its bucket's
+/// chain, and the table's size (never shrinking) is kept as its log2.
 #[derive(Debug, Default, Clone)]
 pub struct TopicQueues {
-    /// When the topic last entered `topic_queue`. Upstream's topicQueueTable is a
-    /// ConcurrentHashMap, which iterates colliding keys in insertion order; the
-    /// topic-list codes show that order.
+    /// The topic's rank in its chain of upstream's topicQueueTable (a
+    /// ConcurrentHashMap; see `Tables::put_queue`); the topic-list codes show it.
     pub seq: u64,
     queues: Vec<QueueSlot>,
+    /// The rank the next new broker of this topic gets (appended to its chain).
+    next_rank: u32,
+    /// log2 of the per-topic HashMap's bucket count (0 read as 16).
+    cap_log2: u8,
 }
 
 /// A QueueData whose broker name is interned: one allocation per broker, not
@@ -26,6 +33,8 @@ pub struct TopicQueues {
 #[derive(Debug, Clone)]
 struct QueueSlot {
     broker: Arc<str>,
+    /// Place in the per-topic HashMap's bucket chain (lower first).
+    rank: u32,
     perm: i32,
     read_queue_nums: i32,
     topic_sys_flag: i32,
@@ -73,7 +82,35 @@ impl TopicQueues {
         TopicQueues {
             seq,
             queues: Vec::with_capacity(1),
+            next_rank: 0,
+            cap_log2: 4,
         }
+    }
+
+    /// The per-topic HashMap's bucket count (`new HashMap<>()`: 16, doubled once
+    /// it holds more than 3/4 of it; tables never shrink).
+    fn capacity(&self) -> usize {
+        1usize << self.cap_log2.max(4)
+    }
+
+    /// A new broker goes to the tail of its chain: its rank.
+    fn next_rank(&mut self) -> u32 {
+        if self.next_rank == u32::MAX {
+            self.compact_ranks();
+        }
+        let rank = self.next_rank;
+        self.next_rank += 1;
+        rank
+    }
+
+    /// Renumbers ranks 0.. keeping their order (only after 4 billion re-adds).
+    fn compact_ranks(&mut self) {
+        let mut order: Vec<usize> = (0..self.queues.len()).collect();
+        order.sort_unstable_by_key(|&i| self.queues[i].rank);
+        for (rank, i) in order.into_iter().enumerate() {
+            self.queues[i].rank = rank as u32;
+        }
+        self.next_rank = self.queues.len() as u32;
     }
 
     /// Sets one broker's QueueData; a new broker's name is taken from `interned`
@@ -85,12 +122,17 @@ impl TopicQueues {
             Err(i) => {
                 let slot = QueueSlot {
                     broker: intern(interned, &qd.broker_name),
+                    rank: self.next_rank(),
                     perm: qd.perm,
                     read_queue_nums: qd.read_queue_nums,
                     topic_sys_flag: qd.topic_sys_flag,
                     write_queue_nums: qd.write_queue_nums,
                 };
                 self.queues.insert(i, slot);
+                // HashMap#putVal: `++size > threshold` doubles the table.
+                while self.queues.len() > self.capacity() * 3 / 4 && self.cap_log2 < 30 {
+                    self.cap_log2 = self.cap_log2.max(4) + 1;
+                }
                 Put::NewBroker
             }
         }
@@ -116,11 +158,33 @@ impl TopicQueues {
         self.queues.iter().map(|q| q.broker.as_ref())
     }
 
-    /// (broker name, its QueueData) in ascending name order.
-    pub fn queue_datas(&self) -> impl Iterator<Item = (&str, QueueData)> {
-        self.queues
+    /// The slots in the iteration order of upstream's per-topic HashMap: by
+    /// bucket, each bucket's chain in insertion order.
+    fn java_ordered(&self) -> Vec<&QueueSlot> {
+        let cap = self.capacity();
+        let mut slots: Vec<(usize, u32, &QueueSlot)> = self
+            .queues
             .iter()
-            .map(|q| (q.broker.as_ref(), q.to_queue_data()))
+            .map(|q| (java_bucket(java_string_hash(&q.broker), cap), q.rank, q))
+            .collect();
+        slots.sort_unstable_by_key(|(b, r, _)| (*b, *r));
+        slots.into_iter().map(|(_, _, q)| q).collect()
+    }
+
+    /// Broker names in upstream's iteration order (`queueDataMap.keySet()`).
+    pub fn java_keys(&self) -> Vec<&str> {
+        self.java_ordered()
+            .into_iter()
+            .map(|q| q.broker.as_ref())
+            .collect()
+    }
+
+    /// The QueueData in upstream's iteration order (`queueDataMap.values()`).
+    pub fn java_queue_datas(&self) -> Vec<QueueData> {
+        self.java_ordered()
+            .into_iter()
+            .map(QueueSlot::to_queue_data)
+            .collect()
     }
 
     pub fn len(&self) -> usize {

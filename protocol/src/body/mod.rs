@@ -19,4 +19,4 @@ pub use registration::{RegisterBrokerBody, TopicConfig};
 pub use route::{
     write_route_json, BrokerData, QueueData, RouteRest, TopicQueueMappingInfo, TopicRouteData,
 };
-pub use tables::{BrokerMemberGroup, ClusterInfo, DataVersion, KvTable, TopicList};
+pub use tables::{BrokerMemberGroup, ClusterInfo, ClusterOrder, DataVersion, KvTable, TopicList};

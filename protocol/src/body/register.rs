@@ -14,7 +14,8 @@ use super::register_plain::{with_topic_cap, RegisterBodyWire, WrapperWire};
 use super::registration::{RegisterBrokerBody, TopicConfig};
 use super::route::TopicQueueMappingInfo;
 use super::tables::DataVersion;
-use crate::json::{order_str_keys, parse_dialect, Dialect, JavaTable, JsonOut};
+use crate::java_table::{java_hash_order_in, java_string_hash, order_str_keys, JavaTable};
+use crate::json::{parse_dialect, Dialect, JsonOut};
 
 /// V3_0_11: from this version on the body is a `RegisterBrokerBody`.
 const V3_0_11: i32 = 37;
@@ -58,7 +59,27 @@ impl RegisterBrokerBody {
     /// [`Self::decode`] under `limits`: a body inflating past `max_inflated`
     /// fails with [`BodyError::InflatedTooLarge`], one listing more than
     /// `max_topics` topics with [`BodyError::TooManyTopics`].
+    ///
+    /// The topics come in the iteration order of upstream's `topicConfigTable`, a
+    /// `new ConcurrentHashMap<>()` that fastjson2 and `RegisterBrokerBody#decode`
+    /// fill in body order: upstream registers them in that order, which fixes
+    /// their places in the topicQueueTable's chains.
     pub fn decode_limited(
+        body: Option<&[u8]>,
+        compressed: bool,
+        version: i32,
+        limits: DecodeLimits,
+    ) -> Result<Self, BodyError> {
+        let mut decoded = Self::decode_in_body_order(body, compressed, version, limits)?;
+        java_hash_order_in(
+            &mut decoded.topic_configs,
+            JavaTable::ConcurrentHashMap,
+            |tc| java_string_hash(&tc.topic_name),
+        );
+        Ok(decoded)
+    }
+
+    fn decode_in_body_order(
         body: Option<&[u8]>,
         compressed: bool,
         version: i32,

@@ -6,9 +6,10 @@ use serde::Deserialize;
 
 use super::error::BodyError;
 use super::lenient::{long_or_string, map_skip_nulls, null_default, vec_skip_nulls};
-use crate::json::{
-    order_int_keys, order_long_keys, order_str_keys, parse_dialect, Dialect, JavaTable, JsonOut,
+use crate::java_table::{
+    java_hash_order_in, java_long_hash, java_string_cmp, order_int_keys, order_str_keys, JavaTable,
 };
+use crate::json::{parse_dialect, Dialect, JsonOut};
 
 /// One broker's queues for a topic. Equality compares all five fields, as upstream.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,14 +22,33 @@ pub struct QueueData {
 }
 
 /// A broker group: its addresses by broker id (0 = master).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct BrokerData {
     pub cluster: String,
     pub broker_name: String,
     pub broker_addrs: BTreeMap<i64, String>,
     pub enable_acting_master: bool,
     pub zone_name: Option<String>,
+    /// The ids in the order they went into upstream's `brokerAddrs` HashMap (ids
+    /// 0, 16, 32... share a bucket, whose chain keeps that order). Ids missing here
+    /// (a decoded BrokerData) count as put after these, in id order. Kept by
+    /// [`BrokerData::put_addr`] and [`BrokerData::retain_addrs`].
+    pub addr_order: Vec<i64>,
 }
+
+/// Equal when the content is: the order of puts shows only with a change of
+/// content (a new id, or a removed one), so it is not compared.
+impl PartialEq for BrokerData {
+    fn eq(&self, o: &Self) -> bool {
+        self.cluster == o.cluster
+            && self.broker_name == o.broker_name
+            && self.broker_addrs == o.broker_addrs
+            && self.enable_acting_master == o.enable_acting_master
+            && self.zone_name == o.zone_name
+    }
+}
+
+impl Eq for BrokerData {}
 
 /// Static-topic queue mapping of one broker for one topic.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -64,11 +84,24 @@ impl TopicRouteData {
     /// (`new HashMap<>(addrs)`), the filter table and the per-broker mapping are
     /// plain `new HashMap<>()`.
     pub fn write_json(&self, w: &mut JsonOut<'_>) {
+        // Decoded routes carry no put order: key order stands in for it.
+        let mapping: Option<Vec<(String, TopicQueueMappingInfo)>> =
+            self.topic_queue_mapping_by_broker.as_ref().map(|m| {
+                let mut v: Vec<(String, TopicQueueMappingInfo)> =
+                    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                order_str_keys(&mut v, Dialect::Legacy, JavaTable::HashMap);
+                v
+            });
+        let filters: Vec<(String, Vec<String>)> = self
+            .filter_server_table
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let rest = RouteRest {
-            filter_server_table: &self.filter_server_table,
+            filter_server_table: &filters,
             order_topic_conf: self.order_topic_conf.as_deref(),
             queue_datas: &self.queue_datas,
-            topic_queue_mapping_by_broker: self.topic_queue_mapping_by_broker.as_ref(),
+            topic_queue_mapping_by_broker: mapping.as_deref(),
         };
         write_route_json(
             w,
@@ -93,10 +126,13 @@ impl TopicRouteData {
 /// (each with [`BrokerData::write_route_member`]) and get the same bytes as
 /// [`TopicRouteData::encode`].
 pub struct RouteRest<'a> {
-    pub filter_server_table: &'a BTreeMap<String, Vec<String>>,
+    /// In the order `pickupTopicRouteData` puts them into its `new HashMap<>()`.
+    pub filter_server_table: &'a [(String, Vec<String>)],
     pub order_topic_conf: Option<&'a str>,
     pub queue_datas: &'a [QueueData],
-    pub topic_queue_mapping_by_broker: Option<&'a BTreeMap<String, TopicQueueMappingInfo>>,
+    /// In the iteration order of upstream's per-topic HashMap (the legacy
+    /// dialect writes it as given).
+    pub topic_queue_mapping_by_broker: Option<&'a [(String, TopicQueueMappingInfo)]>,
 }
 
 /// Writes a route whose `brokerDatas` array members come from `broker_datas`.
@@ -114,7 +150,11 @@ pub fn write_route_json(
     w.end_array();
 
     w.key("filterServerTable");
-    let mut filters: Vec<(&String, &Vec<String>)> = rest.filter_server_table.iter().collect();
+    let mut filters: Vec<(&String, &Vec<String>)> = rest
+        .filter_server_table
+        .iter()
+        .map(|(k, v)| (k, v))
+        .collect();
     order_str_keys(&mut filters, dialect, JavaTable::HashMap);
     w.begin_object();
     for (addr, servers) in filters {
@@ -134,8 +174,11 @@ pub fn write_route_json(
 
     if let Some(by_broker) = rest.topic_queue_mapping_by_broker {
         w.key("topicQueueMappingByBroker");
-        let mut entries: Vec<(&String, &TopicQueueMappingInfo)> = by_broker.iter().collect();
-        order_str_keys(&mut entries, dialect, JavaTable::HashMap);
+        let mut entries: Vec<(&String, &TopicQueueMappingInfo)> =
+            by_broker.iter().map(|(k, v)| (k, v)).collect();
+        if dialect == Dialect::Standard {
+            entries.sort_by(|(a, _), (b, _)| java_string_cmp(a, b));
+        }
         w.begin_object();
         for (name, info) in entries {
             w.key(name);
@@ -164,11 +207,33 @@ impl QueueData {
 }
 
 impl BrokerData {
+    /// `brokerAddrs.put(id, addr)`: a new id goes to its chain's tail.
+    pub fn put_addr(&mut self, id: i64, addr: String) -> Option<String> {
+        let old = self.broker_addrs.insert(id, addr);
+        if old.is_none() {
+            self.addr_order.retain(|x| *x != id);
+            self.addr_order.push(id);
+        }
+        old
+    }
+
+    /// Removes the addresses `keep` says no to (`removeIf`).
+    pub fn retain_addrs(&mut self, mut keep: impl FnMut(&i64, &String) -> bool) {
+        self.broker_addrs.retain(|id, a| keep(id, a));
+        let addrs = &self.broker_addrs;
+        self.addr_order.retain(|id| addrs.contains_key(id));
+    }
+
     /// Encodes with `brokerAddrs` ordered as a `new HashMap<>()` filled by puts
     /// (the live BrokerData of ClusterInfo); routes use [`Self::write_json`] with
     /// [`JavaTable::HashMapCopy`].
     pub fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
         self.write_json(&mut JsonOut::new(out, dialect), JavaTable::HashMap);
+    }
+
+    /// The addresses as a route's copy (`new HashMap<>(addrs)`) iterates them.
+    pub fn route_addrs(&self) -> Vec<(i64, &String)> {
+        long_map_order(&self.broker_addrs, &self.addr_order, JavaTable::HashMapCopy)
     }
 
     /// Writes this BrokerData as a member of a route's `brokerDatas` (its
@@ -183,7 +248,38 @@ impl BrokerData {
         let dialect = w.dialect();
         w.begin_object();
         w.key("brokerAddrs");
-        write_long_map(w, &self.broker_addrs, dialect, addrs_table);
+        write_long_map(
+            w,
+            &self.broker_addrs,
+            &self.addr_order,
+            dialect,
+            addrs_table,
+        );
+        self.write_fields_after_addrs(w);
+    }
+
+    /// [`Self::write_route_member`] with the legacy `brokerAddrs` order given as
+    /// ids in iteration order (a copy rewritten after it was made, which no
+    /// fresh-table order describes); the standard dialect sorts as always.
+    pub fn write_route_member_in(&self, w: &mut JsonOut<'_>, legacy_ids: &[i64]) {
+        let ids: Vec<i64> = match w.dialect() {
+            Dialect::Legacy => legacy_ids.to_vec(),
+            Dialect::Standard => self.broker_addrs.keys().copied().collect(),
+        };
+        w.begin_object();
+        w.key("brokerAddrs");
+        w.begin_object();
+        for id in ids {
+            if let Some(addr) = self.broker_addrs.get(&id) {
+                w.int_key(id);
+                w.str(addr);
+            }
+        }
+        w.end_object();
+        self.write_fields_after_addrs(w);
+    }
+
+    fn write_fields_after_addrs(&self, w: &mut JsonOut<'_>) {
         w.field_str("brokerName", &self.broker_name);
         w.field_str("cluster", &self.cluster);
         w.field_bool("enableActingMaster", self.enable_acting_master);
@@ -192,15 +288,41 @@ impl BrokerData {
     }
 }
 
-/// A `Map<Long, String>` as fastjson writes it (`{0:"a"}` / `{"0":"a"}`).
+/// The entries of a `Map<Long, String>` in its legacy (Java iteration) order;
+/// see [`write_long_map`].
+pub fn long_map_order<'a>(
+    map: &'a BTreeMap<i64, String>,
+    order: &[i64],
+    table: JavaTable,
+) -> Vec<(i64, &'a String)> {
+    let rank = |id: i64| order.iter().position(|x| *x == id).unwrap_or(usize::MAX);
+    let mut entries: Vec<(i64, &String)> = map.iter().map(|(k, v)| (*k, v)).collect();
+    // Stable sorts: ids never put in `order` stay in id order, at the end.
+    entries.sort_by_key(|(id, _)| rank(*id));
+    java_hash_order_in(&mut entries, JavaTable::HashMap, |(id, _)| {
+        java_long_hash(*id)
+    });
+    if table != JavaTable::HashMap {
+        java_hash_order_in(&mut entries, table, |(id, _)| java_long_hash(*id));
+    }
+    entries
+}
+
+/// A `Map<Long, String>` as fastjson writes it (`{0:"a"}` / `{"0":"a"}`). `order`:
+/// the ids in the order they were put into the live HashMap (see
+/// [`BrokerData::addr_order`]); `table`: how the map written was built from it
+/// (the live map itself, or a copy filled in its order).
 pub(crate) fn write_long_map(
     w: &mut JsonOut<'_>,
     map: &BTreeMap<i64, String>,
+    order: &[i64],
     dialect: Dialect,
     table: JavaTable,
 ) {
-    let mut entries: Vec<(i64, &String)> = map.iter().map(|(k, v)| (*k, v)).collect();
-    order_long_keys(&mut entries, dialect, table);
+    let entries = match dialect {
+        Dialect::Legacy => long_map_order(map, order, table),
+        Dialect::Standard => map.iter().map(|(k, v)| (*k, v)).collect(),
+    };
     w.begin_object();
     for (id, addr) in entries {
         w.int_key(id);
@@ -302,6 +424,7 @@ impl From<BrokerDataWire> for BrokerData {
             broker_addrs: w.broker_addrs,
             enable_acting_master: w.enable_acting_master,
             zone_name: w.zone_name,
+            addr_order: Vec::new(),
         }
     }
 }

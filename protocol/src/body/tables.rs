@@ -8,7 +8,10 @@ use serde::Deserialize;
 use super::error::BodyError;
 use super::lenient::{map_skip_nulls, null_default, vec_skip_nulls};
 use super::route::{write_long_map, BrokerData, BrokerDataWire};
-use crate::json::{order_str_keys, order_str_set, parse_dialect, Dialect, JavaTable, JsonOut};
+use crate::java_table::{
+    java_hash_order_in, java_string_cmp, java_string_hash, order_str_keys, order_str_set, JavaTable,
+};
+use crate::json::{parse_dialect, Dialect, JsonOut};
 
 /// `{"counter":5,"stateVersion":0,"timestamp":1700000000000}`; equal iff all three are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -86,19 +89,64 @@ pub struct ClusterInfo {
     pub cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// The iteration orders of the Java tables a [`ClusterInfo`] shows: broker names
+/// as `brokerAddrTable` iterates them, each cluster as `clusterAddrTable` does,
+/// with its broker names as its HashSet does.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClusterOrder {
+    pub brokers: Vec<String>,
+    pub clusters: Vec<(String, Vec<String>)>,
+}
+
 impl ClusterInfo {
     /// Upstream serializes RouteInfoManager's own tables: `brokerAddrTable` is a
     /// `new ConcurrentHashMap<>(128)` (256 buckets), `clusterAddrTable` a
     /// `new ConcurrentHashMap<>(32)` (64 buckets) of `new HashSet<>()`, and each
-    /// BrokerData's `brokerAddrs` a `new HashMap<>()`. Sets keep their iteration
-    /// order in both dialects (`MapSortField` sorts maps only).
+    /// BrokerData's `brokerAddrs` a `new HashMap<>()`. Without the tables' history
+    /// their order is taken as if filled in key order ([`ClusterInfo::encode_in`]
+    /// takes the real one).
     pub fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
+        self.encode_in(&self.key_order(), dialect, out);
+    }
+
+    /// The orders of tables filled in key order.
+    pub fn key_order(&self) -> ClusterOrder {
+        let mut brokers: Vec<String> = self.broker_addr_table.keys().cloned().collect();
+        java_hash_order_in(&mut brokers, JavaTable::ConcurrentHashMapWith(128), |n| {
+            java_string_hash(n)
+        });
+        let mut clusters: Vec<(String, Vec<String>)> = self
+            .cluster_addr_table
+            .iter()
+            .map(|(c, names)| {
+                let mut names: Vec<String> = names.iter().cloned().collect();
+                order_str_set(&mut names, JavaTable::HashMap);
+                (c.clone(), names)
+            })
+            .collect();
+        java_hash_order_in(
+            &mut clusters,
+            JavaTable::ConcurrentHashMapWith(32),
+            |(c, _)| java_string_hash(c),
+        );
+        ClusterOrder { brokers, clusters }
+    }
+
+    /// Writes the tables in `order` (map keys sorted instead in the standard
+    /// dialect, `MapSortField`; sets keep their order in both).
+    pub fn encode_in(&self, order: &ClusterOrder, dialect: Dialect, out: &mut Vec<u8>) {
         let mut w = JsonOut::new(out, dialect);
         w.begin_object();
 
         w.key("brokerAddrTable");
-        let mut brokers: Vec<(&String, &BrokerData)> = self.broker_addr_table.iter().collect();
-        order_str_keys(&mut brokers, dialect, JavaTable::ConcurrentHashMapWith(128));
+        let mut brokers: Vec<(&String, &BrokerData)> = order
+            .brokers
+            .iter()
+            .filter_map(|n| Some((n, self.broker_addr_table.get(n)?)))
+            .collect();
+        if dialect == Dialect::Standard {
+            brokers.sort_by(|(a, _), (b, _)| java_string_cmp(a, b));
+        }
         w.begin_object();
         for (name, bd) in brokers {
             w.key(name);
@@ -107,14 +155,13 @@ impl ClusterInfo {
         w.end_object();
 
         w.key("clusterAddrTable");
-        let mut clusters: Vec<(&String, &BTreeSet<String>)> =
-            self.cluster_addr_table.iter().collect();
-        order_str_keys(&mut clusters, dialect, JavaTable::ConcurrentHashMapWith(32));
+        let mut clusters: Vec<&(String, Vec<String>)> = order.clusters.iter().collect();
+        if dialect == Dialect::Standard {
+            clusters.sort_by(|(a, _), (b, _)| java_string_cmp(a, b));
+        }
         w.begin_object();
         for (cluster, names) in clusters {
             w.key(cluster);
-            let mut names: Vec<&String> = names.iter().collect();
-            order_str_set(&mut names, JavaTable::HashMap);
             w.str_array(names);
         }
         w.end_object();
@@ -243,6 +290,9 @@ pub struct BrokerMemberGroup {
     pub cluster: Option<String>,
     pub broker_name: Option<String>,
     pub broker_addrs: BTreeMap<i64, String>,
+    /// The order of puts into the live map the group was copied from
+    /// ([`BrokerData::addr_order`]).
+    pub addr_order: Vec<i64>,
 }
 
 impl BrokerMemberGroup {
@@ -254,7 +304,13 @@ impl BrokerMemberGroup {
         w.key("brokerMemberGroup");
         w.begin_object();
         w.key("brokerAddrs");
-        write_long_map(&mut w, &self.broker_addrs, dialect, JavaTable::HashMapCopy);
+        write_long_map(
+            &mut w,
+            &self.broker_addrs,
+            &self.addr_order,
+            dialect,
+            JavaTable::HashMapCopy,
+        );
         w.field_opt_str("brokerName", self.broker_name.as_deref());
         w.field_opt_str("cluster", self.cluster.as_deref());
         w.end_object();

@@ -1,6 +1,6 @@
 //! The order both header codecs write ext fields in.
 
-use crate::json::{java_hash_order, java_string_hash};
+use crate::java_table::{java_hash_order, java_string_hash};
 
 /// The ext fields as Java holds them in `RemotingCommand#extFields`, a
 /// `HashMap<String, String>`: a repeated key keeps its last value (a `put`

@@ -2,13 +2,13 @@
 //! `RouteInfoManager#pickupTopicRouteData`) and the cluster view
 //! (`RouteInfoManager#getAllClusterInfo`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use once_cell::race::OnceBox;
-use protocol::body::{BrokerData, ClusterInfo, QueueData};
-use protocol::json::{java_hash_order, java_hash_order_in, java_string_hash, Dialect, JavaTable};
+use protocol::body::{BrokerData, ClusterInfo, ClusterOrder, QueueData};
+use protocol::java_table::{java_bucket, java_hash_order_in, java_long_hash, JavaTable};
+use protocol::json::Dialect;
 
 use super::route::{BrokerFragments, FragmentCache, Route, RouteEntry, RouteExtras};
 use super::ClusterView;
@@ -20,16 +20,10 @@ use crate::registry::topic_queues::TopicQueues;
 /// Topics for broker-member sync never get acting-master rewriting.
 const SYNC_BROKER_MEMBER_PREFIX: &str = "rmq_sys_SYNC_BROKER_MEMBER_";
 
-/// Orders names as a Java `HashMap<String, _>` of them would iterate.
-pub fn java_order<T: AsRef<str>>(items: &mut [T]) {
-    java_hash_order(items, |s| java_string_hash(s.as_ref()));
-}
-
-/// A topic's QueueData in the order of upstream's per-topic HashMap (grown by inserts).
+/// A topic's QueueData in the order of upstream's per-topic HashMap
+/// (`new ArrayList<>(queueDataMap.values())`).
 pub(super) fn ordered_queue_datas(queues: &TopicQueues) -> Vec<QueueData> {
-    let mut named: Vec<(&str, QueueData)> = queues.queue_datas().collect();
-    java_hash_order(&mut named, |(n, _)| java_string_hash(n));
-    named.into_iter().map(|(_, qd)| qd).collect()
+    queues.java_queue_datas()
 }
 
 /// How Java sizes the HashSet of a topic's broker names that `brokerDatas` follow:
@@ -39,19 +33,25 @@ pub(super) fn broker_copy_table(brokers: usize) -> JavaTable {
     JavaTable::HashMapWith(((brokers as f32 / 0.75) as usize + 1).max(16))
 }
 
-/// `filterServerTable`: the filter servers of every address of these brokers.
+/// `filterServerTable`: the filter servers of every address of these brokers, in
+/// the order upstream puts them (brokers in `brokerDatas` order, each one's
+/// addresses in its copy's order, before any acting-master rewrite).
 pub(super) fn filter_server_table<'a>(
     t: &Tables,
     brokers: impl IntoIterator<Item = &'a BrokerData>,
-) -> BTreeMap<String, Vec<String>> {
-    let mut table = BTreeMap::new();
+) -> Vec<(String, Vec<String>)> {
+    let mut table: Vec<(String, Vec<String>)> = Vec::new();
     if !t.has_filter_servers() {
         return table;
     }
     for bd in brokers {
-        for addr in bd.broker_addrs.values() {
+        for (_, addr) in bd.route_addrs() {
             if let Some(list) = t.filter_servers(&(bd.cluster.clone(), addr.clone())) {
-                table.insert(addr.clone(), list.clone());
+                // A put of a present key keeps its place.
+                match table.iter_mut().find(|(a, _)| a == addr) {
+                    Some(slot) => slot.1 = list.clone(),
+                    None => table.push((addr.clone(), list.clone())),
+                }
             }
         }
     }
@@ -102,11 +102,32 @@ pub(super) fn apply_acting_master(broker_datas: &mut [BrokerData], queue_datas: 
         if qd.perm & protocol::codes::perm::WRITE == 0 {
             if let Some((&min_id, _)) = bd.broker_addrs.iter().next() {
                 if let Some(addr) = bd.broker_addrs.remove(&min_id) {
-                    bd.broker_addrs.insert(0, addr);
+                    bd.addr_order.retain(|id| *id != min_id);
+                    bd.put_addr(0, addr);
                 }
             }
         }
     }
+}
+
+/// The ids of a route's copy of `orig` (`new HashMap<>(addrs)`) as it iterates
+/// after the acting-master rewrite, `remove(minId)` then `put(0L, addr)`: the
+/// copy keeps its size and table, so 0 joins the tail of its bucket's chain.
+pub(super) fn acting_master_order(orig: &BrokerData) -> Vec<i64> {
+    let copy = orig.route_addrs();
+    let Some(min) = orig.broker_addrs.keys().next().copied() else {
+        return Vec::new();
+    };
+    let cap = JavaTable::HashMapCopy.capacity(copy.len());
+    let mut ids: Vec<i64> = copy
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| *id != min)
+        .collect();
+    ids.push(0);
+    // Stable: the copy's chains keep their order, 0 comes last in its bucket.
+    ids.sort_by_key(|id| java_bucket(java_long_hash(*id), cap));
+    ids
 }
 
 /// Builds a topic's snapshot entry, or `None` when the topic has no QueueData.
@@ -122,8 +143,10 @@ pub(super) fn build_route_entry(
     let queues = t.queues(topic)?;
     let queue_datas = ordered_queue_datas(queues);
     let seq = t.topic_seq(topic);
+    // `new HashSet<>(queueDataMap.keySet())`: filled in the map's order.
     let mut brokers: Vec<Arc<BrokerFragments>> = queues
-        .keys()
+        .java_keys()
+        .into_iter()
         .filter_map(|n| t.broker(n))
         .map(|bd| frags.get(bd))
         .collect();
@@ -137,20 +160,22 @@ pub(super) fn build_route_entry(
     java_hash_order_in(&mut brokers, broker_copy_table(queues.len()), |b| {
         b.name_hash
     });
+    let filter_server_table = filter_server_table(t, brokers.iter().map(|b| &b.data));
     if acting_master_applies(cfg, topic) {
         let mut datas: Vec<BrokerData> = brokers.iter().map(|b| b.data.clone()).collect();
         apply_acting_master(&mut datas, &queue_datas);
         for (slot, data) in brokers.iter_mut().zip(datas) {
             if slot.data != data {
                 // Rewritten for this topic only: not shared, not cached.
-                *slot = Arc::new(BrokerFragments::new(data));
+                let order = acting_master_order(&slot.data);
+                *slot = Arc::new(BrokerFragments::rewritten(data, &order));
             }
         }
     }
     let extras = RouteExtras {
-        filter_server_table: filter_server_table(t, brokers.iter().map(|b| &b.data)),
+        filter_server_table,
         order_topic_conf: order_topic_conf(cfg, kv, topic),
-        mapping: t.mapping(topic).cloned(),
+        mapping: t.mapping(topic),
     };
     let has_extras = !extras.filter_server_table.is_empty()
         || extras.order_topic_conf.is_some()
@@ -169,14 +194,30 @@ pub(super) fn build_route_entry(
 
 /// The cluster view: every broker group and cluster, and the 106 body.
 pub(super) fn build_cluster_view(t: &Tables) -> ClusterView {
+    let brokers = t.brokers();
+    let clusters = t.clusters();
     let info = ClusterInfo {
-        broker_addr_table: t.brokers().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        cluster_addr_table: t.clusters().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        broker_addr_table: brokers
+            .iter()
+            .map(|(k, v)| ((*k).clone(), (*v).clone()))
+            .collect(),
+        cluster_addr_table: clusters
+            .iter()
+            .map(|(c, names)| ((*c).clone(), names.iter().map(|n| (*n).clone()).collect()))
+            .collect(),
+    };
+    let order = ClusterOrder {
+        brokers: brokers.into_iter().map(|(k, _)| k.clone()).collect(),
+        clusters: clusters
+            .into_iter()
+            .map(|(c, names)| (c.clone(), names.into_iter().cloned().collect()))
+            .collect(),
     };
     let mut body = Vec::with_capacity(256);
-    info.encode(Dialect::Legacy, &mut body);
+    info.encode_in(&order, Dialect::Legacy, &mut body);
     ClusterView {
         info,
+        order,
         body: Bytes::from(body),
     }
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use protocol::body::ClusterInfo;
+use protocol::body::{ClusterInfo, ClusterOrder};
 
 use super::list_cache::ListCache;
 use super::tables::Tables;
@@ -32,7 +32,6 @@ use crate::kv::KvNamespaces;
 use build::{build_cluster_view, build_route_entry};
 use route::FragmentCache;
 
-pub use build::java_order;
 pub use route::RouteEntry;
 
 /// Topics rebuilt between two checks for a pending yield while publishing.
@@ -46,6 +45,8 @@ pub type RouteMap =
 #[derive(Debug, Default)]
 pub struct ClusterView {
     pub info: ClusterInfo,
+    /// The iteration orders of upstream's brokerAddrTable and clusterAddrTable.
+    pub order: ClusterOrder,
     /// The 106 body (always the legacy dialect).
     pub body: Bytes,
 }
@@ -60,6 +61,9 @@ pub struct Snapshot {
     pub started: Instant,
     /// Topic-list bodies of this snapshot, built on first request.
     pub lists: ListCache,
+    /// The bucket count of upstream's topicQueueTable, which the topic lists'
+    /// order follows (with each route's `seq`).
+    pub topic_table_capacity: usize,
 }
 
 impl Snapshot {
@@ -84,6 +88,7 @@ pub struct SnapshotBuilder {
     started: Instant,
     /// Routes the last publish rebuilt or removed.
     last_replaced: usize,
+    topic_table_capacity: usize,
 }
 
 impl SnapshotBuilder {
@@ -96,6 +101,7 @@ impl SnapshotBuilder {
             config,
             started,
             last_replaced: 0,
+            topic_table_capacity: Tables::default().topic_table_capacity(),
         }
     }
 
@@ -114,6 +120,7 @@ impl SnapshotBuilder {
             config: self.config.clone(),
             started: self.started,
             lists: ListCache::default(),
+            topic_table_capacity: self.topic_table_capacity,
         }
     }
 
@@ -131,6 +138,7 @@ impl SnapshotBuilder {
         kv: &KvNamespaces,
     ) -> Snapshot {
         let mut dirty = tables.take_changes();
+        self.topic_table_capacity = tables.topic_table_capacity();
         if dirty.config {
             // Only the acting-master and order-topic settings shape route bytes
             // (the cluster view and the broker fragments read no config): a 318

@@ -1,13 +1,13 @@
 //! A topic's entry as readers see it, and the per-broker fragments its route
 //! body is spliced from.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use once_cell::race::OnceBox;
 use protocol::body::{write_route_json, BrokerData, QueueData, RouteRest, TopicQueueMappingInfo};
-use protocol::json::{java_string_hash, Dialect, JsonOut};
+use protocol::java_table::{java_string_hash, JavaTable};
+use protocol::json::{Dialect, JsonOut};
 
 use crate::registry::tables::Tables;
 use crate::registry::HashMap;
@@ -38,9 +38,11 @@ pub(super) struct Route {
 
 #[derive(Debug, Default)]
 pub(super) struct RouteExtras {
-    pub(super) filter_server_table: BTreeMap<String, Vec<String>>,
+    /// In upstream's put order.
+    pub(super) filter_server_table: Vec<(String, Vec<String>)>,
     pub(super) order_topic_conf: Option<String>,
-    pub(super) mapping: Option<BTreeMap<String, TopicQueueMappingInfo>>,
+    /// In upstream's iteration order.
+    pub(super) mapping: Option<Vec<(String, TopicQueueMappingInfo)>>,
 }
 
 /// One BrokerData as a member of route bodies, encoded in both dialects.
@@ -68,6 +70,22 @@ impl BrokerFragments {
         }
     }
 
+    /// Fragments of a BrokerData rewritten for one route, its legacy
+    /// `brokerAddrs` in the order given (ids).
+    pub(super) fn rewritten(data: BrokerData, legacy_ids: &[i64]) -> Self {
+        let encode = |dialect| {
+            let mut out = Vec::with_capacity(128);
+            data.write_route_member_in(&mut JsonOut::new(&mut out, dialect), legacy_ids);
+            out.into_boxed_slice()
+        };
+        BrokerFragments {
+            name_hash: java_string_hash(&data.broker_name),
+            legacy: encode(Dialect::Legacy),
+            standard: encode(Dialect::Standard),
+            data,
+        }
+    }
+
     fn bytes(&self, dialect: Dialect) -> &[u8] {
         match dialect {
             Dialect::Legacy => &self.legacy,
@@ -85,8 +103,12 @@ pub(super) struct FragmentCache {
 impl FragmentCache {
     /// Drops fragments whose BrokerData no longer matches the tables.
     pub(super) fn refresh(&mut self, t: &Tables) {
-        self.by_name
-            .retain(|name, f| t.broker(name) == Some(&f.data));
+        // BrokerData equality leaves out the put order of its addresses, which
+        // a removal and a re-put within one batch change alone.
+        self.by_name.retain(|name, f| {
+            t.broker(name)
+                .is_some_and(|b| *b == f.data && b.addr_order == f.data.addr_order)
+        });
     }
 
     /// The fragments of `bd` (valid after [`Self::refresh`] for this publish).
@@ -101,6 +123,65 @@ impl FragmentCache {
 }
 
 impl RouteEntry {
+    /// The route as upstream's `ZoneRouteRPCHook#filterByZoneName` answers it
+    /// (always the legacy dialect): groups with a master outside `zone` go,
+    /// with their queues and their addresses' filter servers. Upstream decodes
+    /// the legacy body and encodes it again, so each map is a fresh one filled in
+    /// the order that body lists it. Built per request (zone mode is rare).
+    pub fn zone_body(&self, zone: &str) -> Option<Bytes> {
+        let route = self.route.as_ref()?;
+        let keep = |bd: &BrokerData| {
+            !bd.broker_addrs.contains_key(&0)
+                || bd
+                    .zone_name
+                    .as_deref()
+                    .is_some_and(|z| z.eq_ignore_ascii_case(zone))
+        };
+        let (kept, removed): (Vec<&BrokerData>, Vec<&BrokerData>) = route
+            .brokers
+            .iter()
+            .map(|b| &b.data)
+            .partition(|bd| keep(bd));
+        let gone = |name: &str| removed.iter().any(|b| b.broker_name == name);
+        let queue_datas: Vec<QueueData> = self
+            .queue_datas
+            .iter()
+            .filter(|qd| !gone(&qd.broker_name))
+            .cloned()
+            .collect();
+        let extras = route.extras.as_deref();
+        let filters: Vec<(String, Vec<String>)> = extras
+            .map(|e| {
+                e.filter_server_table
+                    .iter()
+                    .filter(|(addr, _)| {
+                        !removed
+                            .iter()
+                            .any(|b| b.broker_addrs.values().any(|a| a == addr))
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rest = RouteRest {
+            filter_server_table: &filters,
+            order_topic_conf: extras.and_then(|e| e.order_topic_conf.as_deref()),
+            queue_datas: &queue_datas,
+            topic_queue_mapping_by_broker: extras.and_then(|e| e.mapping.as_deref()),
+        };
+        let mut out = Vec::with_capacity(256);
+        let brokers = |w: &mut JsonOut<'_>| {
+            for bd in &kept {
+                // Decoded `brokerAddrs`: a `new HashMap<>()` put in the copy's order.
+                let mut decoded = (*bd).clone();
+                decoded.addr_order = bd.route_addrs().iter().map(|(id, _)| *id).collect();
+                decoded.write_json(w, JavaTable::HashMap);
+            }
+        };
+        write_route_json(&mut JsonOut::new(&mut out, Dialect::Legacy), brokers, &rest);
+        Some(Bytes::from(out))
+    }
+
     /// Whether a lookup finds a route (else it answers 17).
     #[cfg(test)]
     pub(super) fn has_route(&self) -> bool {
@@ -123,13 +204,13 @@ impl RouteEntry {
 
 impl Route {
     fn encode(&self, queue_datas: &[QueueData], dialect: Dialect) -> Bytes {
-        let no_filters = BTreeMap::new();
+        let no_filters = Vec::new();
         let extras = self.extras.as_deref();
         let rest = RouteRest {
             filter_server_table: extras.map_or(&no_filters, |e| &e.filter_server_table),
             order_topic_conf: extras.and_then(|e| e.order_topic_conf.as_deref()),
             queue_datas,
-            topic_queue_mapping_by_broker: extras.and_then(|e| e.mapping.as_ref()),
+            topic_queue_mapping_by_broker: extras.and_then(|e| e.mapping.as_deref()),
         };
         let brokers_len: usize = self
             .brokers

@@ -2,31 +2,58 @@
 //! route directly (the encoder the goldens and the differential check).
 
 use super::build::{
-    acting_master_applies, apply_acting_master, broker_copy_table, filter_server_table,
-    order_topic_conf, ordered_queue_datas,
+    acting_master_applies, acting_master_order, apply_acting_master, broker_copy_table,
+    filter_server_table, order_topic_conf, ordered_queue_datas,
 };
 use super::*;
 use crate::kv::ORDER_TOPIC_CONFIG;
 use crate::registry::tables::{Registration, TableSettings};
 use crate::registry::ConnId;
 use futures_lite::future::block_on;
-use protocol::body::TopicRouteData;
+use protocol::body::{write_route_json, QueueData, RouteRest};
 use protocol::body::{BrokerData, TopicQueueMappingInfo};
 use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
-use protocol::json::{java_hash_order_in, java_string_hash, Dialect};
+use protocol::java_table::{java_hash_order_in, java_string_hash};
+use protocol::json::{Dialect, JsonOut};
 use std::collections::BTreeMap;
 
 /// The reference: the route assembled as plain data, as upstream's
-/// `pickupTopicRouteData` does. `None` = no route (17).
-fn assemble_route(
-    t: &Tables,
-    topic: &str,
-    cfg: &Config,
-    kv: &KvNamespaces,
-) -> Option<TopicRouteData> {
+/// `pickupTopicRouteData` does, with its two maps in upstream's put order (a
+/// `TopicRouteData` keeps them by key). `None` = no route (17).
+struct Reference {
+    /// Each with the legacy id order of its acting-master rewrite, if any.
+    broker_datas: Vec<(BrokerData, Option<Vec<i64>>)>,
+    filter_server_table: Vec<(String, Vec<String>)>,
+    order_topic_conf: Option<String>,
+    queue_datas: Vec<QueueData>,
+    mapping: Option<Vec<(String, TopicQueueMappingInfo)>>,
+}
+
+impl Reference {
+    /// The body as `write_route_json` writes it, each BrokerData encoded here.
+    fn encode(&self, dialect: Dialect, out: &mut Vec<u8>) {
+        let rest = RouteRest {
+            filter_server_table: &self.filter_server_table,
+            order_topic_conf: self.order_topic_conf.as_deref(),
+            queue_datas: &self.queue_datas,
+            topic_queue_mapping_by_broker: self.mapping.as_deref(),
+        };
+        let brokers = |w: &mut JsonOut<'_>| {
+            for (bd, rewritten) in &self.broker_datas {
+                match rewritten {
+                    Some(ids) => bd.write_route_member_in(w, ids),
+                    None => bd.write_route_member(w),
+                }
+            }
+        };
+        write_route_json(&mut JsonOut::new(out, dialect), brokers, &rest);
+    }
+}
+
+fn assemble_route(t: &Tables, topic: &str, cfg: &Config, kv: &KvNamespaces) -> Option<Reference> {
     let queues = t.queues(topic)?;
     let queue_datas = ordered_queue_datas(queues);
-    let mut names: Vec<&str> = queues.keys().collect();
+    let mut names: Vec<&str> = queues.java_keys();
     java_hash_order_in(&mut names, broker_copy_table(queues.len()), |n| {
         java_string_hash(n)
     });
@@ -36,15 +63,24 @@ fn assemble_route(
         return None;
     }
     let filter_server_table = filter_server_table(t, &broker_datas);
+    let originals = broker_datas.clone();
     if acting_master_applies(cfg, topic) {
         apply_acting_master(&mut broker_datas, &queue_datas);
     }
-    Some(TopicRouteData {
+    let broker_datas = broker_datas
+        .into_iter()
+        .zip(originals)
+        .map(|(bd, orig)| {
+            let rewritten = (bd != orig).then(|| acting_master_order(&orig));
+            (bd, rewritten)
+        })
+        .collect();
+    Some(Reference {
         broker_datas,
         filter_server_table,
         order_topic_conf: order_topic_conf(cfg, kv, topic),
         queue_datas,
-        topic_queue_mapping_by_broker: t.mapping(topic).cloned(),
+        mapping: t.mapping(topic),
     })
 }
 
@@ -260,4 +296,14 @@ fn only_route_shaping_config_changes_rebuild_routes() {
     let shaping = block_on(b.publish(&mut t, &cfg, &kv));
     assert_eq!(b.last_replaced(), topics);
     assert!(!same(&unrelated, &shaping));
+}
+
+#[test]
+fn an_acting_master_joins_the_tail_of_its_bucket_in_the_routes_copy() {
+    let mut bd = BrokerData::default();
+    bd.put_addr(4, "10.0.0.4:1".into());
+    bd.put_addr(8, "10.0.0.8:1".into());
+    // The copy of two addresses has 4 buckets, 4 and 8 both in bucket 0 (the live
+    // map of 16 has them apart): `remove(4)` leaves [8], `put(0L, ..)` appends.
+    assert_eq!(acting_master_order(&bd), [8, 0]);
 }

@@ -19,14 +19,14 @@ mod register;
 mod topics;
 mod unregister;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use protocol::body::{BrokerData, DataVersion, QueueData, TopicQueueMappingInfo};
+use protocol::java_table::{transfer, Chains, JavaHash, JavaMap, JavaTable};
 
 use super::topic_queues::{Put, TopicQueues};
-use super::{HashMap, HashSet};
+use super::{FastHasher, HashMap, HashSet};
 
 pub use super::ConnId;
 pub use register::{RegisterResult, Registration, TableSettings, TopicPuts};
@@ -67,24 +67,33 @@ impl Dirty {
     }
 }
 
-#[derive(Debug, Default)]
+/// A Java table kept with its iteration order (see [`JavaMap`]).
+pub type OrderedMap<K, V> = JavaMap<K, V, FastHasher>;
+
+/// A broker name set of `clusterAddrTable` (upstream: `new HashSet<>()`).
+pub type NameSet = OrderedMap<String, ()>;
+
+#[derive(Debug)]
 pub struct Tables {
     /// topic → its QueueData by brokerName
     topic_queue: HashMap<String, TopicQueues>,
-    /// brokerName → BrokerData
-    broker_addr: HashMap<String, BrokerData>,
-    /// cluster → brokerNames
-    cluster_addr: HashMap<String, BTreeSet<String>>,
+    /// brokerName → BrokerData (upstream: `new ConcurrentHashMap<>(128)`)
+    broker_addr: OrderedMap<String, BrokerData>,
+    /// cluster → brokerNames (upstream: `new ConcurrentHashMap<>(32)`)
+    cluster_addr: OrderedMap<String, NameSet>,
     live: HashMap<AddrKey, LiveBroker>,
     filter_server: HashMap<AddrKey, Vec<String>>,
     /// topic → brokerName → mapping
-    mapping: HashMap<String, BTreeMap<String, TopicQueueMappingInfo>>,
+    /// (upstream: a `new HashMap<>()` per topic)
+    mapping: HashMap<String, OrderedMap<String, TopicQueueMappingInfo>>,
     /// brokerName → topics holding one of its QueueData (reverse index, so a broker
     /// change dirties exactly its topics).
     broker_topics: HashMap<String, HashSet<String>>,
     /// Broker names as shared by every [`TopicQueues`] entry.
     interned: HashSet<Arc<str>>,
-    next_topic_seq: u64,
+    /// The bucket chains of upstream's topicQueueTable; each topic's rank in them
+    /// is its `TopicQueues::seq`.
+    topic_chains: TopicChains,
     dirty: Dirty,
     /// Queues of removed brokers still to take out of `topic_queue`.
     removals: Vec<Removal>,
@@ -93,12 +102,41 @@ pub struct Tables {
     defer_removals: bool,
 }
 
+/// Upstream's topicQueueTable is `new ConcurrentHashMap<>(1024)` (2048 buckets).
+#[derive(Debug, Clone)]
+struct TopicChains(Chains);
+
+impl Default for TopicChains {
+    fn default() -> Self {
+        TopicChains(Chains::new(JavaTable::ConcurrentHashMapWith(1024), 0))
+    }
+}
+
 /// A removed broker's topics whose QueueData are still to be removed. The broker
 /// is already out of `broker_topics`, so nothing else touches these.
 #[derive(Debug)]
 struct Removal {
     broker: String,
     topics: Vec<String>,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Tables {
+            topic_queue: HashMap::default(),
+            broker_addr: JavaMap::new(JavaTable::ConcurrentHashMapWith(128)),
+            cluster_addr: JavaMap::new(JavaTable::ConcurrentHashMapWith(32)),
+            live: HashMap::default(),
+            filter_server: HashMap::default(),
+            mapping: HashMap::default(),
+            broker_topics: HashMap::default(),
+            interned: HashSet::default(),
+            topic_chains: TopicChains::default(),
+            dirty: Dirty::default(),
+            removals: Vec::new(),
+            defer_removals: false,
+        }
+    }
 }
 
 impl Tables {
@@ -162,9 +200,15 @@ impl Tables {
         self.topic_queue.len()
     }
 
-    /// The insertion rank of a topic in upstream's topicQueueTable (0 if absent).
+    /// The rank of a topic in its bucket's chain of upstream's topicQueueTable
+    /// (0 if absent).
     pub fn topic_seq(&self, topic: &str) -> u64 {
         self.topic_queue.get(topic).map_or(0, |q| q.seq)
+    }
+
+    /// The bucket count of upstream's topicQueueTable (grown, never shrunk).
+    pub fn topic_table_capacity(&self) -> usize {
+        self.topic_chains.0.capacity()
     }
 
     /// A broker group by broker name.
@@ -172,14 +216,19 @@ impl Tables {
         self.broker_addr.get(broker_name)
     }
 
-    /// Every broker group (upstream's brokerAddrTable).
-    pub fn brokers(&self) -> impl Iterator<Item = (&String, &BrokerData)> {
-        self.broker_addr.iter()
+    /// Every broker group in the iteration order of upstream's brokerAddrTable.
+    pub fn brokers(&self) -> Vec<(&String, &BrokerData)> {
+        self.broker_addr.ordered()
     }
 
-    /// Every cluster and its broker names (upstream's clusterAddrTable).
-    pub fn clusters(&self) -> impl Iterator<Item = (&String, &BTreeSet<String>)> {
-        self.cluster_addr.iter()
+    /// Every cluster and its broker names, both in the iteration order of
+    /// upstream's clusterAddrTable and its HashSets.
+    pub fn clusters(&self) -> Vec<(&String, Vec<&String>)> {
+        self.cluster_addr
+            .ordered()
+            .into_iter()
+            .map(|(c, names)| (c, names.ordered().into_iter().map(|(n, _)| n).collect()))
+            .collect()
     }
 
     /// The live entry of an address (upstream's brokerLiveTable).
@@ -198,8 +247,16 @@ impl Tables {
     }
 
     /// A topic's static-topic mappings by broker name.
-    pub fn mapping(&self, topic: &str) -> Option<&BTreeMap<String, TopicQueueMappingInfo>> {
-        self.mapping.get(topic)
+    /// In the iteration order of upstream's per-topic HashMap.
+    pub fn mapping(&self, topic: &str) -> Option<Vec<(String, TopicQueueMappingInfo)>> {
+        let per_topic = self.mapping.get(topic)?;
+        Some(
+            per_topic
+                .ordered()
+                .into_iter()
+                .map(|(b, info)| (b.clone(), info.clone()))
+                .collect(),
+        )
     }
 
     pub fn topics_of_broker(&self, broker_name: &str) -> impl Iterator<Item = &String> {
@@ -216,9 +273,11 @@ impl Tables {
     fn put_queue(&mut self, topic: &str, qd: QueueData) {
         // Lookups first, so a storm of unchanged puts allocates nothing.
         if !self.topic_queue.contains_key(topic) {
-            self.next_topic_seq += 1;
-            let fresh = TopicQueues::new(self.next_topic_seq);
+            let fresh = TopicQueues::new(self.topic_chains.0.next_rank());
             self.topic_queue.insert(topic.to_string(), fresh);
+            while let Some(old_cap) = self.topic_chains.0.grow() {
+                self.rerank_topics(old_cap);
+            }
         }
         let Some(queues) = self.topic_queue.get_mut(topic) else {
             return;
@@ -257,6 +316,7 @@ impl Tables {
         }
         if queues.is_empty() {
             self.topic_queue.remove(topic);
+            self.topic_chains.0.removed();
         }
         self.release_name(broker_name);
         if let Some(set) = self.broker_topics.get_mut(broker_name) {
@@ -271,6 +331,7 @@ impl Tables {
 
     fn remove_topic(&mut self, topic: &str) {
         if let Some(queues) = self.topic_queue.remove(topic) {
+            self.topic_chains.0.removed();
             let names: Vec<String> = queues.keys().map(str::to_string).collect();
             drop(queues);
             for name in &names {
@@ -284,6 +345,22 @@ impl Tables {
             }
             self.topic_changed(topic);
         }
+    }
+
+    /// The topicQueueTable doubled: `ConcurrentHashMap#transfer` reorders chains,
+    /// so every topic gets a new rank and every route its new `seq` (rare: at
+    /// 1536, 3072, ... topics, so amortized O(1) per topic).
+    fn rerank_topics(&mut self, old_cap: usize) {
+        let hashes: Vec<i32> = self.topic_queue.keys().map(JavaHash::java_hash).collect();
+        let mut ranks: Vec<u64> = self.topic_queue.values().map(|q| q.seq).collect();
+        let next = transfer(&hashes, &mut ranks, old_cap);
+        // The map is not changed in between, so values_mut walks the same order.
+        for (q, rank) in self.topic_queue.values_mut().zip(ranks) {
+            q.seq = rank;
+        }
+        self.topic_chains.0.set_next_rank(next);
+        let all: Vec<String> = self.topic_queue.keys().cloned().collect();
+        self.dirty.topics.extend(all);
     }
 
     /// Applies up to `budget` deferred queue removals; says whether any remain.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use protocol::body::{BrokerData, QueueData, RegisterBrokerBody, TopicConfig};
 use protocol::codes::perm;
 
-use super::{AddrKey, ConnId, LiveBroker, Tables, DEFAULT_BROKER_TIMEOUT};
+use super::{AddrKey, ConnId, LiveBroker, NameSet, Tables, DEFAULT_BROKER_TIMEOUT};
 use crate::registry::HashSet;
 
 /// A broker registration as decoded on the receiving core.
@@ -137,8 +137,10 @@ impl Tables {
 
     /// The cluster lists the broker name (`clusterAddrTable`).
     fn join_cluster(&mut self, reg: &Registration) {
-        let names = self.cluster_addr.entry(reg.cluster.clone()).or_default();
-        if names.insert(reg.name.clone()) {
+        let names = self
+            .cluster_addr
+            .get_or_insert_with(reg.cluster.clone(), NameSet::default);
+        if names.insert(reg.name.clone(), ()).0.is_none() {
             self.dirty.brokers = true;
         }
     }
@@ -157,6 +159,7 @@ impl Tables {
                 broker_addrs: BTreeMap::new(),
                 enable_acting_master: false,
                 zone_name: None,
+                addr_order: Vec::new(),
             },
         );
         self.dirty.brokers = true;
@@ -339,8 +342,7 @@ fn take_acting_flag_and_zone(bd: &mut BrokerData, reg: &Registration) -> bool {
 /// before the new one is put. Says whether the group changed.
 fn drop_addr_under_other_ids(bd: &mut BrokerData, reg: &Registration) -> bool {
     let before = bd.broker_addrs.len();
-    bd.broker_addrs
-        .retain(|id, a| !(a == &reg.addr && *id != reg.broker_id));
+    bd.retain_addrs(|id, a| !(a == &reg.addr && *id != reg.broker_id));
     bd.broker_addrs.len() != before
 }
 
@@ -360,7 +362,7 @@ fn refuses_single_topic(reg: &Registration, no_addr_at_id: bool) -> bool {
 /// Puts the address at its id. Says whether the group changed, and whether no
 /// address was at that id before (which makes it a first registration too).
 fn put_addr(bd: &mut BrokerData, reg: &Registration) -> (bool, bool) {
-    let old = bd.broker_addrs.insert(reg.broker_id, reg.addr.clone());
+    let old = bd.put_addr(reg.broker_id, reg.addr.clone());
     (old.as_deref() != Some(reg.addr.as_str()), old.is_none())
 }
 

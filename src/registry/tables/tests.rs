@@ -126,3 +126,117 @@ fn deferred_removals_settle_in_slices_to_the_same_tables() {
     assert_eq!(t.interned_names(), 1);
     assert!(!t.settle(7));
 }
+
+/// The topics in the order upstream iterates its topicQueueTable.
+fn table_order(t: &Tables) -> Vec<String> {
+    let cap = t.topic_table_capacity();
+    let mut all: Vec<(usize, u64, String)> = t
+        .topic_names()
+        .map(|n| {
+            let b = protocol::java_table::java_bucket(n.java_hash(), cap);
+            (b, t.topic_seq(n), n.clone())
+        })
+        .collect();
+    all.sort();
+    all.into_iter().map(|(_, _, n)| n).collect()
+}
+
+#[test]
+fn topic_table_order_follows_chm_resizes_and_republishes_all() {
+    let mut t = Tables::default();
+    let now = Instant::now();
+    let s = TableSettings::default();
+    // Past 1536 topics the 2048 buckets double and `transfer` reorders chains.
+    let names: Vec<String> = (0..2000).map(|i| format!("%RETRY%group-{i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut r = reg("broker-a", "10.0.0.1:10911", &refs);
+    // Registered in topicConfigTable's order, as the decoder hands them over.
+    protocol::java_table::java_hash_order_in(
+        &mut r.body.topic_configs,
+        JavaTable::ConcurrentHashMap,
+        |tc| tc.topic_name.java_hash(),
+    );
+    let order: Vec<String> = r
+        .body
+        .topic_configs
+        .iter()
+        .map(|tc| tc.topic_name.clone())
+        .collect();
+    t.register_broker(&r, ConnId(1), now, s);
+    assert_eq!(t.topic_table_capacity(), 4096);
+    // The same keys put in the same order into a fresh CHM(1024) (the oracle-checked
+    // fill), and the resize marked every topic for republishing.
+    let mut expected = order.clone();
+    protocol::java_table::java_hash_order_in(
+        &mut expected,
+        JavaTable::ConcurrentHashMapWith(1024),
+        |n| n.java_hash(),
+    );
+    let got = table_order(&t);
+    let first = got.iter().zip(&expected).position(|(a, b)| a != b);
+    assert_eq!(
+        first,
+        None,
+        "first difference; {:?}",
+        first.map(|i| (&got[i], &expected[i]))
+    );
+    assert_eq!(t.take_changes().topics.len(), 2000);
+    // Removing one and putting it back sends it to its chain's tail.
+    t.delete_topic(&order[0], None);
+    let back = reg(
+        "broker-a",
+        "10.0.0.1:10911",
+        &[order[0].as_str(), order[1].as_str()],
+    );
+    t.register_broker(&back, ConnId(1), now, s);
+    // The oracle-checked JavaMap, through the same puts and the removal.
+    let mut model: JavaMap<String, ()> = JavaMap::new(JavaTable::ConcurrentHashMapWith(1024));
+    for n in &order {
+        model.insert(n.clone(), ());
+    }
+    model.remove(&order[0]);
+    model.insert(order[0].clone(), ());
+    let cap4096: Vec<String> = model
+        .ordered()
+        .into_iter()
+        .map(|(n, _)| n.clone())
+        .collect();
+    assert_eq!(t.topic_table_capacity(), 4096);
+    assert_eq!(table_order(&t), cap4096);
+}
+
+#[test]
+fn a_topics_brokers_iterate_in_put_order_within_a_bucket() {
+    let mut t = Tables::default();
+    let now = Instant::now();
+    let s = TableSettings::default();
+    // "broker-orphan1" and "broker-c" share bucket 9 of 16: put order, not key order.
+    t.register_broker(
+        &reg("broker-orphan1", "10.0.0.1:1", &["T1", "x"]),
+        ConnId(1),
+        now,
+        s,
+    );
+    t.register_broker(
+        &reg("broker-c", "10.0.0.2:1", &["T1", "y"]),
+        ConnId(2),
+        now,
+        s,
+    );
+    assert_eq!(
+        t.queues("T1").unwrap().java_keys(),
+        ["broker-orphan1", "broker-c"]
+    );
+    // Removed and put again: the tail of its chain.
+    t.unregister_broker("C", "10.0.0.1:1", "broker-orphan1", 0);
+    t.register_broker(
+        &reg("broker-orphan1", "10.0.0.1:1", &["T1", "x"]),
+        ConnId(3),
+        now,
+        s,
+    );
+    assert_eq!(
+        t.queues("T1").unwrap().java_keys(),
+        ["broker-c", "broker-orphan1"]
+    );
+}

@@ -42,7 +42,7 @@ impl Tables {
                 let names: Vec<String> = self
                     .cluster_addr
                     .get(c)
-                    .map(|s| s.iter().cloned().collect())
+                    .map(|s| s.keys().cloned().collect())
                     .unwrap_or_default();
                 for n in names {
                     self.remove_queue(topic, &n);

@@ -44,7 +44,7 @@ impl Tables {
         let mut removed = false;
         if let Some(bd) = self.broker_addr.get_mut(broker_name) {
             let before = bd.broker_addrs.len();
-            bd.broker_addrs.retain(|_, a| a != addr);
+            bd.retain_addrs(|_, a| a != addr);
             let shrunk = bd.broker_addrs.len() != before;
             if bd.broker_addrs.is_empty() {
                 self.broker_addr.remove(broker_name);
@@ -95,7 +95,8 @@ impl Tables {
     /// The (brokerName, brokerId) a live address belongs to, looked up in its cluster.
     pub fn find_broker_of(&self, cluster: &str, addr: &str) -> Option<(String, i64)> {
         let names = self.cluster_addr.get(cluster)?;
-        names.iter().find_map(|n| {
+        // In the set's Java order, so the answer does not hang on our hasher.
+        names.ordered().into_iter().find_map(|(n, _)| {
             let bd = self.broker_addr.get(n)?;
             bd.broker_addrs
                 .iter()

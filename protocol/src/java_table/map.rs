@@ -1,0 +1,200 @@
+//! A map that carries its Java counterpart's iteration order.
+
+use super::{java_int_hash, java_long_hash, java_string_hash, transfer, Chains, JavaTable};
+
+/// A map that knows the iteration order its Java counterpart would have: each
+/// value carries its key's rank in its bucket's chain (see [`Chains`]). Lookups
+/// are the inner map's; the Java order costs a sort, paid only by [`JavaMap::ordered`].
+#[derive(Debug, Clone)]
+pub struct JavaMap<K, V, S = std::collections::hash_map::RandomState> {
+    chains: Chains,
+    map: std::collections::HashMap<K, (V, u64), S>,
+}
+
+/// Java's `hashCode` of a key type the NameServer's tables use.
+pub trait JavaHash {
+    fn java_hash(&self) -> i32;
+}
+
+impl JavaHash for String {
+    fn java_hash(&self) -> i32 {
+        java_string_hash(self)
+    }
+}
+
+impl JavaHash for str {
+    fn java_hash(&self) -> i32 {
+        java_string_hash(self)
+    }
+}
+
+impl JavaHash for i64 {
+    fn java_hash(&self) -> i32 {
+        java_long_hash(*self)
+    }
+}
+
+impl JavaHash for i32 {
+    fn java_hash(&self) -> i32 {
+        java_int_hash(*self)
+    }
+}
+
+impl<K, V, S> JavaMap<K, V, S>
+where
+    K: std::hash::Hash + Eq + JavaHash,
+    S: std::hash::BuildHasher + Default,
+{
+    /// An empty map as `table` builds it.
+    pub fn new(table: JavaTable) -> Self {
+        JavaMap {
+            chains: Chains::new(table, 0),
+            map: std::collections::HashMap::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The Java table's bucket count.
+    pub fn capacity(&self) -> usize {
+        self.chains.capacity()
+    }
+
+    pub fn get<Q>(&self, k: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.map.get(k).map(|(v, _)| v)
+    }
+
+    pub fn get_mut<Q>(&mut self, k: &Q) -> Option<&mut V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.map.get_mut(k).map(|(v, _)| v)
+    }
+
+    pub fn contains_key<Q>(&self, k: &Q) -> bool
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.map.contains_key(k)
+    }
+
+    /// `put`: a present key keeps its place; a new one goes to its chain's tail.
+    /// Returns the old value, and whether a ConcurrentHashMap resize re-ranked
+    /// every key (iteration order may have changed for all of them).
+    pub fn insert(&mut self, k: K, v: V) -> (Option<V>, bool) {
+        if let Some((old, _)) = self.map.get_mut(&k) {
+            return (Some(std::mem::replace(old, v)), false);
+        }
+        let rank = self.chains.next_rank();
+        self.map.insert(k, (v, rank));
+        let mut reranked = false;
+        while let Some(old_cap) = self.chains.grow() {
+            self.rerank(old_cap);
+            reranked = true;
+        }
+        (None, reranked)
+    }
+
+    /// The value of `k`, put with `make()` first if absent (see [`JavaMap::insert`]).
+    pub fn get_or_insert_with(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V
+    where
+        K: Clone,
+    {
+        if !self.map.contains_key(&k) {
+            self.insert(k.clone(), make());
+        }
+        match self.map.get_mut(&k) {
+            Some((v, _)) => v,
+            None => unreachable!("inserted above"),
+        }
+    }
+
+    fn rerank(&mut self, old_cap: usize) {
+        let hashes: Vec<i32> = self.map.keys().map(JavaHash::java_hash).collect();
+        let mut ranks: Vec<u64> = self.map.values().map(|(_, r)| *r).collect();
+        let next = transfer(&hashes, &mut ranks, old_cap);
+        // Same map, not mutated in between: values_mut walks the same order.
+        for ((_, r), new) in self.map.values_mut().zip(ranks) {
+            *r = new;
+        }
+        self.chains.set_next_rank(next);
+    }
+
+    pub fn remove<Q>(&mut self, k: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        let (v, _) = self.map.remove(k)?;
+        self.chains.removed();
+        Some(v)
+    }
+
+    /// Entries in no particular order (for lookups and scans).
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.map.iter().map(|(k, (v, _))| (k, v))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.map.values().map(|(v, _)| v)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.map.values_mut().map(|(v, _)| v)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.map.keys()
+    }
+
+    /// Keeps the entries `keep` says yes to (each removal unlinks, as `remove`).
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        let before = self.map.len();
+        self.map.retain(|k, (v, _)| keep(k, v));
+        for _ in self.map.len()..before {
+            self.chains.removed();
+        }
+    }
+
+    /// Entries in the Java table's iteration order.
+    pub fn ordered(&self) -> Vec<(&K, &V)> {
+        let mut all: Vec<(usize, u64, &K, &V)> = self
+            .map
+            .iter()
+            .map(|(k, (v, r))| (self.chains.bucket(k.java_hash()), *r, k, v))
+            .collect();
+        all.sort_unstable_by_key(|(b, r, _, _)| (*b, *r));
+        all.into_iter().map(|(_, _, k, v)| (k, v)).collect()
+    }
+
+    /// The entry Java's iterator yields first.
+    pub fn first(&self) -> Option<(&K, &V)> {
+        self.map
+            .iter()
+            .min_by_key(|(k, (_, r))| (self.chains.bucket(k.java_hash()), *r))
+            .map(|(k, (v, _))| (k, v))
+    }
+}
+
+impl<K, V, S> Default for JavaMap<K, V, S>
+where
+    K: std::hash::Hash + Eq + JavaHash,
+    S: std::hash::BuildHasher + Default,
+{
+    /// `new HashMap<>()`.
+    fn default() -> Self {
+        JavaMap::new(JavaTable::HashMap)
+    }
+}
