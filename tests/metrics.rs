@@ -224,3 +224,72 @@ fn a_closed_connection_and_an_expired_broker_are_counted_by_reason() {
     expect(&m, "rocketmq_namesrv_connections", "", 0.0);
     expect(&m, "rocketmq_namesrv_brokers", "", 0.0);
 }
+
+#[test]
+fn limits_and_deadlines_count_their_closes_and_rejections() {
+    let s = TestServer::start(&[
+        ("maxConnections", "2"),
+        ("maxConnectionsPerAddress", "2"),
+        ("frameReadTimeoutMillis", "300"),
+        ("serverChannelMaxIdleTimeSeconds", "1"),
+        ("maxIncompleteFrameBytes", "150000"),
+    ]);
+    let h = http_addr(&s);
+    let frame = |len: u32| {
+        let mut f = len.to_be_bytes().to_vec();
+        f.extend_from_slice(&[0, 0, 0, 2, b'{', b'}']);
+        f
+    };
+    // A frame that stops after 10 bytes: the frame deadline.
+    let mut slow = s.client();
+    slow.send_raw(&frame(1000)[..10]).expect("send");
+    slow.expect_closed(Duration::from_secs(3));
+    // 200 kB of a larger frame: over the incomplete-frame budget (frames under
+    // 128 KiB are never charged).
+    let mut big = s.client();
+    let mut part = frame(300_000);
+    part.resize(200_000, b'x');
+    let _ = big.send_raw(&part);
+    big.expect_closed(Duration::from_secs(3));
+    // A header length past the frame's end: malformed.
+    let mut bad = s.client();
+    bad.send_raw(&[0, 0, 0, 8, 0, 0, 0, 0x7f, 1, 2, 3, 4])
+        .expect("send");
+    bad.expect_closed(Duration::from_secs(3));
+    // Two idle connections fill the limit (once the closed ones gave their slots
+    // back); a third is refused.
+    wait_for(Duration::from_secs(3), "no open connections", || {
+        (metric(&scrape(h), "rocketmq_namesrv_connections", "") == Some(0.0)).then_some(())
+    });
+    // (A connection is counted closed just before its slot is given back.)
+    std::thread::sleep(Duration::from_millis(100));
+    let mut idle1 = s.client();
+    let mut idle2 = s.client();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut refused = s.client();
+    refused.expect_closed(Duration::from_secs(3));
+    idle1.expect_closed(Duration::from_secs(5));
+    idle2.expect_closed(Duration::from_secs(5));
+
+    let m = scrape(h);
+    expect(&m, "rocketmq_namesrv_connections", "", 0.0);
+    expect(&m, "rocketmq_namesrv_connections_accepted_total", "", 6.0);
+    let closed = "rocketmq_namesrv_connections_closed_total";
+    expect(&m, closed, r#"reason="bad_frame""#, 3.0);
+    expect(&m, closed, r#"reason="idle""#, 2.0);
+    expect(&m, closed, r#"reason="limit""#, 1.0);
+    expect(&m, closed, r#"reason="peer""#, 0.0);
+    let rejected = "rocketmq_namesrv_frames_rejected_total";
+    expect(&m, rejected, r#"reason="timeout""#, 1.0);
+    expect(&m, rejected, r#"reason="budget""#, 1.0);
+    expect(&m, rejected, r#"reason="malformed""#, 1.0);
+    expect(&m, rejected, r#"reason="too_long""#, 0.0);
+    // Nothing was answered.
+    assert_eq!(
+        m.lines()
+            .filter(|l| l.starts_with("rocketmq_namesrv_requests_total"))
+            .count(),
+        0,
+        "{m}"
+    );
+}
