@@ -33,13 +33,17 @@ pub const BATCH_BUCKETS: &[f64] = &[
     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0,
 ];
 
+/// Most bounds a [`Hist`] may have.
+const MAX_BOUNDS: usize = 17;
+
 /// A histogram with fixed buckets. The counts are per bucket (not cumulative),
 /// the last one for values above every bound; the sum is kept in millionths
-/// of the unit so it stays an integer cell.
+/// of the unit so it stays an integer cell. Inline (no allocation of its own),
+/// so it lies within its owner's cache lines.
 #[derive(Debug)]
 pub struct Hist {
     bounds: &'static [f64],
-    counts: Box<[AtomicU64]>,
+    counts: [AtomicU64; MAX_BOUNDS + 1],
     sum_micros: AtomicU64,
 }
 
@@ -53,10 +57,11 @@ pub struct HistValue {
 }
 
 impl Hist {
+    /// Bounds past [`MAX_BOUNDS`] are not used.
     pub fn new(bounds: &'static [f64]) -> Hist {
         Hist {
-            bounds,
-            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            bounds: &bounds[..bounds.len().min(MAX_BOUNDS)],
+            counts: Default::default(),
             sum_micros: AtomicU64::new(0),
         }
     }
@@ -80,7 +85,8 @@ impl Hist {
 
     /// Adds this histogram into `into` (same bounds).
     pub fn add_to(&self, into: &mut HistValue) {
-        for (acc, cell) in into.counts.iter_mut().zip(self.counts.iter()) {
+        let used = self.bounds.len() + 1;
+        for (acc, cell) in into.counts.iter_mut().zip(self.counts.iter().take(used)) {
             *acc += read(cell);
         }
         into.sum += read(&self.sum_micros) as f64 / 1e6;
@@ -166,10 +172,16 @@ const CODE_SLOTS: usize = 512;
 /// scraper reads what has been published (a slot's key before its flag).
 #[derive(Debug)]
 pub struct CodeTable {
-    slots: Box<[Slot]>,
+    slots: Box<Slots>,
     /// Requests whose pair found no free slot (a hostile peer cycling codes).
     overflow: AtomicU64,
 }
+
+/// The slots, in whole cache lines of their own (false sharing with another
+/// core's cells would cost what the single-writer design saves).
+#[derive(Debug)]
+#[repr(C, align(128))]
+struct Slots([Slot; CODE_SLOTS]);
 
 #[derive(Debug, Default)]
 struct Slot {
@@ -195,7 +207,7 @@ fn unkey(key: u64, oneway: bool) -> (i32, Option<i32>) {
 impl Default for CodeTable {
     fn default() -> Self {
         CodeTable {
-            slots: (0..CODE_SLOTS).map(|_| Slot::default()).collect(),
+            slots: Box::new(Slots(std::array::from_fn(|_| Slot::default()))),
             overflow: AtomicU64::new(0),
         }
     }
@@ -208,7 +220,7 @@ impl CodeTable {
         let hash = (key ^ u64::from(oneway)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let start = (hash >> 55) as usize % CODE_SLOTS;
         for i in 0..CODE_SLOTS {
-            let Some(slot) = self.slots.get((start + i) % CODE_SLOTS) else {
+            let Some(slot) = self.slots.0.get((start + i) % CODE_SLOTS) else {
                 break;
             };
             if slot.used.load(Ordering::Relaxed) {
@@ -233,6 +245,7 @@ impl CodeTable {
     /// Every `(code, response, count)` counted so far.
     pub fn entries(&self) -> impl Iterator<Item = (i32, Option<i32>, u64)> + '_ {
         self.slots
+            .0
             .iter()
             .filter(|s| s.used.load(Ordering::Acquire))
             .map(|s| {

@@ -197,8 +197,10 @@ impl Unregistration {
     }
 }
 
-/// One shard's cells; written by that shard's executor only.
+/// One shard's cells; written by that shard's executor only. Aligned to whole
+/// cache lines, so two shards' cells never share one.
 #[derive(Debug)]
+#[repr(align(128))]
 pub struct ShardMetrics {
     pub requests: CodeTable,
     durations: [Hist; 4],
@@ -260,8 +262,9 @@ impl ShardMetrics {
     }
 }
 
-/// The writer's cells; written by the writer task only.
+/// The writer's cells; written by the writer task only (cache-line aligned too).
 #[derive(Debug)]
+#[repr(align(128))]
 pub struct WriterMetrics {
     registrations: [AtomicU64; 3],
     unregistrations: [AtomicU64; 3],
