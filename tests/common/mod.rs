@@ -59,6 +59,8 @@ pub struct TestServer {
     pub conf_path: PathBuf,
     pub kv_path: PathBuf,
     pub addr: SocketAddr,
+    /// The HTTP listener's address from the boot line (`None`: `http off`).
+    pub http: Option<SocketAddr>,
     child: Option<Child>,
     stderr: Arc<Mutex<String>>,
 }
@@ -77,12 +79,13 @@ impl TestServer {
 
     /// Starts a server on an existing dir and config file (e.g. a prepared KV file).
     pub fn start_in(dir: tempfile::TempDir, conf_path: PathBuf, kv_path: PathBuf) -> TestServer {
-        let (child, addr, stderr) = spawn_and_wait_boot(&conf_path);
+        let (child, addr, stderr, http) = spawn_and_wait_boot(&conf_path);
         TestServer {
             dir,
             conf_path,
             kv_path,
             addr,
+            http,
             child: Some(child),
             stderr,
         }
@@ -146,9 +149,10 @@ impl TestServer {
     pub fn restart(&mut self) {
         let status = self.stop();
         assert!(status.success(), "server exited with {status} on SIGTERM");
-        let (child, addr, stderr) = spawn_and_wait_boot(&self.conf_path);
+        let (child, addr, stderr, http) = spawn_and_wait_boot(&self.conf_path);
         self.child = Some(child);
         self.addr = addr;
+        self.http = http;
         self.stderr = stderr;
     }
 
@@ -199,6 +203,7 @@ pub fn write_props(conf_path: &Path, kv_path: &Path, extra: &[(&str, &str)]) {
         ("listenPort", "0".to_string()),
         ("bindAddress", "127.0.0.1".to_string()),
         ("cores", "2".to_string()),
+        ("httpPort", "0".to_string()),
         ("kvConfigPath", kv_path.display().to_string()),
         ("configStorePath", conf_path.display().to_string()),
     ];
@@ -225,8 +230,8 @@ fn server_command(args: &[&str]) -> Command {
 }
 
 /// Spawns `namesrv -c conf` and waits for the boot line; returns the child, the
-/// address it printed and its (continuously drained) stderr.
-fn spawn_and_wait_boot(conf: &Path) -> (Child, SocketAddr, Arc<Mutex<String>>) {
+/// address it printed, its (continuously drained) stderr and its HTTP address.
+fn spawn_and_wait_boot(conf: &Path) -> (Child, SocketAddr, Arc<Mutex<String>>, Option<SocketAddr>) {
     let conf = conf.to_str().expect("utf-8 path");
     let mut child = server_command(&["-c", conf])
         .spawn()
@@ -247,7 +252,7 @@ fn spawn_and_wait_boot(conf: &Path) -> (Child, SocketAddr, Arc<Mutex<String>>) {
         match rx.recv_timeout(left) {
             Ok(line) => {
                 if let Some(addr) = parse_boot_line(&line) {
-                    return (child, addr, stderr);
+                    return (child, addr, stderr, parse_http_addr(&line));
                 }
             }
             Err(_) => {
@@ -268,6 +273,12 @@ pub fn parse_boot_line(line: &str) -> Option<SocketAddr> {
     }
     let addr = line.rsplit("address ").next()?;
     addr.trim().parse().ok()
+}
+
+/// The `http ADDR` of the boot line (`None` for `http off`).
+pub fn parse_http_addr(line: &str) -> Option<SocketAddr> {
+    let rest = line.split(", http ").nth(1)?;
+    rest.split(',').next()?.trim().parse().ok()
 }
 
 fn drain(r: impl Read + Send + 'static) -> Arc<Mutex<String>> {
@@ -784,4 +795,80 @@ pub fn try_update(c: &mut Client, body: &[u8]) -> (i32, String) {
 pub fn update_ok(c: &mut Client, body: &str) {
     let r = c.ask(rq::UPDATE_NAMESRV_CONFIG, &[], Some(body.as_bytes()));
     assert_eq!((r.0.code, r.0.remark.as_deref()), (0, None), "{body}");
+}
+
+// ---------------------------------------------------------------------------
+// HTTP (the metrics/probes listener), by hand: one request per connection
+
+/// An HTTP response: status, headers (lower-cased names) and body.
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends `METHOD path` (with `headers`, `Connection: close`) and reads the reply.
+pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> HttpReply {
+    let mut s = TcpStream::connect(addr).expect("connect to the HTTP listener");
+    s.set_read_timeout(Some(READ_TIMEOUT)).expect("timeout");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).expect("send the HTTP request");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read the HTTP reply");
+    parse_http_reply(&raw)
+}
+
+/// Parses one whole `Content-Length` HTTP/1.1 reply.
+pub fn parse_http_reply(raw: &[u8]) -> HttpReply {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP head");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("an HTTP status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    HttpReply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+/// `GET /metrics` in the Prometheus text format.
+pub fn scrape(addr: SocketAddr) -> String {
+    let r = http(addr, "GET", "/metrics", &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+/// The value of the series `name{labels}` (labels exactly as printed, e.g.
+/// `code="105",response_code="0"`; empty for none) in a text exposition.
+pub fn metric(text: &str, name: &str, labels: &str) -> Option<f64> {
+    let series = if labels.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}{{{labels}}}")
+    };
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let (k, v) = l.rsplit_once(' ')?;
+        (k == series).then(|| v.parse().ok())?
+    })
 }
