@@ -69,6 +69,7 @@ fn registration(broker: usize, body: RegisterBrokerBody) -> Registration {
         ha_server_addr: None,
         heartbeat_timeout_ms: None,
         enable_acting_master: Some(false),
+        peer: None,
         zone_name: None,
         body,
     }

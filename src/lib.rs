@@ -16,6 +16,7 @@
 //!   and the counters every layer writes.
 
 pub mod config;
+pub mod console;
 pub mod durable;
 pub mod handlers;
 pub mod http;

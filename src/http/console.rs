@@ -1,5 +1,5 @@
-//! The console at `/` and its JSON under `/api/…` (filled in by the console work;
-//! until then every path outside the probes and `/metrics` is a 404).
+//! The console at `/` and its JSON under `/api/…`: what the listener hands it
+//! (the pages themselves are `crate::console`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,6 +8,7 @@ use arc_swap::ArcSwap;
 
 use super::metrics::MetricsHandle;
 use super::probes::Readiness;
+use crate::console::{ServerView, ShardStat};
 use crate::registry::snapshot::Snapshot;
 
 /// One answered page.
@@ -29,6 +30,27 @@ pub struct ConsoleCtx {
 
 /// The page at `path` (`query` is the part after `?`, if any); `None` is a 404.
 pub fn respond(path: &str, query: Option<&str>, ctx: &ConsoleCtx) -> Option<Page> {
-    let _ = (path, query, ctx);
-    None
+    let snap = ctx.snapshot.load();
+    let live = snap.live.load();
+    let shards = ctx
+        .metrics
+        .shards()
+        .iter()
+        .enumerate()
+        .map(|(shard, m)| ShardStat {
+            shard,
+            connections: m.open_connections(),
+            requests: m.requests.total(),
+        })
+        .collect();
+    let view = ServerView {
+        snap: &snap,
+        live: &live,
+        now: Instant::now(),
+        uptime: ctx.started.elapsed(),
+        version: ctx.version,
+        ready: ctx.ready.is_ready(),
+        shards,
+    };
+    crate::console::respond(path, query, &view)
 }

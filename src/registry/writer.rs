@@ -124,12 +124,16 @@ impl Writer {
                     }
                 }
             }
-            if self.tables.has_changes() {
+            let publishing = self.tables.has_changes();
+            if publishing {
                 let started = Instant::now();
                 self.publish().await;
                 last_publish = started.elapsed();
                 self.metrics.writer.published(last_publish);
             }
+            // Before the answers: a broker that saw its registration acknowledged
+            // is on the console.
+            self.builder.refresh_live(&mut self.tables, publishing);
             for p in pending.drain(..) {
                 // A closed receiver means the connection went away; nothing to do.
                 let _ = p.tx.send(p.reply);

@@ -515,9 +515,12 @@ impl Connection {
                 }
                 r
             }
-            Ok(op) => {
+            Ok(mut op) => {
                 if cmd.code == rq::REGISTER_BROKER {
                     self.registered = true;
+                }
+                if let WriteOp::Register(reg) = &mut op {
+                    reg.peer = self.peer;
                 }
                 match self.write(op, oneway).await {
                     Some(r) => r,

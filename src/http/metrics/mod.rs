@@ -260,6 +260,12 @@ impl ShardMetrics {
     pub fn write_sent(&self) {
         bump(&self.writes_sent, 1);
     }
+
+    /// This shard's open connections (for the console).
+    pub fn open_connections(&self) -> u64 {
+        let closed: u64 = self.closed.iter().map(read).sum();
+        read(&self.accepted).saturating_sub(closed)
+    }
 }
 
 /// The writer's cells; written by the writer task only (cache-line aligned too).
