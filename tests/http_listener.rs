@@ -280,3 +280,28 @@ fn the_stats_line_is_logged_every_interval() {
     std::thread::sleep(Duration::from_millis(1500));
     assert!(!quiet.stderr().contains(" stats "), "{}", quiet.stderr());
 }
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_at_the_header_deadline() {
+    let s = TestServer::start(&[]);
+    let mut c = TcpStream::connect(http_addr(&s)).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let mut buf = [0u8; 4096];
+    let n = c.read(&mut buf).expect("a reply");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK\r\n"));
+    // Kept alive, then nothing: closed once the next head is 5 s overdue.
+    let started = Instant::now();
+    let got = c.read(&mut buf);
+    let after = started.elapsed();
+    assert!(
+        matches!(got, Ok(0)) || got.is_err(),
+        "expected a close, got {got:?}"
+    );
+    assert!(
+        after >= Duration::from_secs(4) && after < Duration::from_secs(8),
+        "closed after {after:?}"
+    );
+}
