@@ -82,6 +82,8 @@ fn readyz_waits_for_service_and_drops_at_sigterm() {
         ("waitSecondsForService", "2"),
         // Keeps the process up after SIGTERM while a connection drains.
         ("shutdownTimeoutMillis", "3000"),
+        ("serverSocketSndBufSize", "32768"),
+        ("connectionMaxPendingOutput", "131072"),
     ]);
     let h = http_addr(&s);
     let first = http(h, "GET", "/readyz", &[]);
@@ -101,45 +103,79 @@ fn readyz_waits_for_service_and_drops_at_sigterm() {
     assert_eq!(metric(&scrape(h), "rocketmq_namesrv_ready", ""), Some(1.0));
     assert_eq!(http(h, "GET", "/healthz", &[]).status, 200);
 
-    // A connection whose replies are not read keeps the drain going.
-    let stuck = fill_output(&s);
+    // A connection whose replies are not read keeps the drain going: 2000
+    // topics make each topic-list reply about 70 KB.
+    let topics = (0..2000)
+        .map(|i| topic(&format!("a-topic-with-a-rather-long-name-{i:07}"), 6, 8))
+        .collect();
+    c.register_ok(&BrokerReg::new("C", "b1", "10.0.0.1:10911", 0, topics));
+    let (stuck, writer) = fill_output(&s);
+    std::thread::sleep(Duration::from_millis(500));
     s.signal(libc::SIGTERM);
-    let r = http(h, "GET", "/readyz", &[]);
+    // (kill(2) returns before the handler has run in the server.)
+    let r = wait_for(Duration::from_secs(1), "readyz 503", || {
+        let r = http(h, "GET", "/readyz", &[]);
+        (r.status != 200).then_some(r)
+    });
     assert_eq!((r.status, r.body.as_str()), (503, "not ready\n"));
     assert_eq!(
         http(h, "GET", "/healthz", &[]).status,
         200,
         "still live while draining"
     );
+    // The idle lookup connection closes at once, for the shutdown.
+    c.expect_closed(Duration::from_secs(2));
+    let m = scrape(h);
+    assert_eq!(
+        metric(
+            &m,
+            "rocketmq_namesrv_connections_closed_total",
+            r#"reason="shutdown""#
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, "rocketmq_namesrv_connections", ""),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(metric(&m, "rocketmq_namesrv_ready", ""), Some(0.0), "{m}");
     drop(stuck);
+    let _ = writer.join();
     let status = s.wait_exit(Duration::from_secs(10)).expect("exits");
     assert!(status.success(), "{status}");
 }
 
-/// A connection with lookups whose replies it never reads, until the server's
-/// send blocks (the server then waits for it through a shutdown's drain).
-fn fill_output(s: &TestServer) -> TestServerConn {
-    let stream = TcpStream::connect(s.addr).expect("connect");
-    let _ = socket2::SockRef::from(&stream).set_recv_buffer_size(4096);
-    let mut c = Client::from_stream(stream);
-    // Cluster-info replies are small; many of them fill any socket buffer.
-    let cmd = request(codes::request::GET_ROUTEINFO_BY_TOPIC, &[("topic", "none")]);
-    let mut one = bytes::BytesMut::new();
-    protocol::frame::encode(&cmd, protocol::SerializeType::Json, None, &mut one);
-    let batch: Vec<u8> = one
-        .iter()
-        .copied()
-        .cycle()
-        .take(one.len() * 20_000)
-        .collect();
-    c.stream
-        .set_write_timeout(Some(Duration::from_secs(2)))
+/// A connection that pipelines large topic-list requests and never reads the
+/// replies, with small socket buffers on both sides, so the server's send blocks
+/// (and a shutdown's drain waits for it).
+fn fill_output(s: &TestServer) -> (TcpStream, std::thread::JoinHandle<()>) {
+    use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    socket
+        .connect_timeout(&SockAddr::from(s.addr), Duration::from_secs(5))
+        .expect("connect");
+    let stream: TcpStream = socket.into();
+    let mut requests = Vec::new();
+    for i in 0..200 {
+        let mut cmd = request(codes::request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[]);
+        cmd.opaque = i + 1;
+        requests.extend(protocol::frame::encode_to_vec(
+            &cmd,
+            protocol::SerializeType::Json,
+            None,
+        ));
+    }
+    let mut w = stream.try_clone().expect("clone");
+    w.set_write_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    let _ = c.stream.write_all(&batch);
-    TestServerConn(c)
+    let writer = std::thread::spawn(move || {
+        let _ = w.write_all(&requests);
+    });
+    (stream, writer)
 }
-
-struct TestServerConn(#[allow(dead_code)] Client);
 
 #[test]
 fn http_port_minus_one_opens_nothing() {
