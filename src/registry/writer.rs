@@ -204,9 +204,11 @@ impl Writer {
         match op {
             WriteOp::Register(reg) => {
                 let settings = self.settings();
-                // For the count only: the version the broker last registered with
-                // (renewing its liveness, which the registration does anyway).
-                let before = self.tables.heartbeat(&reg.cluster, &reg.addr, now);
+                // For the count only: the version the broker last registered with.
+                let before = self
+                    .tables
+                    .live(&reg.cluster, &reg.addr)
+                    .map(|l| l.data_version);
                 match self
                     .tables
                     .register_broker_except_topics(&reg, conn, now, settings)
