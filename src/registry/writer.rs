@@ -255,11 +255,13 @@ impl Writer {
                 name,
                 broker_id,
             } => {
+                // Counted when it removes a live broker, as the other reasons are.
+                let live = self.tables.live(&cluster, &addr).is_some();
                 self.tables
                     .unregister_broker(&cluster, &addr, &name, broker_id);
                 self.metrics
                     .writer
-                    .unregistrations(Unregistration::Request, 1);
+                    .unregistrations(Unregistration::Request, usize::from(live));
                 Reply::success()
             }
             WriteOp::Heartbeat { cluster, addr } => {
