@@ -260,6 +260,17 @@ impl ShardMetrics {
     pub fn write_sent(&self) {
         bump(&self.writes_sent, 1);
     }
+
+    /// Connections open on this shard (for the console's per-shard view).
+    pub fn open_connections(&self) -> u64 {
+        let closed: u64 = self.closed.iter().map(read).sum();
+        read(&self.accepted).saturating_sub(closed)
+    }
+
+    /// Requests this shard has answered.
+    pub fn requests_total(&self) -> u64 {
+        self.requests.total()
+    }
 }
 
 /// The writer's cells; written by the writer task only (cache-line aligned too).
