@@ -341,3 +341,34 @@ fn an_idle_keep_alive_connection_is_closed_at_the_header_deadline() {
         "closed after {after:?}"
     );
 }
+
+#[test]
+fn connections_past_the_cap_are_closed_at_once() {
+    let s = TestServer::start(&[]);
+    let h = http_addr(&s);
+    // The cap (32) in idle connections, each sending a partial head.
+    let held: Vec<TcpStream> = (0..32)
+        .map(|_| {
+            let mut c = TcpStream::connect(h).expect("connect");
+            c.write_all(b"GET /").expect("send");
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut extra = TcpStream::connect(h).expect("connect");
+    extra
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let mut buf = [0u8; 64];
+    let got = extra.read(&mut buf);
+    assert!(
+        matches!(got, Ok(0)) || got.is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the connection past the cap was served"
+    );
+    drop(held);
+    wait_for(Duration::from_secs(3), "a served request", || {
+        std::panic::catch_unwind(|| http(h, "GET", "/healthz", &[]).status)
+            .ok()
+            .filter(|s| *s == 200)
+    });
+}
