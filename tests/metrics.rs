@@ -217,7 +217,10 @@ fn a_closed_connection_and_an_expired_broker_are_counted_by_reason() {
                 &format!("reason=\"{r}\""),
             )
         };
-        (n("expired") == Some(1.0) && n("connection_closed") == Some(1.0)).then_some(m)
+        // The counters move when a write is applied, the gauges when its batch
+        // is published just after: wait for both.
+        let gone = metric(&m, "rocketmq_namesrv_brokers", "") == Some(0.0);
+        (n("expired") == Some(1.0) && n("connection_closed") == Some(1.0) && gone).then_some(m)
     });
     let closed = "rocketmq_namesrv_connections_closed_total";
     expect(&m, closed, r#"reason="expired_broker""#, 1.0);
