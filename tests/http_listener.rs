@@ -273,9 +273,11 @@ fn a_slowloris_on_http_does_not_delay_route_lookups() {
     for d in drips {
         let _ = d.join();
     }
-    assert!(answered >= 100, "only {answered} lookups in 3 s");
+    // Bounds with room for a loaded test machine; unloaded, a debug build answers
+    // thousands, each in well under a millisecond.
+    assert!(answered >= 50, "only {answered} lookups in 3 s");
     assert!(
-        slowest < Duration::from_millis(500),
+        slowest < Duration::from_secs(1),
         "slowest lookup {slowest:?}"
     );
     // The listener still answers once the slow clients are gone.
