@@ -83,6 +83,8 @@ fn readyz_waits_for_service_and_drops_at_sigterm() {
         ("waitSecondsForService", "2"),
         // Keeps the process up after SIGTERM while a connection drains.
         ("shutdownTimeoutMillis", "3000"),
+        ("serverSocketSndBufSize", "32768"),
+        ("connectionMaxPendingOutput", "131072"),
     ]);
     let h = http_addr(&s);
     let first = http(h, "GET", "/readyz", &[]);
@@ -102,55 +104,86 @@ fn readyz_waits_for_service_and_drops_at_sigterm() {
     assert_eq!(metric(&scrape(h), "rocketmq_namesrv_ready", ""), Some(1.0));
     assert_eq!(http(h, "GET", "/healthz", &[]).status, 200);
 
-    // A connection whose replies are not read keeps the drain going.
-    let stuck = fill_output(&s);
+    // A connection whose replies are not read keeps the drain going: 2000
+    // topics make each topic-list reply about 70 KB.
+    let topics = (0..2000)
+        .map(|i| topic(&format!("a-topic-with-a-rather-long-name-{i:07}"), 6, 8))
+        .collect();
+    c.register_ok(&BrokerReg::new("C", "b1", "10.0.0.1:10911", 0, topics));
+    let (stuck, writer) = fill_output(&s);
+    std::thread::sleep(Duration::from_millis(500));
     s.signal(libc::SIGTERM);
-    let r = http(h, "GET", "/readyz", &[]);
+    // (kill(2) returns before the handler has run in the server.)
+    let r = wait_for(Duration::from_secs(1), "readyz 503", || {
+        let r = http(h, "GET", "/readyz", &[]);
+        (r.status != 200).then_some(r)
+    });
     assert_eq!((r.status, r.body.as_str()), (503, "not ready\n"));
     assert_eq!(
         http(h, "GET", "/healthz", &[]).status,
         200,
         "still live while draining"
     );
+    // The idle lookup connection closes at once, for the shutdown.
+    c.expect_closed(Duration::from_secs(2));
+    let m = scrape(h);
+    assert_eq!(
+        metric(
+            &m,
+            "rocketmq_namesrv_connections_closed_total",
+            r#"reason="shutdown""#
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, "rocketmq_namesrv_connections", ""),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(metric(&m, "rocketmq_namesrv_ready", ""), Some(0.0), "{m}");
     drop(stuck);
+    let _ = writer.join();
     let status = s.wait_exit(Duration::from_secs(10)).expect("exits");
     assert!(status.success(), "{status}");
 }
 
-/// A connection with lookups whose replies it never reads, until the server's
-/// send blocks (the server then waits for it through a shutdown's drain).
-fn fill_output(s: &TestServer) -> TestServerConn {
-    let stream = TcpStream::connect(s.addr).expect("connect");
-    let _ = socket2::SockRef::from(&stream).set_recv_buffer_size(4096);
-    let mut c = Client::from_stream(stream);
-    // Cluster-info replies are small; many of them fill any socket buffer.
-    let cmd = request(codes::request::GET_ROUTEINFO_BY_TOPIC, &[("topic", "none")]);
-    let mut one = bytes::BytesMut::new();
-    protocol::frame::encode(&cmd, protocol::SerializeType::Json, None, &mut one);
-    let batch: Vec<u8> = one
-        .iter()
-        .copied()
-        .cycle()
-        .take(one.len() * 20_000)
-        .collect();
-    c.stream
-        .set_write_timeout(Some(Duration::from_secs(2)))
+/// A connection that pipelines large topic-list requests and never reads the
+/// replies, with small socket buffers on both sides, so the server's send blocks
+/// (and a shutdown's drain waits for it).
+fn fill_output(s: &TestServer) -> (TcpStream, std::thread::JoinHandle<()>) {
+    use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    socket
+        .connect_timeout(&SockAddr::from(s.addr), Duration::from_secs(5))
+        .expect("connect");
+    let stream: TcpStream = socket.into();
+    let mut requests = Vec::new();
+    for i in 0..200 {
+        let mut cmd = request(codes::request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[]);
+        cmd.opaque = i + 1;
+        requests.extend(protocol::frame::encode_to_vec(
+            &cmd,
+            protocol::SerializeType::Json,
+            None,
+        ));
+    }
+    let mut w = stream.try_clone().expect("clone");
+    w.set_write_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    let _ = c.stream.write_all(&batch);
-    TestServerConn(c)
+    let writer = std::thread::spawn(move || {
+        let _ = w.write_all(&requests);
+    });
+    (stream, writer)
 }
-
-struct TestServerConn(#[allow(dead_code)] Client);
 
 #[test]
 fn http_port_minus_one_opens_nothing() {
     let s = TestServer::start(&[("httpPort", "-1")]);
     assert_eq!(s.http, None);
-    assert!(
-        s.stderr().contains("http off"),
-        "the boot line says so:\n{}",
-        s.stderr()
-    );
+    // The boot line says so (stderr is drained apart from stdout: wait for it).
+    wait_log_line(&s, &["boot success", "http off, address"]);
     let ports = listening_ports(s.pid());
     assert_eq!(ports, vec![s.addr.port()], "only the RocketMQ port listens");
     let with = TestServer::start(&[]);
@@ -241,9 +274,11 @@ fn a_slowloris_on_http_does_not_delay_route_lookups() {
     for d in drips {
         let _ = d.join();
     }
-    assert!(answered >= 100, "only {answered} lookups in 3 s");
+    // Bounds with room for a loaded test machine; unloaded, a debug build answers
+    // thousands, each in well under a millisecond.
+    assert!(answered >= 50, "only {answered} lookups in 3 s");
     assert!(
-        slowest < Duration::from_millis(500),
+        slowest < Duration::from_secs(1),
         "slowest lookup {slowest:?}"
     );
     // The listener still answers once the slow clients are gone.
@@ -280,4 +315,60 @@ fn the_stats_line_is_logged_every_interval() {
     let quiet = TestServer::start(&[("statsLogIntervalSeconds", "0")]);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(!quiet.stderr().contains(" stats "), "{}", quiet.stderr());
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_at_the_header_deadline() {
+    let s = TestServer::start(&[]);
+    let mut c = TcpStream::connect(http_addr(&s)).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let mut buf = [0u8; 4096];
+    let n = c.read(&mut buf).expect("a reply");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK\r\n"));
+    // Kept alive, then nothing: closed once the next head is 5 s overdue.
+    let started = Instant::now();
+    let got = c.read(&mut buf);
+    let after = started.elapsed();
+    assert!(
+        matches!(got, Ok(0)) || got.is_err(),
+        "expected a close, got {got:?}"
+    );
+    assert!(
+        after >= Duration::from_secs(4) && after < Duration::from_secs(8),
+        "closed after {after:?}"
+    );
+}
+
+#[test]
+fn connections_past_the_cap_are_closed_at_once() {
+    let s = TestServer::start(&[]);
+    let h = http_addr(&s);
+    // The cap (32) in idle connections, each sending a partial head.
+    let held: Vec<TcpStream> = (0..32)
+        .map(|_| {
+            let mut c = TcpStream::connect(h).expect("connect");
+            c.write_all(b"GET /").expect("send");
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut extra = TcpStream::connect(h).expect("connect");
+    extra
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let mut buf = [0u8; 64];
+    let got = extra.read(&mut buf);
+    assert!(
+        matches!(got, Ok(0)) || got.is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the connection past the cap was served"
+    );
+    drop(held);
+    wait_for(Duration::from_secs(3), "a served request", || {
+        std::panic::catch_unwind(|| http(h, "GET", "/healthz", &[]).status)
+            .ok()
+            .filter(|s| *s == 200)
+    });
 }

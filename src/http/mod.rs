@@ -29,7 +29,8 @@ use console::ConsoleCtx;
 /// Connections served at once; more are accepted and closed at once. A scraper,
 /// a probe or two and a few console users need far fewer.
 pub const MAX_CONNECTIONS: usize = 32;
-/// How long a client may take to send a request's headers.
+/// How long a client may take to send a request's headers; hyper arms it when
+/// it starts waiting for a head, so it also closes an idle kept-alive connection.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest a connection lives (idle keep-alive included); a scraper simply
 /// reconnects.

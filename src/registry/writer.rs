@@ -208,9 +208,11 @@ impl Writer {
         match op {
             WriteOp::Register(reg) => {
                 let settings = self.settings();
-                // For the count only: the version the broker last registered with
-                // (renewing its liveness, which the registration does anyway).
-                let before = self.tables.heartbeat(&reg.cluster, &reg.addr, now);
+                // For the count only: the version the broker last registered with.
+                let before = self
+                    .tables
+                    .live(&reg.cluster, &reg.addr)
+                    .map(|l| l.data_version);
                 match self
                     .tables
                     .register_broker_except_topics(&reg, conn, now, settings)
@@ -257,11 +259,13 @@ impl Writer {
                 name,
                 broker_id,
             } => {
+                // Counted when it removes a live broker, as the other reasons are.
+                let live = self.tables.live(&cluster, &addr).is_some();
                 self.tables
                     .unregister_broker(&cluster, &addr, &name, broker_id);
                 self.metrics
                     .writer
-                    .unregistrations(Unregistration::Request, 1);
+                    .unregistrations(Unregistration::Request, usize::from(live));
                 Reply::success()
             }
             WriteOp::Heartbeat { cluster, addr } => {

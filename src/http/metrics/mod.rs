@@ -261,10 +261,15 @@ impl ShardMetrics {
         bump(&self.writes_sent, 1);
     }
 
-    /// This shard's open connections (for the console).
+    /// Connections open on this shard (for the console's per-shard view).
     pub fn open_connections(&self) -> u64 {
         let closed: u64 = self.closed.iter().map(read).sum();
         read(&self.accepted).saturating_sub(closed)
+    }
+
+    /// Requests this shard has answered.
+    pub fn requests_total(&self) -> u64 {
+        self.requests.total()
     }
 }
 
