@@ -64,7 +64,7 @@ pub fn overview(server: &Server, clusters: &Clusters) -> String {
         .raw("</td></tr><tr><th>topics</th><td colspan=\"5\">")
         .num(server.topics)
         .raw("</td></tr></table>");
-    h.raw("<h3>Shards</h3><table id=\"shards\"><tr><th>shard</th><th>connections</th><th>requests</th></tr>");
+    h.raw("<h3>Shards</h3><table id=\"shards\"><tr><th>shard</th><th>connections</th><th>requests</th><th>requests/s</th></tr>");
     for s in &server.shards {
         h.raw("<tr><td>")
             .num(s.shard)
@@ -72,6 +72,8 @@ pub fn overview(server: &Server, clusters: &Clusters) -> String {
             .num(s.connections)
             .raw("</td><td>")
             .num(s.requests)
+            .raw("</td><td>")
+            .text(&format!("{:.1}", s.requests_per_second))
             .raw("</td></tr>");
     }
     h.raw("</table>");

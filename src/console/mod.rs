@@ -7,12 +7,14 @@
 //!
 //! - `model`: the data each page shows (what `/api/…` serialises);
 //! - `html`: the pages; `escape`: the one HTML escaper and the URL codec;
-//! - `pretty`: order-keeping JSON indentation for the route page.
+//! - `pretty`: order-keeping JSON indentation for the route page;
+//! - `rates`: per-shard request rates from the counters.
 
 mod escape;
 mod html;
 pub mod model;
 mod pretty;
+pub mod rates;
 
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,8 @@ pub struct ShardStat {
     pub shard: usize,
     pub connections: u64,
     pub requests: u64,
+    /// Requests per second over the last minute of console views (see `rates`).
+    pub requests_per_second: f64,
 }
 
 /// Everything the console reads, taken once per request.

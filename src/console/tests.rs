@@ -92,11 +92,13 @@ impl Fixture {
                     shard: 0,
                     connections: 2,
                     requests: 10,
+                    requests_per_second: 2.5,
                 },
                 ShardStat {
                     shard: 1,
                     connections: 1,
                     requests: 5,
+                    requests_per_second: 0.0,
                 },
             ],
         }
@@ -175,7 +177,8 @@ fn overview_lists_every_broker() {
         "<td class=\"peer\">10.0.0.2:41000</td>",
         "<td>1.5s ago</td><td>30.0s</td>",
         "<td>3 / state 1 / 1700000000000</td>",
-        "<tr><td>1</td><td>1</td><td>5</td></tr>",
+        "<tr><td>0</td><td>2</td><td>10</td><td>2.5</td></tr>",
+        "<tr><td>1</td><td>1</td><td>5</td><td>0.0</td></tr>",
         "<th>version</th><td>9.9.9</td><th>uptime</th><td>1m 15s</td>",
         "<tr><td>listenPort</td><td>9876</td></tr>",
     ] {
