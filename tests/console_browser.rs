@@ -360,3 +360,51 @@ fn api_json_exact() {
         .iter()
         .any(|s| s == &serde_json::json!({"key": "cores", "value": "2"})));
 }
+
+/// The broker `addr`'s entry in `/api/clusters`.
+fn broker_json(http_addr: SocketAddr, addr: &str) -> serde_json::Value {
+    let r = http(http_addr, "GET", "/api/clusters", &[]);
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    v["clusters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["groups"].as_array().into_iter().flatten())
+        .flat_map(|g| g["brokers"].as_array().into_iter().flatten())
+        .find(|b| b["addr"] == addr)
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Heartbeats publish nothing; the live view takes their time at the next scan
+/// tick. A registration over another connection shows its new peer at once.
+#[test]
+fn live_view_follows_heartbeats_and_connections() {
+    let server = TestServer::start(&[("scanNotActiveBrokerInterval", "200")]);
+    let h = server.http.expect("http");
+    let reg = BrokerReg::new(
+        "C",
+        "g",
+        "10.9.9.9:10911",
+        0,
+        vec![topic("T1", 6, 1), topic("T2", 6, 1)],
+    );
+    let (mut first, first_peer) = register(&server, &reg);
+    let b = broker_json(h, "10.9.9.9:10911");
+    assert_eq!(b["peer"], first_peer.to_string());
+    std::thread::sleep(Duration::from_millis(1200));
+    let age = |b: &serde_json::Value| b["lastUpdateMsAgo"].as_u64().expect("age");
+    assert!(age(&broker_json(h, "10.9.9.9:10911")) >= 1200);
+
+    let (reply, _) = first.call(reg.heartbeat(), None);
+    assert_eq!(reply.code, 0);
+    // Two scan periods: the heartbeat's time is in the view.
+    std::thread::sleep(Duration::from_millis(450));
+    let after = age(&broker_json(h, "10.9.9.9:10911"));
+    assert!(after < 1000, "heartbeat age {after} ms");
+
+    let (_second, second_peer) = register(&server, &reg);
+    assert_ne!(first_peer, second_peer);
+    let b = broker_json(h, "10.9.9.9:10911");
+    assert_eq!(b["peer"], second_peer.to_string());
+}
