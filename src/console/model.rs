@@ -63,7 +63,8 @@ pub struct Group {
 pub struct Broker {
     pub id: i64,
     /// `master` (id 0), `acting` (the lowest id of a master-less group that
-    /// allows acting masters: routes show it as the master), or `slave`.
+    /// allows acting masters: routes of its read-only topics show it as the
+    /// master, `RouteInfoManager#pickupTopicRouteData`), or `slave`.
     pub role: &'static str,
     pub addr: String,
     /// `None` when the address has no live entry (yet).
