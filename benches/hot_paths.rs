@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the hot paths: framing and header codecs, the route
-//! lookup, snapshot publishing after a small change, and register-body decoding.
+//! lookup, snapshot publishing after a small change, register-body decoding, and
+//! the per-request metrics count.
 //!
 //! `cargo bench --bench hot_paths` (add `-- lookup` etc. to pick a group).
 //! `NAMESRV_BENCH_1M=1` adds 1,000,000-topic tables to the lookup and publish
@@ -68,6 +69,7 @@ fn registration(broker: usize, body: RegisterBrokerBody) -> Registration {
         ha_server_addr: None,
         heartbeat_timeout_ms: None,
         enable_acting_master: Some(false),
+        peer: None,
         zone_name: None,
         body,
     }
@@ -233,12 +235,24 @@ fn unchanged_reregister(c: &mut Criterion) {
     });
 }
 
+/// What every request pays for the metrics: one code-table count and one
+/// histogram observation in its shard's own cells.
+fn count_request(c: &mut Criterion) {
+    let metrics = namesrv::http::metrics::Metrics::new(1);
+    let shard = metrics.shard(0);
+    let took = std::time::Duration::from_micros(40);
+    c.bench_function("metrics_count_request", |b| {
+        b.iter(|| shard.request(black_box(request::GET_ROUTEINFO_BY_TOPIC), Some(0), took))
+    });
+}
+
 criterion_group!(
     benches,
     codec,
     lookup,
     publish,
     register_decode,
-    unchanged_reregister
+    unchanged_reregister,
+    count_request
 );
 criterion_main!(benches);

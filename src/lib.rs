@@ -12,10 +12,14 @@
 //! - [`config`], [`kv`]: the properties-file configuration and the persisted KV store.
 //!   The writer owns the live configuration and publishes it with every snapshot.
 //! - [`durable`]: the crash-safe file replacement both of them persist with.
+//! - [`http`]: the HTTP listener (metrics, probes, console) on its own thread,
+//!   and the counters every layer writes.
 
 pub mod config;
+pub mod console;
 pub mod durable;
 pub mod handlers;
+pub mod http;
 pub mod kv;
 pub mod registry;
 pub mod reply;

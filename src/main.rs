@@ -8,9 +8,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Instant;
 
 use clap::Parser;
 use namesrv::config::Config;
+use namesrv::http::console::ConsoleCtx;
+use namesrv::http::probes::Readiness;
 use namesrv::kv::KvStore;
 use namesrv::server::Server;
 
@@ -100,7 +103,9 @@ fn main() -> ExitCode {
     }
 
     let serialize = config.reply_serialize.name();
-    let server = match Server::start(config, kv, stop) {
+    let (bind_address, http_port) = (config.bind_address.clone(), config.http_port);
+    let stats_every = config.stats_log_interval_seconds;
+    let server = match Server::start(config, kv, stop.clone()) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot start");
@@ -108,12 +113,31 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // The boot line is a contract: operators' scripts grep for "boot success".
+    let view = Arc::new(ConsoleCtx {
+        snapshot: server.snapshot(),
+        metrics: server.metrics(),
+        started: Instant::now(),
+        version: env!("CARGO_PKG_VERSION"),
+        ready: Readiness::new(stop, server.snapshot()),
+    });
+    let http = match namesrv::http::start(&bind_address, http_port, view.clone()) {
+        Ok(Some(h)) => h.local_addr.to_string(),
+        Ok(None) => "off".to_string(),
+        Err(e) => {
+            // Not fatal: upstream has no HTTP port, so a drop-in replacement must
+            // not refuse to start because something else holds 9877.
+            tracing::error!(error = %e, "cannot start the HTTP listener; metrics, probes and console are off");
+            "off".to_string()
+        }
+    };
+    namesrv::http::stats::start(stats_every, view);
+    // The boot line is a contract: operators' scripts grep for "boot success",
+    // and ours read the address after the last "address ".
     let line = format!(
-        "The Name Server boot success. serializeType={serialize}, address {}",
+        "The Name Server boot success. serializeType={serialize}, http {http}, address {}",
         server.local_addr()
     );
-    tracing::info!(address = %server.local_addr(), "{line}");
+    tracing::info!(address = %server.local_addr(), http = %http, "{line}");
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");

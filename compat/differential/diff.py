@@ -58,7 +58,8 @@ OURS_ONLY_CONFIG_KEYS = (b"cores", b"maxFrameLength", b"replySerializeType",
                          b"connectionWriteTimeoutMillis", b"shutdownTimeoutMillis",
                          b"connectionMaxPendingOutput", b"maxConnections",
                          b"maxConnectionsPerAddress", b"frameReadTimeoutMillis",
-                         b"maxIncompleteFrameBytes", b"jsonCompatRelease")
+                         b"maxIncompleteFrameBytes", b"jsonCompatRelease",
+                         b"httpPort", b"statsLogIntervalSeconds")
 
 
 def _drop_ours_only_keys(java, ours):

@@ -277,4 +277,10 @@ config_table! {
     /// Bytes of incomplete frames all connections together may hold; a connection
     /// whose frame would exceed it is closed. 0 = no limit.
     max_incomplete_frame_bytes: usize = 268_435_456, "maxIncompleteFrameBytes", protected = true;
+    // -- operations (issue 12) --
+    /// Port of the HTTP listener (`/metrics`, `/healthz`, `/readyz`, the console)
+    /// on `bindAddress`; 0 = a free port (the boot line names it), -1 = off.
+    http_port: i32 = 9877, "httpPort", protected = true;
+    /// Seconds between two stats lines in the log; 0 = none.
+    stats_log_interval_seconds: i64 = 60, "statsLogIntervalSeconds", protected = true;
 }

@@ -228,7 +228,7 @@ impl Config {
     }
 
     /// Every field and raw property, sorted by key.
-    fn all_properties(&self) -> BTreeMap<&str, String> {
+    pub fn all_properties(&self) -> BTreeMap<&str, String> {
         let mut all: BTreeMap<&str, String> = self
             .raw_properties
             .iter()

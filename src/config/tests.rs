@@ -30,12 +30,26 @@ fn defaults_printed_sorted() {
         "replySerializeType=JSON",
         "jsonCompatRelease=5.5",
         "cores=0",
+        "httpPort=9877",
+        "statsLogIntervalSeconds=60",
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line}");
     }
     assert!(c.kv_config_path.ends_with("namesrv/kvConfig.json"));
     assert!(c.config_store_path.ends_with("namesrv/namesrv.properties"));
     assert!(text.ends_with('\n'));
+}
+
+#[test]
+fn http_port_takes_off_and_any_port() {
+    let mut c = Config::default();
+    for (v, want) in [("-1", -1), ("0", 0), (" 19877 ", 19877)] {
+        c.set("httpPort", v).expect("a port");
+        assert_eq!(c.http_port, want);
+    }
+    assert!(c.set("httpPort", "off").is_err());
+    c.set("statsLogIntervalSeconds", "0").expect("0 = off");
+    assert_eq!(c.stats_log_interval_seconds, 0);
 }
 
 #[test]

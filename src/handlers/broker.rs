@@ -156,6 +156,7 @@ impl RegisterJob {
             ha_server_addr: self.ha_server_addr,
             heartbeat_timeout_ms: self.heartbeat_timeout_ms,
             enable_acting_master: self.enable_acting_master,
+            peer: None,
             zone_name: self.zone_name,
             body,
         })))

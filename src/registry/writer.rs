@@ -21,6 +21,7 @@ use super::snapshot::{Snapshot, SnapshotBuilder};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::{Config, UpdateError};
+use crate::http::metrics::{MetricsHandle, Registration as RegCount, Unregistration};
 use crate::kv::{encode_kv_table, KvLimits, KvStore, ORDER_TOPIC_CONFIG};
 use crate::reply::Reply;
 
@@ -50,6 +51,8 @@ pub struct Writer {
     builder: SnapshotBuilder,
     published: Arc<ArcSwap<Snapshot>>,
     shards: Vec<Rc<ConnectedSender<ShardControl>>>,
+    /// Only the writer writes `metrics.writer`.
+    metrics: MetricsHandle,
 }
 
 /// Files a batch must make durable before it is acknowledged.
@@ -66,6 +69,7 @@ impl Writer {
         started: Instant,
         published: Arc<ArcSwap<Snapshot>>,
         shards: Vec<Rc<ConnectedSender<ShardControl>>>,
+        metrics: MetricsHandle,
     ) -> Writer {
         let snap = published.load();
         warn_if_over_limits(&kv, &config);
@@ -76,6 +80,7 @@ impl Writer {
             config,
             published: published.clone(),
             shards,
+            metrics,
         }
     }
 
@@ -109,6 +114,7 @@ impl Writer {
                     count += 1 + self.accept_ready(&inbox, &mut persist, &mut pending).await;
                 }
             }
+            self.metrics.writer.batch(count);
             if let Some(err) = self.make_durable(&persist).await {
                 // The change is in memory but not on disk: tell the callers that
                 // wrote KV/config rather than acknowledge a write we could lose.
@@ -118,11 +124,16 @@ impl Writer {
                     }
                 }
             }
-            if self.tables.has_changes() {
+            let publishing = self.tables.has_changes();
+            if publishing {
                 let started = Instant::now();
                 self.publish().await;
                 last_publish = started.elapsed();
+                self.metrics.writer.published(last_publish);
             }
+            // Before the answers: a broker that saw its registration acknowledged
+            // is on the console.
+            self.builder.refresh_live(&mut self.tables, publishing);
             for p in pending.drain(..) {
                 // A closed receiver means the connection went away; nothing to do.
                 let _ = p.tx.send(p.reply);
@@ -139,6 +150,10 @@ impl Writer {
         persist: &mut Persist,
         pending: &mut Vec<Pending>,
     ) {
+        if !matches!(req.op, WriteOp::ScanExpired) {
+            // The liveness scan comes from the writer's own timer, not a shard.
+            self.metrics.writer.taken();
+        }
         let durable = matches!(
             req.op,
             WriteOp::PutKv { .. } | WriteOp::DeleteKv { .. } | WriteOp::UpdateConfig { .. }
@@ -193,12 +208,27 @@ impl Writer {
         match op {
             WriteOp::Register(reg) => {
                 let settings = self.settings();
+                // For the count only: the version the broker last registered with.
+                let before = self
+                    .tables
+                    .live(&reg.cluster, &reg.addr)
+                    .map(|l| l.data_version);
                 match self
                     .tables
                     .register_broker_except_topics(&reg, conn, now, settings)
                 {
-                    None => Reply::system_error("register broker failed").custom_header(),
+                    None => {
+                        self.metrics.writer.registration(RegCount::Rejected);
+                        Reply::system_error("register broker failed").custom_header()
+                    }
                     Some((result, puts)) => {
+                        self.metrics.writer.registration(
+                            if before == Some(reg.body.data_version) {
+                                RegCount::Unchanged
+                            } else {
+                                RegCount::Changed
+                            },
+                        );
                         if let Some(puts) = puts {
                             // A body may list 200k topics: put them in slices, letting
                             // the connections of this core run in between.
@@ -229,8 +259,13 @@ impl Writer {
                 name,
                 broker_id,
             } => {
+                // Counted when it removes a live broker, as the other reasons are.
+                let live = self.tables.live(&cluster, &addr).is_some();
                 self.tables
                     .unregister_broker(&cluster, &addr, &name, broker_id);
+                self.metrics
+                    .writer
+                    .unregistrations(Unregistration::Request, usize::from(live));
                 Reply::success()
             }
             WriteOp::Heartbeat { cluster, addr } => {
@@ -324,6 +359,9 @@ impl Writer {
             },
             WriteOp::ConnectionClosed => {
                 let n = self.tables.connection_closed(conn);
+                self.metrics
+                    .writer
+                    .unregistrations(Unregistration::ConnectionClosed, n);
                 if n > 0 {
                     tracing::info!(
                         conn = conn.0,
@@ -334,7 +372,11 @@ impl Writer {
                 Reply::success()
             }
             WriteOp::ScanExpired => {
-                for (_key, conn) in self.tables.expire(now) {
+                let expired = self.tables.expire(now);
+                self.metrics
+                    .writer
+                    .unregistrations(Unregistration::Expired, expired.len());
+                for (_key, conn) in expired {
                     self.close_connection(conn).await;
                 }
                 Reply::success()
@@ -372,6 +414,7 @@ impl Writer {
         if files.is_empty() {
             return None;
         }
+        let started = Instant::now();
         let result = glommio::executor()
             .spawn_blocking(move || {
                 for (path, bytes) in &files {
@@ -381,6 +424,10 @@ impl Writer {
                 Ok::<(), String>(())
             })
             .await;
+        if persist.kv {
+            // The KV file's write, with the config file's when a batch has both.
+            self.metrics.writer.kv_persisted(started.elapsed());
+        }
         match result {
             Ok(()) => None,
             Err(e) => {
@@ -441,6 +488,7 @@ pub async fn run_writer(
     from_shards: Vec<shared_channel::SharedReceiver<WriteRequest>>,
     to_shards: Vec<shared_channel::SharedSender<ShardControl>>,
     stop: Arc<AtomicBool>,
+    metrics: MetricsHandle,
 ) {
     let config = Config::clone(&snapshot.load().config);
     let (inbox_tx, inbox_rx) = local_channel::new_bounded::<WriteRequest>(64 * 1024);
@@ -488,7 +536,7 @@ pub async fn run_writer(
     for tx in to_shards {
         controls.push(Rc::new(tx.connect().await));
     }
-    Writer::new(config, kv, started, snapshot, controls)
+    Writer::new(config, kv, started, snapshot, controls, metrics)
         .run(inbox_rx)
         .await;
 }

@@ -36,6 +36,7 @@ use super::limits::{BudgetExhausted, ConnPermit, FrameCharge};
 use super::signal::Signal;
 use crate::config::ReplySerialize;
 use crate::handlers::{self, Outcome};
+use crate::http::metrics::{CloseReason, FrameReject};
 use crate::registry::{ConnId, WriteOp, WriteRequest};
 use crate::reply::Reply;
 
@@ -207,6 +208,9 @@ impl Connection {
                 tracing::debug!(conn = self.id.0, peer = ?self.peer, unsent, "connection closed at the end of the shutdown drain")
             }
         }
+        // Counted before the peer can see the close, so a peer that saw it can
+        // count on the metrics having it.
+        self.count_end(&end);
         let _ = self.stream.shutdown(std::net::Shutdown::Both).await;
         if self.registered && !self.ctx.shutdown.is_fired() {
             let req = WriteRequest {
@@ -216,8 +220,42 @@ impl Connection {
             };
             if self.ctx.writer.send(req).await.is_err() {
                 tracing::debug!(conn = self.id.0, "writer gone; close not reported");
+            } else {
+                self.ctx.stats().write_sent();
             }
         }
+    }
+
+    /// Counts the connection's end (and a refused frame that caused it).
+    fn count_end(&self, end: &End) {
+        let stats = self.ctx.stats();
+        let reason = match end {
+            End::PeerClosed => CloseReason::Peer,
+            End::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => CloseReason::Idle,
+            End::Io(_) => CloseReason::Peer,
+            End::Frame(e) => {
+                stats.frame_rejected(match e {
+                    FrameError::TooLong { .. } => FrameReject::TooLong,
+                    _ => FrameReject::Malformed,
+                });
+                CloseReason::BadFrame
+            }
+            End::FrameTimeout { .. } => {
+                stats.frame_rejected(FrameReject::Timeout);
+                CloseReason::BadFrame
+            }
+            End::FrameBudget(_) => {
+                stats.frame_rejected(FrameReject::Budget);
+                CloseReason::BadFrame
+            }
+            End::WriteTimeout { .. } => CloseReason::Limit,
+            End::Forced { .. } => CloseReason::Shutdown,
+            // Closed by its close signal (the writer, for an expired broker) or by
+            // the shutdown.
+            End::Closed if self.ctx.shutdown.is_fired() => CloseReason::Shutdown,
+            End::Closed => CloseReason::ExpiredBroker,
+        };
+        stats.closed(reason);
     }
 
     async fn serve(&mut self, close: &Signal) -> End {
@@ -454,6 +492,7 @@ impl Connection {
             return Ok(());
         }
         let oneway = cmd.is_oneway();
+        let decoded = Instant::now();
         let outcome = {
             let snap = self.ctx.snapshot.load();
             handlers::handle(&snap, &cmd, body)
@@ -470,19 +509,35 @@ impl Connection {
             }
         };
         let reply = match ready {
-            Err(r) => r,
-            Ok(op) => {
+            Err(r) => {
+                if cmd.code == rq::REGISTER_BROKER && r.code != response::SUCCESS {
+                    self.ctx.stats().registration_rejected();
+                }
+                r
+            }
+            Ok(mut op) => {
                 if cmd.code == rq::REGISTER_BROKER {
                     self.registered = true;
                 }
+                if let WriteOp::Register(reg) = &mut op {
+                    reg.peer = self.peer;
+                }
                 match self.write(op, oneway).await {
                     Some(r) => r,
-                    None => return Ok(()),
+                    None => {
+                        self.ctx.stats().request(cmd.code, None, decoded.elapsed());
+                        return Ok(());
+                    }
                 }
             }
         };
-        if !oneway {
+        if oneway {
+            self.ctx.stats().request(cmd.code, None, decoded.elapsed());
+        } else {
             self.encode_reply(&cmd, serialize, &reply);
+            self.ctx
+                .stats()
+                .request(cmd.code, Some(reply.code), decoded.elapsed());
         }
         Ok(())
     }
@@ -506,6 +561,7 @@ impl Connection {
                 "name server is shutting down",
             ));
         }
+        self.ctx.stats().write_sent();
         match rx?.await {
             Ok(r) => Some(r),
             Err(_) => Some(Reply::error(

@@ -14,6 +14,7 @@ use glommio::channels::shared_channel::ConnectedSender;
 
 use super::limits::{ConnLimits, LimitWarnings};
 use super::signal::Signal;
+use crate::http::metrics::{MetricsHandle, ShardMetrics};
 use crate::registry::snapshot::Snapshot;
 use crate::registry::{ConnId, WriteRequest};
 
@@ -31,6 +32,8 @@ pub struct ShardContext {
     pub limits: Arc<ConnLimits>,
     /// This shard's rate-limited warnings of those limits.
     pub warnings: LimitWarnings,
+    /// The process's counters; this shard writes only its own cells.
+    metrics: MetricsHandle,
     /// Close signals of live connections, so the writer can close an expired broker's.
     conns: RefCell<HashMap<ConnId, Signal>>,
     next_conn: Cell<u64>,
@@ -43,6 +46,7 @@ impl ShardContext {
         writer: ConnectedSender<WriteRequest>,
         shutdown: Signal,
         limits: Arc<ConnLimits>,
+        metrics: MetricsHandle,
     ) -> ShardContext {
         ShardContext {
             index,
@@ -52,9 +56,15 @@ impl ShardContext {
             force_close: Signal::new(),
             limits,
             warnings: LimitWarnings::default(),
+            metrics,
             conns: RefCell::new(HashMap::new()),
             next_conn: Cell::new(1),
         }
+    }
+
+    /// This shard's counters (written by this shard's executor only).
+    pub fn stats(&self) -> &ShardMetrics {
+        self.metrics.shard(self.index)
     }
 
     /// A new connection's id and the signal that closes it (kept until

@@ -27,6 +27,7 @@ use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::Config;
+use crate::http::metrics::{Metrics, MetricsHandle};
 use crate::kv::KvStore;
 use crate::registry::snapshot::Snapshot;
 use crate::registry::writer::run_writer;
@@ -57,6 +58,8 @@ pub enum ServerError {
 /// A started server.
 pub struct Server {
     local_addr: SocketAddr,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    metrics: MetricsHandle,
     executors: Vec<ExecutorJoinHandle<()>>,
     stop: Arc<AtomicBool>,
 }
@@ -110,6 +113,8 @@ impl Server {
             started,
         )));
 
+        let metrics = Metrics::new(shards);
+
         let mut to_writer_rx = Vec::new();
         let mut control_tx = Vec::new();
         let mut wirings = Vec::new();
@@ -123,12 +128,13 @@ impl Server {
                 to_writer: wtx,
                 control: crx,
                 limits: limits.clone(),
+                metrics: metrics.clone(),
             });
         }
 
         let (ready_tx, ready_rx) = mpsc::channel::<usize>();
         let mut executors = Vec::new();
-        let mut writer_parts = Some((to_writer_rx, control_tx, kv));
+        let mut writer_parts = Some((to_writer_rx, control_tx, kv, metrics.clone()));
         for (index, wiring) in wirings.into_iter().enumerate() {
             let placement = match allowed.get(index) {
                 Some(&cpu) if shards <= allowed.len() => Placement::Fixed(cpu),
@@ -137,6 +143,7 @@ impl Server {
             let snapshot = snapshot.clone();
             let stop = stop.clone();
             let ready = ready_tx.clone();
+
             let writer = if index == 0 {
                 writer_parts.take()
             } else {
@@ -146,9 +153,16 @@ impl Server {
                 .name(&format!("namesrv-{index}"))
                 .io_memory(IO_MEMORY)
                 .spawn(move || async move {
-                    let writer_task = writer.and_then(|(rxs, ctl, kv)| {
-                        let writer =
-                            run_writer(kv, started, snapshot.clone(), rxs, ctl, stop.clone());
+                    let writer_task = writer.and_then(|(rxs, ctl, kv, metrics)| {
+                        let writer = run_writer(
+                            kv,
+                            started,
+                            snapshot.clone(),
+                            rxs,
+                            ctl,
+                            stop.clone(),
+                            metrics,
+                        );
                         // Its own task queue: its latency bound makes the executor
                         // preempt every queue at least that often, so the writer's
                         // yields in long registrations and publishes let this core's
@@ -197,6 +211,8 @@ impl Server {
         }
         Ok(Server {
             local_addr,
+            snapshot,
+            metrics,
             executors,
             stop,
         })
@@ -204,6 +220,16 @@ impl Server {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The handle the lookup path loads snapshots from (for read-only views).
+    pub fn snapshot(&self) -> Arc<ArcSwap<Snapshot>> {
+        self.snapshot.clone()
+    }
+
+    /// The counters every shard and the writer write.
+    pub fn metrics(&self) -> MetricsHandle {
+        self.metrics.clone()
     }
 
     pub fn stop(&self) {

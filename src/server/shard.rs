@@ -16,6 +16,7 @@ use super::connection::Connection;
 use super::context::ShardContext;
 use super::limits::ConnLimits;
 use super::signal::Signal;
+use crate::http::metrics::{CloseReason, MetricsHandle};
 use crate::registry::snapshot::Snapshot;
 use crate::registry::{ShardControl, WriteRequest};
 
@@ -25,6 +26,7 @@ pub struct ShardWiring {
     pub to_writer: SharedSender<WriteRequest>,
     pub control: SharedReceiver<ShardControl>,
     pub limits: Arc<ConnLimits>,
+    pub metrics: MetricsHandle,
 }
 
 /// Runs one shard until `stop` is set and its connections have finished.
@@ -65,6 +67,7 @@ pub async fn run_shard(
         writer,
         shutdown,
         wiring.limits,
+        wiring.metrics,
     ));
     // Serving from here on.
     let _ = ready.send(index);
@@ -165,9 +168,11 @@ async fn accept_loop(listener: &TcpListener, ctx: &Rc<ShardContext>, gate: &Gate
         };
         let peer = stream.peer_addr().ok();
         let ip = peer.map(|a| a.ip());
+        ctx.stats().accepted();
         let permit = match ctx.limits.admit(ip) {
             Ok(p) => p,
             Err(refused) => {
+                ctx.stats().closed(CloseReason::Limit);
                 // Accepted and dropped at once (closing it), so refused peers never
                 // fill the listen backlog.
                 if let Some(suppressed) = ctx.warnings.refused.admit() {
@@ -196,6 +201,7 @@ async fn accept_loop(listener: &TcpListener, ctx: &Rc<ShardContext>, gate: &Gate
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not start a connection task");
+                ctx.stats().closed(CloseReason::Shutdown);
                 ctx.forget(id);
             }
         }

@@ -24,6 +24,10 @@ use protocol::{RemotingCommand, SerializeType};
 
 pub use protocol::codes;
 
+mod http;
+#[allow(unused_imports)] // only the HTTP tests use it
+pub use http::*;
+
 /// How long the server gets to print its boot line.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stopped server gets to exit before it is killed.
@@ -59,6 +63,8 @@ pub struct TestServer {
     pub conf_path: PathBuf,
     pub kv_path: PathBuf,
     pub addr: SocketAddr,
+    /// The HTTP listener's address from the boot line (`None`: `http off`).
+    pub http: Option<SocketAddr>,
     child: Option<Child>,
     stderr: Arc<Mutex<String>>,
 }
@@ -77,12 +83,13 @@ impl TestServer {
 
     /// Starts a server on an existing dir and config file (e.g. a prepared KV file).
     pub fn start_in(dir: tempfile::TempDir, conf_path: PathBuf, kv_path: PathBuf) -> TestServer {
-        let (child, addr, stderr) = spawn_and_wait_boot(&conf_path);
+        let (child, addr, stderr, http) = spawn_and_wait_boot(&conf_path);
         TestServer {
             dir,
             conf_path,
             kv_path,
             addr,
+            http,
             child: Some(child),
             stderr,
         }
@@ -146,9 +153,10 @@ impl TestServer {
     pub fn restart(&mut self) {
         let status = self.stop();
         assert!(status.success(), "server exited with {status} on SIGTERM");
-        let (child, addr, stderr) = spawn_and_wait_boot(&self.conf_path);
+        let (child, addr, stderr, http) = spawn_and_wait_boot(&self.conf_path);
         self.child = Some(child);
         self.addr = addr;
+        self.http = http;
         self.stderr = stderr;
     }
 
@@ -199,6 +207,7 @@ pub fn write_props(conf_path: &Path, kv_path: &Path, extra: &[(&str, &str)]) {
         ("listenPort", "0".to_string()),
         ("bindAddress", "127.0.0.1".to_string()),
         ("cores", "2".to_string()),
+        ("httpPort", "0".to_string()),
         ("kvConfigPath", kv_path.display().to_string()),
         ("configStorePath", conf_path.display().to_string()),
     ];
@@ -225,8 +234,8 @@ fn server_command(args: &[&str]) -> Command {
 }
 
 /// Spawns `namesrv -c conf` and waits for the boot line; returns the child, the
-/// address it printed and its (continuously drained) stderr.
-fn spawn_and_wait_boot(conf: &Path) -> (Child, SocketAddr, Arc<Mutex<String>>) {
+/// address it printed, its (continuously drained) stderr and its HTTP address.
+fn spawn_and_wait_boot(conf: &Path) -> (Child, SocketAddr, Arc<Mutex<String>>, Option<SocketAddr>) {
     let conf = conf.to_str().expect("utf-8 path");
     let mut child = server_command(&["-c", conf])
         .spawn()
@@ -247,7 +256,7 @@ fn spawn_and_wait_boot(conf: &Path) -> (Child, SocketAddr, Arc<Mutex<String>>) {
         match rx.recv_timeout(left) {
             Ok(line) => {
                 if let Some(addr) = parse_boot_line(&line) {
-                    return (child, addr, stderr);
+                    return (child, addr, stderr, parse_http_addr(&line));
                 }
             }
             Err(_) => {
@@ -268,6 +277,12 @@ pub fn parse_boot_line(line: &str) -> Option<SocketAddr> {
     }
     let addr = line.rsplit("address ").next()?;
     addr.trim().parse().ok()
+}
+
+/// The `http ADDR` of the boot line (`None` for `http off`).
+pub fn parse_http_addr(line: &str) -> Option<SocketAddr> {
+    let rest = line.split(", http ").nth(1)?;
+    rest.split(',').next()?.trim().parse().ok()
 }
 
 fn drain(r: impl Read + Send + 'static) -> Arc<Mutex<String>> {

@@ -34,6 +34,8 @@ fn update_black_list_ours_and_configured() {
         "bindAddress",
         "listenPort",
         "cores",
+        "httpPort",
+        "statsLogIntervalSeconds",
         "someStorePathDir",
         "logHome",
     ] {

@@ -77,6 +77,7 @@ fn broker(name: &str, id: i64, addr: &str, topics: &[&str]) -> Registration {
         ha_server_addr: None,
         heartbeat_timeout_ms: None,
         enable_acting_master: None,
+        peer: None,
         zone_name: None,
         body: RegisterBrokerBody {
             data_version: version(1, 0),

@@ -15,6 +15,7 @@
 //! - `build`: those entries and the cluster view, built from the tables.
 
 mod build;
+pub mod live;
 mod route;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use crate::kv::KvNamespaces;
 use build::{build_cluster_view, build_route_entry};
 use route::FragmentCache;
 
+pub use live::{LiveBoard, LiveInfo, LiveView};
 pub use route::RouteEntry;
 
 /// Topics rebuilt between two checks for a pending yield while publishing.
@@ -64,12 +66,25 @@ pub struct Snapshot {
     /// The bucket count of upstream's topicQueueTable, which the topic lists'
     /// order follows (with each route's `seq`).
     pub topic_table_capacity: usize,
+    /// Broker liveness for the console, shared by every snapshot (see [`live`]).
+    pub live: Arc<LiveBoard>,
+    /// Topic names sorted, built on the console's first request of this snapshot.
+    pub sorted_topics: std::sync::OnceLock<Vec<Arc<str>>>,
 }
 
 impl Snapshot {
     /// The snapshot of an empty registry.
     pub fn empty(config: Arc<Config>, kv: Arc<KvNamespaces>, started: Instant) -> Snapshot {
         SnapshotBuilder::new(config, kv, started).snapshot()
+    }
+
+    /// Every topic in name order (sorted once per snapshot, on first use).
+    pub fn topics_sorted(&self) -> &[Arc<str>] {
+        self.sorted_topics.get_or_init(|| {
+            let mut names: Vec<Arc<str>> = self.routes.keys().cloned().collect();
+            names.sort_unstable();
+            names
+        })
     }
 
     pub fn kv_get(&self, namespace: &str, key: &str) -> Option<&str> {
@@ -89,6 +104,7 @@ pub struct SnapshotBuilder {
     /// Routes the last publish rebuilt or removed.
     last_replaced: usize,
     topic_table_capacity: usize,
+    live: Arc<LiveBoard>,
 }
 
 impl SnapshotBuilder {
@@ -102,6 +118,7 @@ impl SnapshotBuilder {
             started,
             last_replaced: 0,
             topic_table_capacity: Tables::default().topic_table_capacity(),
+            live: Arc::default(),
         }
     }
 
@@ -121,6 +138,18 @@ impl SnapshotBuilder {
             started: self.started,
             lists: ListCache::default(),
             topic_table_capacity: self.topic_table_capacity,
+            live: self.live.clone(),
+            sorted_topics: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Replaces the console's live view with the tables' current one when it
+    /// changed, at a scan tick, or with a publish (topic counts); a heartbeat
+    /// alone replaces nothing.
+    pub fn refresh_live(&self, tables: &mut Tables, published: bool) {
+        if tables.take_live_changed() || published {
+            self.live
+                .store(Arc::new(LiveView::of(tables, Instant::now())));
         }
     }
 

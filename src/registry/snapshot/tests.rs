@@ -124,6 +124,7 @@ fn reg(
         ha_server_addr: None,
         heartbeat_timeout_ms: None,
         enable_acting_master: Some(i % 10 == 7),
+        peer: None,
         zone_name: i.is_multiple_of(2).then(|| "zone-a".to_string()),
         body: RegisterBrokerBody {
             data_version: DataVersion {

@@ -46,6 +46,8 @@ pub struct LiveBroker {
     /// The connection of the *latest* registration; only its close unregisters.
     pub conn: ConnId,
     pub ha_server_addr: Option<String>,
+    /// The TCP peer of that connection.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 /// What a batch of writes changed, so the publisher knows what to rebuild.
@@ -100,6 +102,9 @@ pub struct Tables {
     /// Leave those to [`Tables::settle`] (the writer, which yields between
     /// slices) instead of removing them at once.
     defer_removals: bool,
+    /// The live table changed in what the console shows (an entry came, went, or
+    /// changed connection or version; not a bare heartbeat), or the expiry scan ran.
+    live_changed: bool,
 }
 
 /// Upstream's topicQueueTable is `new ConcurrentHashMap<>(1024)` (2048 buckets).
@@ -135,6 +140,7 @@ impl Default for Tables {
             dirty: Dirty::default(),
             removals: Vec::new(),
             defer_removals: false,
+            live_changed: false,
         }
     }
 }
@@ -234,6 +240,21 @@ impl Tables {
     /// The live entry of an address (upstream's brokerLiveTable).
     pub fn live(&self, cluster: &str, addr: &str) -> Option<&LiveBroker> {
         self.live.get(&(cluster.to_string(), addr.to_string()))
+    }
+
+    /// Every live address (upstream's brokerLiveTable), for the console.
+    pub fn live_brokers(&self) -> impl Iterator<Item = (&AddrKey, &LiveBroker)> {
+        self.live.iter()
+    }
+
+    /// Each broker group with how many topics hold one of its QueueData.
+    pub fn topic_counts(&self) -> impl Iterator<Item = (&String, usize)> {
+        self.broker_topics.iter().map(|(b, t)| (b, t.len()))
+    }
+
+    /// Whether the live table changed for the console since the last call.
+    pub fn take_live_changed(&mut self) -> bool {
+        std::mem::take(&mut self.live_changed)
     }
 
     /// Whether any address has filter servers (most estates have none).

@@ -23,6 +23,9 @@ pub struct Registration {
     pub enable_acting_master: Option<bool>,
     pub zone_name: Option<String>,
     pub body: RegisterBrokerBody,
+    /// The TCP peer of the connection the registration came over (for the
+    /// console; upstream keeps the channel in `BrokerLiveInfo`).
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 /// What a registration answers (upstream's `RegisterBrokerResult`): `None` from
@@ -98,7 +101,10 @@ impl Tables {
 
         // 5. stateVersion fence: a live, newer holder of this id wins
         if self.fenced_by_state_version(reg, old_addr_at_id.as_deref()) {
-            self.live.remove(&(reg.cluster.clone(), reg.addr.clone()));
+            self.live_changed |= self
+                .live
+                .remove(&(reg.cluster.clone(), reg.addr.clone()))
+                .is_some();
             if changed {
                 self.broker_changed(&reg.name);
             }
@@ -244,7 +250,7 @@ impl Tables {
             .filter(|ms| *ms > 0)
             .map(|ms| Duration::from_millis(ms as u64))
             .unwrap_or(DEFAULT_BROKER_TIMEOUT);
-        self.live.insert(
+        let prev = self.live.insert(
             (reg.cluster.clone(), reg.addr.clone()),
             LiveBroker {
                 last_update: now,
@@ -252,8 +258,18 @@ impl Tables {
                 data_version: reg.body.data_version,
                 conn,
                 ha_server_addr: reg.ha_server_addr.clone(),
+                peer: reg.peer,
             },
         );
+        // A re-registration that changes nothing is a heartbeat: the console's
+        // live view picks its time up on the next scan tick.
+        let same = prev.is_some_and(|p| {
+            p.conn == conn
+                && p.timeout == timeout
+                && p.data_version == reg.body.data_version
+                && p.peer == reg.peer
+        });
+        self.live_changed |= !same;
     }
 
     /// `filterServerTable`: a listed set replaces the address's, an empty one

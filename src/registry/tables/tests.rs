@@ -12,6 +12,7 @@ fn reg(name: &str, addr: &str, topics: &[&str]) -> Registration {
         ha_server_addr: None,
         heartbeat_timeout_ms: None,
         enable_acting_master: None,
+        peer: None,
         zone_name: None,
         body: RegisterBrokerBody {
             topic_configs: topics

@@ -29,6 +29,7 @@ impl Tables {
     ) {
         let key = (cluster.to_string(), addr.to_string());
         let had_live = self.live.remove(&key).is_some();
+        self.live_changed |= had_live;
         if self.filter_server.remove(&key).is_some() {
             self.addr_changed(addr);
         }
@@ -127,6 +128,7 @@ impl Tables {
                 // Upstream lets such an entry linger; nothing routes through it, so
                 // we drop it rather than scan it forever.
                 self.live.remove(&(cluster.to_string(), addr.to_string()));
+                self.live_changed = true;
             }
         }
     }
@@ -139,6 +141,8 @@ impl Tables {
             .filter(|(_, l)| l.last_update + l.timeout < now)
             .map(|(k, l)| (k.clone(), l.conn))
             .collect();
+        // The scan is also the console's tick for heartbeat times.
+        self.live_changed = true;
         for ((cluster, addr), _) in &expired {
             tracing::warn!(cluster = %cluster, addr = %addr, "broker expired: no heartbeat within its timeout");
             self.unregister_found(cluster, addr);
