@@ -271,6 +271,53 @@ fn promtool_unit_tests_fire_the_alerts() {
 }
 
 // ---------------------------------------------------------------------------
+// the dashboard
+
+/// The committed JSON is exactly what `deploy/grafana/generate.py` prints, so an edit
+/// of either alone is caught.
+#[test]
+fn dashboard_json_is_what_generate_py_writes() {
+    let out = Command::new("python3")
+        .arg(deploy("grafana/generate.py"))
+        .output()
+        .expect("run python3 deploy/grafana/generate.py");
+    assert!(
+        out.status.success(),
+        "generate.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed =
+        std::fs::read(deploy("grafana/namesrv-dashboard.json")).expect("read dashboard");
+    assert!(
+        out.stdout == committed,
+        "deploy/grafana/namesrv-dashboard.json differs from what generate.py prints; run\n  \
+         python3 deploy/grafana/generate.py > deploy/grafana/namesrv-dashboard.json"
+    );
+    let d = dashboard();
+    assert_eq!(d["uid"], "rocketmq-namesrv");
+    let rows: Vec<&str> = d["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .filter(|p| p["type"] == "row")
+        .filter_map(|p| p["title"].as_str())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "Overview",
+            "Route lookups",
+            "Requests by class",
+            "Brokers",
+            "Connections",
+            "Writer and snapshot",
+            "Rejections",
+            "Process",
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------
 // metric names
 
 fn check_names(what: &str, expr: &str, used: &mut BTreeSet<String>) {
