@@ -443,28 +443,19 @@ fn prometheus_scrapes_brokers_and_route_lookups() {
     let tools = tools();
     let server = Namesrv::start(&[]);
 
-    // Two broker groups of one cluster, broker-a with a slave: three live addresses.
+    // Two broker groups of one cluster, broker-a with a slave: three live addresses,
+    // three topics. (Upstream refuses a broker's first registration when it lists a
+    // single topic: each lists two.)
+    let a_topics = || vec![topic("orders", 6, 4), topic("audit", 6, 1)];
     let brokers = [
-        BrokerReg::new(
-            "c1",
-            "broker-a",
-            "127.0.0.1:10911",
-            0,
-            vec![topic("orders", 6, 4)],
-        ),
-        BrokerReg::new(
-            "c1",
-            "broker-a",
-            "127.0.0.1:10921",
-            1,
-            vec![topic("orders", 6, 4)],
-        ),
+        BrokerReg::new("c1", "broker-a", "127.0.0.1:10911", 0, a_topics()),
+        BrokerReg::new("c1", "broker-a", "127.0.0.1:10921", 1, a_topics()),
         BrokerReg::new(
             "c1",
             "broker-b",
             "127.0.0.1:10931",
             0,
-            vec![topic("payments", 6, 8)],
+            vec![topic("payments", 6, 8), topic("audit", 6, 1)],
         ),
     ];
     let mut client = common::Client::connect(server.remoting);
@@ -501,7 +492,7 @@ fn prometheus_scrapes_brokers_and_route_lookups() {
     assert_eq!(prom.scalar(missing_q), Some(MISSING as f64), "{missing_q}");
     assert_eq!(prom.scalar("rocketmq_namesrv_broker_groups"), Some(2.0));
     assert_eq!(prom.scalar("rocketmq_namesrv_clusters"), Some(1.0));
-    assert_eq!(prom.scalar("rocketmq_namesrv_topics"), Some(2.0));
+    assert_eq!(prom.scalar("rocketmq_namesrv_topics"), Some(3.0));
     assert_eq!(prom.scalar("rocketmq_namesrv_ready"), Some(1.0));
     assert_eq!(prom.scalar("rocketmq_namesrv_connections"), Some(2.0));
 
