@@ -7,7 +7,8 @@
 //!   series `namesrv` exports (the names of the item 2) and labels it sets;
 //! - a real Prometheus scrapes a running `namesrv` every second and its query API
 //!   returns exactly the brokers registered and the route lookups made; every panel's
-//!   expression is accepted by that Prometheus.
+//!   expression is accepted by that Prometheus; `/metrics` declares exactly the
+//!   families of item 2 with their types, and `promtool check metrics` finds nothing.
 //!
 //! Prometheus and promtool are Debian's, unpacked into `.cache/debs` by
 //! `tools/fetch-debs` on the first run (about 20 MB from the Debian mirror; later runs
@@ -87,6 +88,29 @@ fn promtool(args: &[&str]) -> (std::process::ExitStatus, String, String) {
         .current_dir(deploy("prometheus"))
         .output()
         .expect("run promtool");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs promtool with `args` and `input` on its stdin.
+fn promtool_stdin(args: &[&str], input: &str) -> (std::process::ExitStatus, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(&tools().promtool)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(input.as_bytes())
+        .expect("write promtool's stdin");
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait for promtool");
     (
         out.status,
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -517,5 +541,53 @@ fn prometheus_scrapes_brokers_and_route_lookups() {
         );
     }
     drop(prom);
+
+    // What /metrics declares is exactly the families above, with their types, and
+    // promtool's linter has nothing to say about it.
+    let (status, text) = prometheus::http_get(server.http, "/metrics", "text/plain")
+        .unwrap_or_else(|e| panic!("GET /metrics: {e}"));
+    assert_eq!(status, 200, "GET /metrics:\n{text}");
+    assert_eq!(
+        declared_families(&text),
+        expected_families(),
+        "/metrics:\n{text}"
+    );
+    let (status, out, err) = promtool_stdin(&["check", "metrics"], &text);
+    assert!(
+        status.success() && out.is_empty() && err.is_empty(),
+        "promtool check metrics:\n{out}{err}"
+    );
     drop(server);
+}
+
+/// `(name, type)` of every `# TYPE` line; counters named with `_total`, which the
+/// Prometheus text format includes and OpenMetrics leaves out.
+fn declared_families(exposition: &str) -> BTreeSet<(String, String)> {
+    exposition
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(name, ty)| {
+            let name = if ty == "counter" && !name.ends_with("_total") {
+                format!("{name}_total")
+            } else {
+                name.to_string()
+            };
+            (name, ty.to_string())
+        })
+        .collect()
+}
+
+fn expected_families() -> BTreeSet<(String, String)> {
+    let typed = |names: &[&str], ty: &str| -> Vec<(String, String)> {
+        names
+            .iter()
+            .map(|n| (n.to_string(), ty.to_string()))
+            .collect()
+    };
+    typed(COUNTERS, "counter")
+        .into_iter()
+        .chain(typed(GAUGES, "gauge"))
+        .chain(typed(HISTOGRAMS, "histogram"))
+        .collect()
 }

@@ -73,7 +73,7 @@ impl Prometheus {
     /// `GET /api/v1/query?query=...`: the parsed reply, whatever its status.
     pub fn query(&self, promql: &str) -> serde_json::Value {
         let path = format!("/api/v1/query?query={}", url_encode(promql));
-        let (status, body) = http_get(self.addr, &path)
+        let (status, body) = http_get(self.addr, &path, "application/json")
             .unwrap_or_else(|e| panic!("query {promql:?}: cannot reach Prometheus: {e}"));
         serde_json::from_str(&body)
             .unwrap_or_else(|e| panic!("query {promql:?}: HTTP {status}, not JSON ({e}): {body}"))
@@ -123,7 +123,7 @@ fn wait_ready(child: &mut Child, addr: SocketAddr) -> bool {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if let Ok((200, _)) = http_get(addr, "/-/ready") {
+        if let Ok((200, _)) = http_get(addr, "/-/ready", "*/*") {
             return true;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -165,12 +165,12 @@ pub fn url_encode(s: &str) -> String {
 }
 
 /// A plain HTTP/1.1 GET with `Connection: close`: the status and the (de-chunked) body.
-pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+pub fn http_get(addr: SocketAddr, path: &str, accept: &str) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
     )?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
