@@ -258,9 +258,8 @@ fn alert_names_severities_and_annotations() {
     assert_eq!(count("description: "), alerts.len());
 }
 
-/// `namesrv-alerts.test.yml` fires NamesrvNotReady, NamesrvLiveBrokersDropped,
-/// NamesrvBrokerExpired, NamesrvDown, NamesrvFramesRejected and NamesrvRouteLatencyHigh
-/// with their exact labels and annotations, and checks silence before each `for:`.
+/// `namesrv-alerts.test.yml` fires every alert from synthetic series with its exact
+/// labels and annotations, and checks silence before each `for:` has elapsed.
 #[test]
 fn promtool_unit_tests_fire_the_alerts() {
     let (status, out, err) = promtool(&["test", "rules", "namesrv-alerts.test.yml"]);
@@ -285,11 +284,16 @@ fn promtool_unit_tests_fire_the_alerts() {
         fired,
         BTreeSet::from([
             "NamesrvBrokerExpired",
+            "NamesrvConnectionsRefused",
             "NamesrvDown",
             "NamesrvFramesRejected",
             "NamesrvLiveBrokersDropped",
+            "NamesrvNoLiveBrokers",
             "NamesrvNotReady",
+            "NamesrvRegistrationsRejected",
             "NamesrvRouteLatencyHigh",
+            "NamesrvSnapshotPublishSlow",
+            "NamesrvWriteQueueBacklog",
         ])
     );
 }
