@@ -16,6 +16,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod exported;
 mod namesrv;
 mod prometheus;
 mod promql;
@@ -27,6 +28,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{topic, BrokerReg};
+use exported::{declared_families, expected_families, exported_series, LABELS};
 use namesrv::Namesrv;
 use prometheus::Prometheus;
 
@@ -116,73 +118,6 @@ fn promtool_stdin(args: &[&str], input: &str) -> (std::process::ExitStatus, Stri
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-// ---------------------------------------------------------------------------
-// what namesrv exports (issue 12, item 2)
-
-const COUNTERS: &[&str] = &[
-    "rocketmq_namesrv_requests_total",
-    "rocketmq_namesrv_connections_accepted_total",
-    "rocketmq_namesrv_connections_closed_total",
-    "rocketmq_namesrv_broker_registrations_total",
-    "rocketmq_namesrv_broker_unregistrations_total",
-    "rocketmq_namesrv_snapshot_publishes_total",
-    "rocketmq_namesrv_frames_rejected_total",
-    "rocketmq_namesrv_shard_requests_total",
-    "process_cpu_seconds_total",
-];
-
-const GAUGES: &[&str] = &[
-    "rocketmq_namesrv_connections",
-    "rocketmq_namesrv_clusters",
-    "rocketmq_namesrv_broker_groups",
-    "rocketmq_namesrv_brokers",
-    "rocketmq_namesrv_topics",
-    "rocketmq_namesrv_kv_entries",
-    "rocketmq_namesrv_write_queue_depth",
-    "rocketmq_namesrv_ready",
-    "rocketmq_namesrv_build_info",
-    "process_resident_memory_bytes",
-    "process_open_fds",
-    "process_start_time_seconds",
-];
-
-const HISTOGRAMS: &[&str] = &[
-    "rocketmq_namesrv_request_duration_seconds",
-    "rocketmq_namesrv_snapshot_publish_duration_seconds",
-    "rocketmq_namesrv_writer_batch_writes",
-    "rocketmq_namesrv_kv_persist_duration_seconds",
-];
-
-/// The labels of item 2, plus `le` (histogram buckets) and the target labels
-/// Prometheus adds to every series it scrapes.
-const LABELS: &[&str] = &[
-    "code",
-    "response_code",
-    "class",
-    "reason",
-    "result",
-    "shard",
-    "version",
-    "le",
-    "job",
-    "instance",
-];
-
-/// Every series name a scrape of `/metrics` can store.
-fn exported_series() -> BTreeSet<String> {
-    let mut names: BTreeSet<String> = COUNTERS
-        .iter()
-        .chain(GAUGES)
-        .map(|s| s.to_string())
-        .collect();
-    for h in HISTOGRAMS {
-        for suffix in ["_bucket", "_sum", "_count"] {
-            names.insert(format!("{h}{suffix}"));
-        }
-    }
-    names
 }
 
 fn rules_text() -> String {
@@ -562,36 +497,4 @@ fn prometheus_scrapes_brokers_and_route_lookups() {
         "promtool check metrics:\n{out}{err}"
     );
     drop(server);
-}
-
-/// `(name, type)` of every `# TYPE` line; counters named with `_total`, which the
-/// Prometheus text format includes and OpenMetrics leaves out.
-fn declared_families(exposition: &str) -> BTreeSet<(String, String)> {
-    exposition
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .filter_map(|l| l.split_once(' '))
-        .map(|(name, ty)| {
-            let name = if ty == "counter" && !name.ends_with("_total") {
-                format!("{name}_total")
-            } else {
-                name.to_string()
-            };
-            (name, ty.to_string())
-        })
-        .collect()
-}
-
-fn expected_families() -> BTreeSet<(String, String)> {
-    let typed = |names: &[&str], ty: &str| -> Vec<(String, String)> {
-        names
-            .iter()
-            .map(|n| (n.to_string(), ty.to_string()))
-            .collect()
-    };
-    typed(COUNTERS, "counter")
-        .into_iter()
-        .chain(typed(GAUGES, "gauge"))
-        .chain(typed(HISTOGRAMS, "histogram"))
-        .collect()
 }
