@@ -283,10 +283,12 @@ fn load_keeps_file_order_and_pre_sizes_the_namespace_table() {
         "ns0,ns2,ns1,ns4,ns3,ns6,ns5,ns8,ns7,ns9,ns11,ns10"
     );
     let file = String::from_utf8(kv.encode_file()).expect("utf-8");
-    assert!(
-        file.starts_with(
-            r#"{"configTable":{"ns0":{"k17":"v","BB":"v","Aa":"v","k1":"v"},"ns2":{},"ns1":{}"#
-        ),
-        "{file}"
+    assert_eq!(
+        file,
+        concat!(
+            r#"{"configTable":{"ns0":{"k17":"v","BB":"v","Aa":"v","k1":"v"},"ns2":{},"#,
+            r#""ns1":{},"ns4":{},"ns3":{},"ns6":{},"ns5":{},"ns8":{},"ns7":{},"ns9":{},"#,
+            r#""ns11":{},"ns10":{}}}"#
+        )
     );
 }
