@@ -36,12 +36,12 @@ use serde::{Deserialize, Deserializer};
 use crate::durable::{is_blank, with_suffix, write_file_durably};
 
 mod limits;
-mod order;
+mod namespace;
 #[cfg(test)]
 mod tests;
 
 pub use limits::{KvLimitError, KvLimits};
-pub use order::JavaOrdered;
+pub use namespace::{KvMap, KvNamespace, KvNamespaces};
 
 /// The namespace the server itself reads (topic → `"broker:n;broker:n"`).
 pub const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
@@ -77,13 +77,6 @@ pub enum KvError {
         problem: String,
     },
 }
-
-/// One namespace's key → value map, in upstream's `HashMap` order.
-pub type KvMap = JavaOrdered<String>;
-
-/// Every namespace and its key → value map (upstream's `KVConfigManager`
-/// configTable), both in upstream's `HashMap` iteration order.
-pub type KvNamespaces = JavaOrdered<KvMap>;
 
 /// The KV store and the file it is persisted to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +157,7 @@ impl KvStore {
             .map(|(ns, kvs)| {
                 limits::namespace_bytes(ns)
                     + kvs
+                        .entries()
                         .iter()
                         .map(|(k, v)| limits::key_bytes(k, v))
                         .sum::<usize>()
@@ -220,7 +214,7 @@ impl KvStore {
     }
 
     /// A whole namespace (an existing empty namespace is `Some(empty)`).
-    pub fn namespace(&self, namespace: &str) -> Option<&KvMap> {
+    pub fn namespace(&self, namespace: &str) -> Option<&KvNamespace> {
         self.table.get(namespace)
     }
 
@@ -231,7 +225,7 @@ impl KvStore {
     pub fn put(&mut self, namespace: &str, key: &str, value: Option<String>) -> Option<String> {
         // The same count `check_put` judged the put by.
         (self.entries, self.total_bytes) = self.after_put(namespace, key, value.as_deref());
-        let kvs = self.table.get_or_insert_with(namespace, KvMap::new);
+        let kvs = self.table.get_or_create(namespace);
         match value {
             Some(v) => kvs.insert(key.to_string(), v),
             None => kvs.remove(key),
@@ -272,9 +266,9 @@ impl KvStore {
         w.begin_object();
         w.key("configTable");
         w.begin_object();
-        for (ns, entries) in self.table.java_order() {
+        for (ns, entries) in self.table.ordered() {
             w.key(ns);
-            write_entries(&mut w, entries);
+            namespace::write_entries(&mut w, entries.entries());
         }
         w.end_object();
         w.end_object();
@@ -304,7 +298,7 @@ fn parse_table(path: &Path, bytes: &[u8]) -> Result<KvNamespaces, KvError> {
         })?;
     // `KVConfigManager#load`: fastjson2 fills a new HashMap per object in file
     // order, then `configTable.putAll` copies the outer one (same inner maps).
-    let mut parsed_table = KvNamespaces::new();
+    let mut parsed_table: Vec<(String, KvNamespace)> = Vec::new();
     let members = parsed.and_then(|f| f.config_table).map(|t| t.0);
     for (ns, kvs) in members.unwrap_or_default() {
         let Some(kvs) = kvs else { continue };
@@ -313,32 +307,12 @@ fn parse_table(path: &Path, bytes: &[u8]) -> Result<KvNamespaces, KvError> {
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v.into_string())))
             .collect();
-        parsed_table.insert(ns, kvs);
+        parsed_table.push((ns, kvs.into()));
     }
-    Ok(parsed_table.java_put_all_copy())
-}
-
-/// `{"table":{k:v}}` of one namespace, keys in upstream's order: the body of
-/// GET_KVLIST_BY_NAMESPACE and of a REGISTER_BROKER reply (upstream's `KVTable`
-/// holds the namespace's own `HashMap`).
-pub fn encode_kv_table(kvs: &KvMap) -> Vec<u8> {
-    use protocol::json::{Dialect, JsonOut};
-    let mut out = Vec::with_capacity(32);
-    let mut w = JsonOut::new(&mut out, Dialect::Legacy);
-    w.begin_object();
-    w.key("table");
-    write_entries(&mut w, kvs);
-    w.end_object();
-    out
-}
-
-fn write_entries(w: &mut protocol::json::JsonOut<'_>, kvs: &KvMap) {
-    w.begin_object();
-    for (k, v) in kvs.java_order() {
-        w.key(k);
-        w.str(v);
-    }
-    w.end_object();
+    Ok(parsed_table
+        .into_iter()
+        .collect::<KvNamespaces>()
+        .put_all_copy())
 }
 
 /// The table to start from when the file at `path` is empty: its `.bak`, if that

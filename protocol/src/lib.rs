@@ -12,6 +12,9 @@
 //! - [`json_escape`]: how each release's encoder escapes a string (bodies and
 //!   JSON headers), and the process's [`json_escape::JsonRelease`].
 //! - [`java_table`]: Java's hashing and the iteration order of its hash tables.
+//! - `java_utf8`: bytes to text as Java's `new String(bytes, UTF_8)` reads them
+//!   (headers and the compressed register body), and fastjson2's reading of
+//!   malformed UTF-8 in a JSON header.
 //! - [`header`]: the header codecs, [`header::json`] (serialize type 0, with its
 //!   fast path) and [`header::binary`] (type 1); [`header::encode`] and
 //!   [`header::decode`] pick one by type.
@@ -31,6 +34,7 @@ pub mod error;
 pub mod frame;
 pub mod header;
 pub mod java_table;
+pub(crate) mod java_utf8;
 pub mod json;
 pub mod json_escape;
 

@@ -15,11 +15,8 @@ mod common;
 use common::{part, zlib};
 
 use namesrv_protocol::body::{
-    body_crc32, BodyError, BrokerData, BrokerMemberGroup, ClusterInfo, DataVersion, KvTable,
-    QueueData, RegisterBrokerBody, TopicConfig, TopicList, TopicQueueMappingInfo, TopicRouteData,
-};
-use namesrv_protocol::java_table::{
-    java_hash_order, java_long_hash, java_string_cmp, java_string_hash, JavaTable,
+    body_crc32, BodyError, BrokerData, BrokerMemberGroup, ClusterInfo, DataVersion, QueueData,
+    RegisterBrokerBody, TopicConfig, TopicQueueMappingInfo, TopicRouteData,
 };
 use namesrv_protocol::json::{parse_dialect, quote_bare_keys, Dialect, JsonOut};
 use namesrv_protocol::json_escape::{write_json_string as write_json_string_as, JsonRelease};
@@ -59,16 +56,6 @@ const ESC_STD: &str = r#"{"brokerDatas":[],"filterServerTable":{"k\/a\/b\"c\\d\b
 /// RocketMQ 5.5.0 (fastjson2 2.0.59), either dialect: built from the per-char
 /// rules `escape_golden.rs` pins against the real encoder.
 const ESC_55: &str = "{\"brokerDatas\":[],\"filterServerTable\":{\"k/a/b\\\"c\\\\d\\b\\f\\n\\r\\t\\u0001\\u000b\\u001f\u{7f}\u{85}\u{9f}\u{a0}\u{e9}\u{4e2d}\u{1f600}\u{2028}\u{2029}<>()'\":[\"x/y\",\"\u{e9}\"]},\"orderTopicConf\":\"a/b\\\"c\\\\d\\b\\f\\n\\r\\t\\u0001\\u000b\\u001f\u{7f}\u{85}\u{9f}\u{a0}\u{e9}\u{4e2d}\u{1f600}\u{2028}\u{2029}<>()'\",\"queueDatas\":[]}";
-const KV_LEGACY: &str =
-    r#"{"table":{"broker-b":"v-broker-b","broker-c":"v-broker-c","broker-a":"v-broker-a"}}"#;
-const KV_STD: &str =
-    r#"{"table":{"broker-a":"v-broker-a","broker-b":"v-broker-b","broker-c":"v-broker-c"}}"#;
-const KV13_LEGACY: &str = r#"{"table":{"key1":"v1","key2":"v2","key0":"v0","key5":"v5","key6":"v6","key3":"v3","key4":"v4","key9":"v9","key7":"v7","key8":"v8","key11":"v11","key10":"v10","key12":"v12"}}"#;
-const TOPICS12_LEGACY: &str = r#"{"topicList":["Topic6","Topic5","Topic4","Topic3","Topic2","Topic1","Topic0","Topic9","Topic8","Topic7","Topic10","Topic11"]}"#;
-const TOPICS12_HASHMAP: &str = r#"["Topic6","Topic5","Topic4","Topic3","Topic2","Topic1","Topic0","Topic9","Topic10","Topic8","Topic11","Topic7"]"#;
-const TOPICS20_LEGACY: &str = r#"{"topicList":["Topic12","Topic6","Topic13","Topic5","Topic14","Topic4","Topic15","Topic3","Topic16","Topic2","Topic1","Topic17","Topic0","Topic18","Topic19","Topic9","Topic8","Topic7","Topic10","Topic11"]}"#;
-const TOPICS20_HASHMAP: &str = r#"["Topic12","Topic6","Topic13","Topic5","Topic14","Topic4","Topic15","Topic3","Topic16","Topic2","Topic1","Topic17","Topic0","Topic18","Topic19","Topic9","Topic8","Topic7","Topic10","Topic11"]"#;
-const TOPICLIST_ADDR: &str = r#"{"brokerAddr":"10.0.0.1:10911","topicList":["TopicTest"]}"#;
 const CLUSTER_LEGACY: &str = r#"{"brokerAddrTable":{"zz-broker":{"brokerAddrs":{0:"10.0.0.1:10911",1:"10.0.0.2:10911"},"brokerName":"zz-broker","cluster":"DefaultCluster","enableActingMaster":false},"broker-b":{"brokerAddrs":{0:"10.0.0.1:10911",1:"10.0.0.2:10911"},"brokerName":"broker-b","cluster":"DefaultCluster","enableActingMaster":false},"broker-c":{"brokerAddrs":{0:"10.0.0.1:10911",1:"10.0.0.2:10911"},"brokerName":"broker-c","cluster":"DefaultCluster","enableActingMaster":false},"broker-a":{"brokerAddrs":{0:"10.0.0.1:10911",1:"10.0.0.2:10911"},"brokerName":"broker-a","cluster":"DefaultCluster","enableActingMaster":false},"a":{"brokerAddrs":{0:"10.0.0.1:10911",1:"10.0.0.2:10911"},"brokerName":"a","cluster":"DefaultCluster","enableActingMaster":true,"zoneName":"zone-1"},"broker-z":{"brokerAddrs":{0:"10.0.0.1:10911",1:"10.0.0.2:10911"},"brokerName":"broker-z","cluster":"DefaultCluster","enableActingMaster":false}},"clusterAddrTable":{"DefaultCluster":["broker-z","broker-b","broker-c","broker-a"],"Other":["a","zz-broker"]}}"#;
 const CLUSTER_STD: &str = r#"{"brokerAddrTable":{"a":{"brokerAddrs":{"0":"10.0.0.1:10911","1":"10.0.0.2:10911"},"brokerName":"a","cluster":"DefaultCluster","enableActingMaster":true,"zoneName":"zone-1"},"broker-a":{"brokerAddrs":{"0":"10.0.0.1:10911","1":"10.0.0.2:10911"},"brokerName":"broker-a","cluster":"DefaultCluster","enableActingMaster":false},"broker-b":{"brokerAddrs":{"0":"10.0.0.1:10911","1":"10.0.0.2:10911"},"brokerName":"broker-b","cluster":"DefaultCluster","enableActingMaster":false},"broker-c":{"brokerAddrs":{"0":"10.0.0.1:10911","1":"10.0.0.2:10911"},"brokerName":"broker-c","cluster":"DefaultCluster","enableActingMaster":false},"broker-z":{"brokerAddrs":{"0":"10.0.0.1:10911","1":"10.0.0.2:10911"},"brokerName":"broker-z","cluster":"DefaultCluster","enableActingMaster":false},"zz-broker":{"brokerAddrs":{"0":"10.0.0.1:10911","1":"10.0.0.2:10911"},"brokerName":"zz-broker","cluster":"DefaultCluster","enableActingMaster":false}},"clusterAddrTable":{"DefaultCluster":["broker-z","broker-b","broker-c","broker-a"],"Other":["a","zz-broker"]}}"#;
 const CLUSTER_EMPTY: &str = r#"{"brokerAddrTable":{},"clusterAddrTable":{}}"#;
@@ -203,85 +190,6 @@ fn escaping_both_dialects() {
         assert_eq!(esc(Dialect::Legacy, JsonRelease::V5_5), v55, "{c:?}");
         assert_eq!(esc(Dialect::Standard, JsonRelease::V5_5), v55, "{c:?}");
     }
-}
-
-#[test]
-fn kv_table_java_hash_order() {
-    // String.hashCode: "broker-a" = 0x1636EB6D, "-b" = ...6E, "-c" = ...6F.
-    // spread = h ^ (h >>> 16): ...FD5B, ...FD58, ...FD59; & 15 (16 buckets) →
-    // a:11, b:8, c:9, so a HashMap iterates b, c, a. Standard sorts.
-    let kv = KvTable {
-        table: ["broker-a", "broker-b", "broker-c"]
-            .iter()
-            .map(|k| (k.to_string(), format!("v-{k}")))
-            .collect(),
-    };
-    assert_eq!(enc(|o| kv.encode(Dialect::Legacy, o)), KV_LEGACY);
-    assert_eq!(enc(|o| kv.encode(Dialect::Standard, o)), KV_STD);
-
-    // 13 keys > 0.75 * 16: the HashMap has resized to 32 buckets.
-    let kv13 = KvTable {
-        table: (0..13)
-            .map(|i| (format!("key{i}"), format!("v{i}")))
-            .collect(),
-    };
-    assert_eq!(enc(|o| kv13.encode(Dialect::Legacy, o)), KV13_LEGACY);
-}
-
-#[test]
-fn java_hash_order_matches_hashmap_with_resizes() {
-    // `new HashMap<>()` of "Topic0".."Topic{n-1}" inserted in sorted order; its
-    // keySet as fastjson printed it. 12 keys stay in 16 buckets (resize only
-    // when size > 12), 20 keys live in 32 buckets.
-    for (n, golden) in [(12, TOPICS12_HASHMAP), (20, TOPICS20_HASHMAP)] {
-        let mut names: Vec<String> = (0..n).map(|i| format!("Topic{i}")).collect();
-        names.sort();
-        java_hash_order(&mut names, |s| java_string_hash(s));
-        let expected: Vec<String> = serde_json::from_str(golden).unwrap();
-        assert_eq!(names, expected, "n={n}");
-    }
-}
-
-#[test]
-fn topic_list_is_a_concurrent_hash_set() {
-    // `ConcurrentHashMap.newKeySet()` resizes one entry earlier than HashMap
-    // (at size >= 12), so 12 topics already sit in 32 buckets and the order
-    // differs from the HashMap golden above. Sets are not sorted by
-    // MapSortField, so the standard dialect prints the same order.
-    for (n, golden) in [(12, TOPICS12_LEGACY), (20, TOPICS20_LEGACY)] {
-        let mut topics: Vec<String> = (0..n).map(|i| format!("Topic{i}")).collect();
-        topics.sort();
-        let tl = TopicList {
-            broker_addr: None,
-            topic_list: topics,
-        };
-        assert_eq!(enc(|o| tl.encode(Dialect::Legacy, o)), golden, "n={n}");
-        assert_eq!(enc(|o| tl.encode(Dialect::Standard, o)), golden, "n={n}");
-        assert_eq!(
-            TopicList::decode(golden.as_bytes())
-                .unwrap()
-                .topic_list
-                .len(),
-            n
-        );
-    }
-    assert_ne!(TOPICS12_LEGACY[13..], TOPICS12_HASHMAP[..]);
-
-    let tl = TopicList {
-        broker_addr: Some("10.0.0.1:10911".into()),
-        topic_list: vec!["TopicTest".into()],
-    };
-    assert_eq!(enc(|o| tl.encode(Dialect::Legacy, o)), TOPICLIST_ADDR);
-    assert_eq!(TopicList::decode(TOPICLIST_ADDR.as_bytes()).unwrap(), tl);
-    // A set holds no duplicates.
-    let dup = TopicList {
-        broker_addr: None,
-        topic_list: vec!["A".into(), "A".into()],
-    };
-    assert_eq!(
-        enc(|o| dup.encode(Dialect::Legacy, o)),
-        r#"{"topicList":["A"]}"#
-    );
 }
 
 fn cluster_info() -> ClusterInfo {
@@ -480,14 +388,6 @@ fn route_decode_round_trips_and_accepts_topic_syn_flag() {
 }
 
 #[test]
-fn kv_table_decode() {
-    let kv = KvTable::decode(KV_LEGACY.as_bytes()).unwrap();
-    assert_eq!(kv.table.len(), 3);
-    assert_eq!(kv.table["broker-a"], "v-broker-a");
-    assert_eq!(KvTable::decode(b"{}").unwrap(), KvTable::default());
-}
-
-#[test]
 fn json_writer_basics() {
     let mut buf = Vec::new();
     let mut w = JsonOut::with_release(&mut buf, Dialect::Standard, JsonRelease::V5_3);
@@ -510,43 +410,6 @@ fn json_writer_basics() {
         String::from_utf8(buf).unwrap(),
         r#"{"-3":[9007199254740991,"-9007199254740992",-2147483648,true,null],"k":"\u00E9","o":{}}"#
     );
-}
-
-// ---------------------------------------------------------------------------
-// Java hashing helpers
-// ---------------------------------------------------------------------------
-
-#[test]
-fn java_hashes() {
-    assert_eq!(java_string_hash(""), 0);
-    assert_eq!(java_string_hash("hello"), 99_162_322);
-    // Over UTF-16 units: U+1F600 is D83D DE00.
-    assert_eq!(java_string_hash("\u{1f600}"), 0xD83D * 31 + 0xDE00);
-    // Wraps like Java int arithmetic.
-    assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
-    assert_eq!(java_long_hash(1), 1);
-    assert_eq!(java_long_hash(-1), 0);
-    assert_eq!(java_long_hash(1 << 32), 1);
-    // UTF-16 order puts U+1F600 (D83D..) before U+FFFF; byte order does not.
-    assert_eq!(
-        java_string_cmp("\u{1f600}", "\u{ffff}"),
-        std::cmp::Ordering::Less
-    );
-    assert!("\u{1f600}" > "\u{ffff}");
-}
-
-#[test]
-fn java_table_capacities() {
-    assert_eq!(JavaTable::HashMap.capacity(12), 16);
-    assert_eq!(JavaTable::HashMap.capacity(13), 32);
-    assert_eq!(JavaTable::ConcurrentHashMap.capacity(11), 16);
-    assert_eq!(JavaTable::ConcurrentHashMap.capacity(12), 32);
-    assert_eq!(JavaTable::ConcurrentHashMapWith(128).capacity(3), 256);
-    assert_eq!(JavaTable::ConcurrentHashMapWith(32).capacity(3), 64);
-    assert_eq!(JavaTable::HashMapCopy.capacity(1), 2);
-    assert_eq!(JavaTable::HashMapCopy.capacity(2), 4);
-    assert_eq!(JavaTable::HashMapCopy.capacity(3), 8);
-    assert_eq!(JavaTable::HashMapWith(17).capacity(1), 32);
 }
 
 // ---------------------------------------------------------------------------

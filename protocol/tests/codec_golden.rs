@@ -167,65 +167,6 @@ fn json_escaping_matches_each_release() {
 }
 
 #[test]
-fn json_ext_fields_in_java_hashmap_order() {
-    // Buckets (capacity 16): brokerId 2, clusterName 7, brokerAddr 8, topic 9,
-    // brokerName 12.
-    let cmd = RemotingCommand::request(
-        1,
-        2,
-        ext(&[
-            ("topic", "t"),
-            ("brokerName", "b"),
-            ("clusterName", "c"),
-            ("brokerAddr", "a"),
-            ("brokerId", "0"),
-        ]),
-    );
-    assert!(json_of(&cmd).contains(
-        r#""extFields":{"brokerId":"0","clusterName":"c","brokerAddr":"a","topic":"t","brokerName":"b"}"#
-    ));
-    // namespace 8, value 13, key 14.
-    let cmd = RemotingCommand::request(
-        1,
-        2,
-        ext(&[("namespace", "n"), ("key", "k"), ("value", "v")]),
-    );
-    assert!(json_of(&cmd).contains(r#""extFields":{"namespace":"n","value":"v","key":"k"}"#));
-    // "Aa" and "BB" share a hash: a bucket keeps insertion order.
-    let cmd = RemotingCommand::request(1, 2, ext(&[("x", "1"), ("BB", "2"), ("Aa", "3")]));
-    assert!(json_of(&cmd).contains(r#""extFields":{"BB":"2","Aa":"3","x":"1"}"#));
-    let cmd = RemotingCommand::request(1, 2, ext(&[("Aa", "3"), ("BB", "2")]));
-    assert!(json_of(&cmd).contains(r#""extFields":{"Aa":"3","BB":"2"}"#));
-    // 12 keys fit a 16-slot table; the 13th insert grows it to 32 and reorders.
-    let keys: Vec<String> = (0..13).map(|i| format!("topic{i}")).collect();
-    let order_of = |n: usize| {
-        let pairs: Vec<(String, String)> = keys[..n]
-            .iter()
-            .map(|k| (k.clone(), String::new()))
-            .collect();
-        let json = json_of(&RemotingCommand::request(1, 2, pairs));
-        let start = json.find("\"extFields\":{").unwrap();
-        let end = start + json[start..].find('}').unwrap();
-        json[start..end]
-            .split('"')
-            .filter(|s| s.starts_with("topic"))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        order_of(12),
-        [1, 2, 0, 5, 6, 3, 10, 4, 11, 9, 7, 8].map(|i| format!("topic{i}"))
-    );
-    assert_eq!(
-        order_of(13),
-        [1, 2, 0, 5, 6, 3, 4, 9, 12, 7, 8, 10, 11].map(|i| format!("topic{i}"))
-    );
-    // A repeated key keeps its last value, as HashMap.put does.
-    let cmd = RemotingCommand::request(1, 2, ext(&[("topic", "a"), ("topic", "b")]));
-    assert!(json_of(&cmd).contains(r#""extFields":{"topic":"b"}"#));
-}
-
-#[test]
 fn json_round_trips() {
     for cmd in sample_commands() {
         let bytes = json_of(&cmd);

@@ -10,6 +10,10 @@
 //!   `ERR`. Left out when generating it: strings mixing escapes with malformed
 //!   UTF-8, and escapes JSON does not define (see docs/compat.md).
 
+mod common;
+use common::{part, zlib};
+
+use namesrv_protocol::body::RegisterBrokerBody;
 use namesrv_protocol::header::{binary as header_binary, json as header_json};
 use namesrv_protocol::RemotingCommand;
 
@@ -116,4 +120,33 @@ fn binary_decode_replaces_malformed_utf8() {
         with(34, &[0x80]).ext_fields,
         Some(vec![("topic".into(), "\u{FFFD}".into())])
     );
+}
+
+/// A compressed register body's topic lines and filter server list are text read
+/// with `new String(bytes, "UTF-8")` (`RegisterBrokerBody#decode`). What RocketMQ
+/// 5.5.0's own decode made of these bytes (a Java snippet on JDK 17): `T` + an
+/// encoded surrogate is one U+FFFD (Rust's lossy decoder makes three), an
+/// overlong `C0 AF` two.
+#[test]
+fn compressed_register_body_text_read_as_java() {
+    let line = |name: &[u8]| [name, b" 1 1 6 SINGLE_TAG"].concat();
+    let mut raw = Vec::new();
+    part(&mut raw, br#"{"counter":1,"stateVersion":0,"timestamp":1}"#);
+    raw.extend_from_slice(&2i32.to_be_bytes());
+    part(&mut raw, &line(b"T\xED\xA0\x80"));
+    part(&mut raw, &line(b"U\xC0\xAF"));
+    part(&mut raw, b"[\"h\xED\xA0\x80\"]");
+    raw.extend_from_slice(&0i32.to_be_bytes());
+    let body = RegisterBrokerBody::decode(Some(&zlib(&raw)), true, 479).expect("decodes");
+    let mut names: Vec<String> = body
+        .topic_configs
+        .iter()
+        .map(|t| utf16_hex(&t.topic_name))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["0054 FFFD", "0055 FFFD FFFD"]);
+    let filters: Option<Vec<String>> = body
+        .filter_server_list
+        .map(|l| l.iter().map(|f| utf16_hex(f)).collect());
+    assert_eq!(filters, Some(vec!["0068 FFFD".to_string()]));
 }

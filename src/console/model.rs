@@ -295,6 +295,7 @@ pub fn kv(view: &ServerView<'_>) -> Kv {
         .iter()
         .map(|(ns, map)| {
             let mut entries: Vec<KvEntry> = map
+                .entries()
                 .iter()
                 .map(|(k, v)| KvEntry {
                     key: k.clone(),

@@ -6,7 +6,7 @@ use protocol::body::{body_crc32, BodyError, DataVersion, DecodeLimits, RegisterB
 use protocol::RemotingCommand;
 
 use super::{ext_string, Outcome};
-use crate::kv::{encode_kv_table, ORDER_TOPIC_CONFIG};
+use crate::kv::ORDER_TOPIC_CONFIG;
 use crate::registry::snapshot::Snapshot;
 use crate::registry::{Registration, WriteOp};
 use crate::reply::Reply;
@@ -208,8 +208,7 @@ fn order_conf_body(snap: &Snapshot) -> Option<Bytes> {
     if !snap.config.return_order_topic_config_to_broker {
         return None;
     }
-    let ns = snap.kv.get(ORDER_TOPIC_CONFIG)?;
-    Some(encode_kv_table(ns).into())
+    Some(snap.kv.get(ORDER_TOPIC_CONFIG)?.table_body())
 }
 
 /// The live-table key a request names (`clusterName`, `brokerAddr`), or, when

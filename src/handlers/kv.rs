@@ -4,7 +4,7 @@ use protocol::codes::response;
 use protocol::RemotingCommand;
 
 use super::{ext_string, Outcome};
-use crate::kv::{encode_kv_table, KvLimits};
+use crate::kv::KvLimits;
 use crate::registry::snapshot::Snapshot;
 use crate::registry::WriteOp;
 use crate::reply::Reply;
@@ -57,7 +57,7 @@ pub fn delete(cmd: &RemotingCommand) -> Outcome {
 pub fn list(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     let ns = cmd.ext("namespace");
     match ns.and_then(|n| snap.kv.get(n)) {
-        Some(table) => Reply::with_body(encode_kv_table(table)),
+        Some(table) => Reply::with_body(table.table_body()),
         None => Reply::error(
             response::QUERY_NOT_FOUND,
             format!("No config item, Namespace: {}", ns.unwrap_or("null")),

@@ -22,7 +22,7 @@ use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::{Config, UpdateError};
 use crate::http::metrics::{MetricsHandle, Registration as RegCount, Unregistration};
-use crate::kv::{encode_kv_table, KvLimits, KvStore, ORDER_TOPIC_CONFIG};
+use crate::kv::{KvLimits, KvStore, ORDER_TOPIC_CONFIG};
 use crate::reply::Reply;
 
 /// Most writes applied before one publish, so a flood cannot starve replies.
@@ -246,7 +246,7 @@ impl Writer {
                         }
                         if self.config.return_order_topic_config_to_broker {
                             if let Some(ns) = self.kv.table().get(ORDER_TOPIC_CONFIG) {
-                                reply.body = Some(encode_kv_table(ns).into());
+                                reply.body = Some(ns.table_body());
                             }
                         }
                         reply

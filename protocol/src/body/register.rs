@@ -15,6 +15,7 @@ use super::registration::{RegisterBrokerBody, TopicConfig};
 use super::route::TopicQueueMappingInfo;
 use super::tables::DataVersion;
 use crate::java_table::{java_hash_order_in, java_string_hash, order_str_keys, JavaTable};
+use crate::java_utf8;
 use crate::json::{parse_dialect, Dialect, JsonOut};
 
 /// V3_0_11: from this version on the body is a `RegisterBrokerBody`.
@@ -420,7 +421,8 @@ fn decode_compressed(
     let mut index: HashMap<String, usize> = HashMap::new();
     for _ in 0..topic_count.max(0) {
         let part = p.read_part()?;
-        let tc = TopicConfig::decode_line(&String::from_utf8_lossy(&part))?;
+        // `RegisterBrokerBody#decode`: `new String(buffer, "UTF-8")`.
+        let tc = TopicConfig::decode_line(&java_utf8::decode(&part))?;
         // Java keys the table by topicName: a repeated name replaces the entry.
         match index.get(&tc.topic_name) {
             Some(&i) => topic_configs[i] = tc,
@@ -431,13 +433,16 @@ fn decode_compressed(
         }
     }
 
+    // Read as text first, as `new String(filterServerListBuffer, "UTF-8")` does.
     let filter_json = p.read_part()?;
+    let filter_json = java_utf8::decode(&filter_json);
     // Java logs and keeps an empty list when this JSON is bad; `null` → null.
-    let filter_server_list = match parse_dialect::<Option<Vec<serde_json::Value>>>(&filter_json) {
-        Ok(Some(items)) => Some(items.into_iter().filter_map(value_to_string).collect()),
-        Ok(None) => None,
-        Err(_) => Some(Vec::new()),
-    };
+    let filter_server_list =
+        match parse_dialect::<Option<Vec<serde_json::Value>>>(filter_json.as_bytes()) {
+            Ok(Some(items)) => Some(items.into_iter().filter_map(value_to_string).collect()),
+            Ok(None) => None,
+            Err(_) => Some(Vec::new()),
+        };
 
     let mut mapping_infos = BTreeMap::new();
     if version >= V5_0_0 {

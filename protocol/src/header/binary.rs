@@ -5,9 +5,9 @@
 //! val_len:i32 + val)*`. A zero length stands for null in both directions.
 
 use super::ext_order::java_ext_order;
-use super::java_utf8;
 use crate::command::{LanguageCode, RemotingCommand};
 use crate::error::HeaderError;
+use crate::java_utf8;
 
 /// The fixed part plus the two length words: the smallest valid header.
 pub const MIN_HEADER_LEN: usize = 21;

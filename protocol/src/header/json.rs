@@ -7,11 +7,11 @@
 use serde_json::Value;
 
 use super::ext_order::java_ext_order;
-use super::java_utf8;
 use super::json_fast as fast;
 use super::json_keys::{property, Prop};
 use crate::command::{LanguageCode, RemotingCommand};
 use crate::error::HeaderError;
+use crate::java_utf8;
 use crate::json::{value_to_string, Dialect};
 use crate::json_escape::{process_release, write_json_string, JsonRelease};
 

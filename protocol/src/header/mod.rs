@@ -12,7 +12,6 @@
 
 pub mod binary;
 mod ext_order;
-pub(crate) mod java_utf8;
 pub mod json;
 mod json_fast;
 mod json_keys;

@@ -198,3 +198,83 @@ where
         JavaMap::new(JavaTable::HashMap)
     }
 }
+
+/// Copies and content: what a table built from another one holds.
+impl<K, V, S> JavaMap<K, V, S>
+where
+    K: std::hash::Hash + Eq + JavaHash,
+    S: std::hash::BuildHasher + Default,
+{
+    /// This map's entries put, in this map's iteration order, into a fresh
+    /// table built as `table` and sized for them: with
+    /// [`JavaTable::HashMapCopy`], `new HashMap<>(m)` or `putAll` into an empty
+    /// `new HashMap<>()` (`HashMap#putMapEntries`).
+    pub fn copied(self, table: JavaTable) -> Self {
+        let JavaMap { chains, map } = self;
+        let mut all: Vec<(usize, u64, K, V)> = map
+            .into_iter()
+            .map(|(k, (v, r))| (chains.bucket(k.java_hash()), r, k, v))
+            .collect();
+        all.sort_unstable_by_key(|(b, r, _, _)| (*b, *r));
+        let mut copy = JavaMap {
+            chains: Chains::new(table, all.len()),
+            map: std::collections::HashMap::with_capacity_and_hasher(all.len(), S::default()),
+        };
+        for (_, _, k, v) in all {
+            copy.insert(k, v);
+        }
+        copy
+    }
+}
+
+/// Equal when they hold the same entries: the iteration order is a matter of
+/// history (a reloaded store holds the same entries in tables sized anew).
+impl<K, V, S> PartialEq for JavaMap<K, V, S>
+where
+    K: std::hash::Hash + Eq,
+    V: PartialEq,
+    S: std::hash::BuildHasher,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.map.len() == other.map.len()
+            && self
+                .map
+                .iter()
+                .all(|(k, (v, _))| other.map.get(k).is_some_and(|(w, _)| v == w))
+    }
+}
+
+impl<K, V, S> Eq for JavaMap<K, V, S>
+where
+    K: std::hash::Hash + Eq,
+    V: Eq,
+    S: std::hash::BuildHasher,
+{
+}
+
+impl<K, V, S> FromIterator<(K, V)> for JavaMap<K, V, S>
+where
+    K: std::hash::Hash + Eq + JavaHash,
+    S: std::hash::BuildHasher + Default,
+{
+    /// Puts in the given order into `new HashMap<>()`.
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut m = Self::default();
+        for (k, v) in iter {
+            m.insert(k, v);
+        }
+        m
+    }
+}
+
+impl<K, V, W, S, const N: usize> From<[(K, W); N]> for JavaMap<K, V, S>
+where
+    K: std::hash::Hash + Eq + JavaHash,
+    W: Into<V>,
+    S: std::hash::BuildHasher + Default,
+{
+    /// Puts in array order into `new HashMap<>()`.
+    fn from(entries: [(K, W); N]) -> Self {
+        entries.into_iter().map(|(k, w)| (k, w.into())).collect()
+    }
+}

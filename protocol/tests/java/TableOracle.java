@@ -13,6 +13,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *   copy ID HMCOPY | HSCOPY | PUTALL | KSADD | CHMWADD n
  *        prints the order of a fresh copy of ID: new HashMap<>(m), new HashSet<>(keys),
  *        new HashMap<>().putAll(m), newKeySet().addAll(keys), new CHM<>(n) put in order
+ *   clone ID NEW                                    NEW = new HashMap<>(ID) (a set: its keys
+ *                                                   in iteration order), for further puts
  */
 public class TableOracle {
     static Object key(String s) {
@@ -63,6 +65,15 @@ public class TableOracle {
                 case "dump":
                     out.println(line(maps.containsKey(a[1]) ? maps.get(a[1]).keySet() : sets.get(a[1])));
                     break;
+                case "clone": {
+                    Map<Object, Object> m = maps.get(a[1]);
+                    if (m == null) {
+                        m = new LinkedHashMap<>();
+                        for (Object k : sets.get(a[1])) m.put(k, k);
+                    }
+                    maps.put(a[2], new HashMap<>(m));
+                    break;
+                }
                 case "copy": {
                     Map<Object, Object> m = maps.get(a[1]);
                     Collection<Object> keys = m != null ? m.keySet() : sets.get(a[1]);

@@ -12,6 +12,8 @@
 use std::borrow::Cow;
 
 use crate::error::HeaderError;
+use crate::json::Dialect;
+use crate::json_escape::{write_json_string, JsonRelease};
 
 const REPL: char = '\u{FFFD}';
 
@@ -178,9 +180,9 @@ pub fn repair_json_strings(src: &[u8]) -> Result<Vec<u8>, HeaderError> {
                 "JSON header: a string at {i} holds both escapes and malformed UTF-8"
             )));
         } else {
-            out.push(b'"');
-            write_escaped(&mut out, &decode(raw));
-            out.push(b'"');
+            // The one escaping rule of 5.5's encoder; the rewritten header is only
+            // parsed again, so any correct escaping would do.
+            write_json_string(&mut out, &decode(raw), Dialect::Legacy, JsonRelease::V5_5);
         }
         i = end + 1;
     }
@@ -216,24 +218,6 @@ fn string_end(src: &[u8], start: usize) -> Result<(usize, bool), HeaderError> {
         };
     }
     Err(HeaderError::malformed("JSON header: unterminated string"))
-}
-
-/// `s` as JSON string contents: quotes, backslashes and control characters
-/// escaped, everything else as UTF-8.
-fn write_escaped(out: &mut Vec<u8>, s: &str) {
-    for ch in s.chars() {
-        match ch {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            c if u32::from(c) < 0x20 => {
-                out.extend_from_slice(format!("\\u{:04x}", u32::from(c)).as_bytes());
-            }
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-    }
 }
 
 /// A decoded code point; surrogates (never valid in UTF-8) are U+FFFD.
