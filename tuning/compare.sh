@@ -29,6 +29,10 @@
 #   STEP_TIMEOUT=300 (seconds, per loadgen run)  RESULTS=dir  NO_BUILD=1
 #   OURS_BIN=path (default target/release/namesrv); SERVERS may also name "base", a
 #   second build of ours at BASE_BIN=path, to measure a change before/after, interleaved
+#   OURS_PROPS / BASE_PROPS: extra config lines for ours / base, `;`-separated
+#   (e.g. OURS_PROPS="httpPort=0" BASE_PROPS="httpPort=-1" with BASE_BIN=$OURS_BIN: the
+#   cost of a setting on one binary); SCRAPE=1: while a lookup round runs, GET /metrics
+#   once a second from every server whose boot line names an HTTP port
 #
 #
 # On a clean clone it builds what it needs: `cargo build --release -p loadgen -p namesrv
@@ -189,6 +193,7 @@ start_server() {
     local kind=$1 tag=$2 heap=${3:-$JAVA_HEAP}
     local xms=${heap%%:*} xmx=${heap##*:}
     local dir="$WORK/$tag" logf="$RESULTS/logs/$tag.log"
+    SRV_HTTP=""
     rm -rf "$dir"
     mkdir -p "$dir/home"
     case "$kind" in
@@ -197,11 +202,15 @@ start_server() {
             [[ $kind == base ]] && bin=${BASE_BIN:?BASE_BIN=path of the baseline namesrv binary}
             printf 'listenPort=0\nbindAddress=127.0.0.1\ncores=%s\nkvConfigPath=%s/kv.json\nconfigStorePath=%s/ns.properties\n' \
                 "$NCORES" "$dir" "$dir" >"$dir/ns.properties"
+            local props=${OURS_PROPS:-httpPort=-1}
+            [[ $kind == base ]] && props=${BASE_PROPS:-httpPort=-1}
+            tr ';' '\n' <<<"$props" >>"$dir/ns.properties"
             HOME="$dir/home" NO_COLOR=1 RUST_LOG=${NAMESRV_LOG:-warn,namesrv=info} \
                 spawn "$logf" taskset -c "$SERVER_CPUS" "$bin" -c "$dir/ns.properties"
             SRV_PID=$SPAWNED
             wait_ready "$SRV_PID" "$logf" "boot success" "" 30 || return 1
             SRV_PORT=$(grep -o 'address 127.0.0.1:[0-9]*' "$logf" | head -1 | cut -d: -f2)
+            SRV_HTTP=$(grep -o 'http 127.0.0.1:[0-9]*' "$logf" | head -1 | cut -d: -f2 || true)
             ;;
         java)
             SRV_PORT=$(free_port)
@@ -345,6 +354,13 @@ step_lookup() {
             fi
             local extra=()
             [[ $s == echo ]] && extra=(--set verify=false)
+            local scraper=""
+            if [[ "${SCRAPE:-0}" == 1 && -n "${SRV_HTTP:-}" ]]; then
+                # a Prometheus-like scrape: one GET /metrics a second, bounded by the server's life
+                spawn "$RESULTS/logs/scrape-$s-r$r.log" bash -c \
+                    'while kill -0 '"$SRV_PID"' 2>/dev/null; do curl -s -o /dev/null -w "%{http_code} %{size_download}\n" http://127.0.0.1:'"$SRV_HTTP"'/metrics; sleep 1; done'
+                scraper=$SPAWNED
+            fi
             if [[ "${CLOSED:-1}" == 1 ]]; then
             loadgen_run "$RESULTS/lookup-closed16-$s-r$r.json" max-lookup "${LOOKUP_SETS[@]}" "${extra[@]+"${extra[@]}"}" \
                 --set clients.closed_connections="$CONNS" --set clients.closed_in_flight=16
@@ -358,6 +374,7 @@ step_lookup() {
                     --set clients.mode=open --set clients.count=$((rate / 4)) --set clients.topics_per_client=4 \
                     --set 'clients.refresh_period="1s"' --set clients.connections="$CONNS"
             done
+            [[ -n $scraper ]] && stop "$scraper"
             stop "$SRV_PID"
         done
     done
