@@ -7,7 +7,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use once_cell::race::OnceBox;
 use protocol::body::{BrokerData, ClusterInfo, ClusterOrder, QueueData};
-use protocol::java_table::{java_bucket, java_hash_order_in, java_long_hash, JavaTable};
+use protocol::java_table::{
+    java_bucket, java_hash_order_in, java_long_hash, java_string_hash, JavaTable,
+};
 use protocol::json::Dialect;
 
 use super::route::{BrokerFragments, FragmentCache, Route, RouteEntry, RouteExtras};
@@ -142,19 +144,21 @@ pub(super) fn build_route_entry(
 ) -> Option<RouteEntry> {
     let queues = t.queues(topic)?;
     let queue_datas = ordered_queue_datas(queues);
-    let seq = t.topic_seq(topic);
-    // `new HashSet<>(queueDataMap.keySet())`: filled in the map's order.
-    let mut brokers: Vec<Arc<BrokerFragments>> = queues
-        .java_keys()
-        .into_iter()
-        .filter_map(|n| t.broker(n))
+    let chain_rank = t.topic_chain_rank(topic);
+    let name_hash = java_string_hash(topic);
+    // `new HashSet<>(queueDataMap.keySet())`: filled in the map's order, which
+    // `values()` (the QueueData above) walks too.
+    let mut brokers: Vec<Arc<BrokerFragments>> = queue_datas
+        .iter()
+        .filter_map(|q| t.broker(&q.broker_name))
         .map(|bd| frags.get(bd))
         .collect();
     if queue_datas.is_empty() || brokers.is_empty() {
         return Some(RouteEntry {
-            queue_datas,
+            queue_datas: queue_datas.into(),
             route: None,
-            seq,
+            chain_rank,
+            name_hash,
         });
     }
     java_hash_order_in(&mut brokers, broker_copy_table(queues.len()), |b| {
@@ -181,14 +185,15 @@ pub(super) fn build_route_entry(
         || extras.order_topic_conf.is_some()
         || extras.mapping.is_some();
     Some(RouteEntry {
-        queue_datas,
-        route: Some(Route {
+        queue_datas: queue_datas.into(),
+        route: Some(Arc::new(Route {
             brokers,
             extras: has_extras.then(|| Box::new(extras)),
             legacy: OnceBox::new(),
             standard: OnceBox::new(),
-        }),
-        seq,
+        })),
+        chain_rank,
+        name_hash,
     })
 }
 

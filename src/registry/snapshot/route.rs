@@ -13,14 +13,21 @@ use crate::registry::tables::Tables;
 use crate::registry::HashMap;
 
 /// One topic as readers see it.
+///
+/// Its content sits behind `Arc`s, so a resize of upstream's topicQueueTable,
+/// which changes every topic's chain rank and nothing else, re-ranks an entry
+/// with a shallow copy that keeps its encoded bodies ([`RouteEntry::reranked`]).
 #[derive(Debug)]
 pub struct RouteEntry {
     /// In route order; used by the topic-list codes and the route body.
-    pub queue_datas: Vec<QueueData>,
+    pub queue_datas: Arc<[QueueData]>,
     /// `None` when no broker of the topic is known (a lookup answers 17).
-    pub(super) route: Option<Route>,
-    /// Insertion rank in upstream's topicQueueTable (ties in a bucket iterate in it).
-    pub seq: u64,
+    pub(super) route: Option<Arc<Route>>,
+    /// Rank in its bucket's chain of upstream's topicQueueTable (a bucket's
+    /// topics iterate in it).
+    pub chain_rank: u64,
+    /// Java `hashCode` of the topic name, which picks its bucket there.
+    pub name_hash: i32,
 }
 
 /// What a route body is made of, and the body itself once somebody asked.
@@ -123,6 +130,17 @@ impl FragmentCache {
 }
 
 impl RouteEntry {
+    /// The same entry at another chain rank, sharing its queues, its route and
+    /// the bodies encoded so far (or later, by either copy).
+    pub(super) fn reranked(&self, chain_rank: u64) -> RouteEntry {
+        RouteEntry {
+            queue_datas: self.queue_datas.clone(),
+            route: self.route.clone(),
+            chain_rank,
+            name_hash: self.name_hash,
+        }
+    }
+
     /// The route as upstream's `ZoneRouteRPCHook#filterByZoneName` answers it
     /// (always the legacy dialect): groups with a master outside `zone` go,
     /// with their queues and their addresses' filter servers. Upstream decodes
