@@ -67,6 +67,21 @@ def run(d, meta, phase):
               cluster="ord-SysCluster")
     d.req("ord 304 system topics", 304)
 
+    # 304's brokerAddr is `brokerAddrs.keySet().iterator().next()` of the first group
+    # in brokerAddrTable: ord-sys16-19286 spreads to bucket 0 (low 12 bits 0), ahead of
+    # the ord-g* names below (registered after it left), and its
+    # ids 16 then 0 share bucket 0 of brokerAddrs, so 16 (put first) comes first.
+    for i, bid in enumerate((16, 0)):
+        _register(d, f"ord 103 ord-sys16 id {bid}", "ord-sys16-19286", f"127.0.0.1:{41131 + i}",
+                  [topic_config("ord-Ts16"), topic_config("ord-Ts16b")], bid=bid, cluster="ord-S16Cluster")
+    d.req("ord 304 first group's ids 16 then 0", 304)
+    for i, bid in enumerate((16, 0)):
+        d.req(f"ord 104 ord-sys16 id {bid}", 104, {"brokerName": "ord-sys16-19286",
+                                                    "brokerAddr": f"127.0.0.1:{41131 + i}",
+                                                    "clusterName": "ord-S16Cluster", "brokerId": str(bid)},
+              conn=f"ord-ord-sys16-19286-{bid}")
+    d.settle()
+
     # brokerAddrTable / clusterAddrTable buckets shared by several names (106, 304, 224)
     for i, (g, c) in enumerate([("ord-g299", "ord-C94"), ("ord-g211", "ord-C72"), ("ord-g178", "ord-C50"),
                                 ("ord-g210", "ord-C94"), ("ord-g177", "ord-C72")]):
