@@ -92,10 +92,10 @@ impl TopicRouteData {
                 order_str_keys(&mut v, Dialect::Legacy, JavaTable::HashMap);
                 v
             });
-        let filters: Vec<(String, Vec<String>)> = self
+        let filters: Vec<(String, Option<Vec<String>>)> = self
             .filter_server_table
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
             .collect();
         let rest = RouteRest {
             filter_server_table: &filters,
@@ -126,8 +126,10 @@ impl TopicRouteData {
 /// (each with [`BrokerData::write_route_member`]) and get the same bytes as
 /// [`TopicRouteData::encode`].
 pub struct RouteRest<'a> {
-    /// In the order `pickupTopicRouteData` puts them into its `new HashMap<>()`.
-    pub filter_server_table: &'a [(String, Vec<String>)],
+    /// In the order `pickupTopicRouteData` puts them into its `new HashMap<>()`,
+    /// with the addresses that have none (`None`): fastjson skips null values, but
+    /// those puts sized the table, which decides the order of the rest.
+    pub filter_server_table: &'a [(String, Option<Vec<String>>)],
     pub order_topic_conf: Option<&'a str>,
     pub queue_datas: &'a [QueueData],
     /// In the iteration order of upstream's per-topic HashMap (the legacy
@@ -150,16 +152,18 @@ pub fn write_route_json(
     w.end_array();
 
     w.key("filterServerTable");
-    let mut filters: Vec<(&String, &Vec<String>)> = rest
+    let mut filters: Vec<(&String, Option<&Vec<String>>)> = rest
         .filter_server_table
         .iter()
-        .map(|(k, v)| (k, v))
+        .map(|(k, v)| (k, v.as_ref()))
         .collect();
     order_str_keys(&mut filters, dialect, JavaTable::HashMap);
     w.begin_object();
     for (addr, servers) in filters {
-        w.key(addr);
-        w.str_array(servers);
+        if let Some(servers) = servers {
+            w.key(addr);
+            w.str_array(servers);
+        }
     }
     w.end_object();
 

@@ -37,23 +37,26 @@ pub(super) fn broker_copy_table(brokers: usize) -> JavaTable {
 
 /// `filterServerTable`: the filter servers of every address of these brokers, in
 /// the order upstream puts them (brokers in `brokerDatas` order, each one's
-/// addresses in its copy's order, before any acting-master rewrite).
+/// addresses in its copy's order, before any acting-master rewrite). Upstream puts
+/// every address once any filter server is known, a null list included
+/// (`None`): fastjson leaves those out, but they sized the HashMap.
 pub(super) fn filter_server_table<'a>(
     t: &Tables,
     brokers: impl IntoIterator<Item = &'a BrokerData>,
-) -> Vec<(String, Vec<String>)> {
-    let mut table: Vec<(String, Vec<String>)> = Vec::new();
+) -> Vec<(String, Option<Vec<String>>)> {
+    let mut table: Vec<(String, Option<Vec<String>>)> = Vec::new();
     if !t.has_filter_servers() {
         return table;
     }
     for bd in brokers {
         for (_, addr) in bd.route_addrs() {
-            if let Some(list) = t.filter_servers(&(bd.cluster.clone(), addr.clone())) {
-                // A put of a present key keeps its place.
-                match table.iter_mut().find(|(a, _)| a == addr) {
-                    Some(slot) => slot.1 = list.clone(),
-                    None => table.push((addr.clone(), list.clone())),
-                }
+            let list = t
+                .filter_servers(&(bd.cluster.clone(), addr.clone()))
+                .cloned();
+            // A put of a present key keeps its place.
+            match table.iter_mut().find(|(a, _)| a == addr) {
+                Some(slot) => slot.1 = list,
+                None => table.push((addr.clone(), list)),
             }
         }
     }

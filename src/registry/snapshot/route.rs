@@ -46,7 +46,7 @@ pub(super) struct Route {
 #[derive(Debug, Default)]
 pub(super) struct RouteExtras {
     /// In upstream's put order.
-    pub(super) filter_server_table: Vec<(String, Vec<String>)>,
+    pub(super) filter_server_table: Vec<(String, Option<Vec<String>>)>,
     pub(super) order_topic_conf: Option<String>,
     /// In upstream's iteration order.
     pub(super) mapping: Option<Vec<(String, TopicQueueMappingInfo)>>,
@@ -58,6 +58,9 @@ pub(super) struct BrokerFragments {
     pub(super) data: BrokerData,
     /// Java `hashCode` of the broker name (it fixes the `brokerDatas` order).
     pub(super) name_hash: i32,
+    /// The legacy `brokerAddrs` order of a group an acting master rewrote for
+    /// one route (`None`: the group's own order).
+    legacy_ids: Option<Box<[i64]>>,
     legacy: Box<[u8]>,
     standard: Box<[u8]>,
 }
@@ -71,6 +74,7 @@ impl BrokerFragments {
         };
         BrokerFragments {
             name_hash: java_string_hash(&data.broker_name),
+            legacy_ids: None,
             legacy: encode(Dialect::Legacy),
             standard: encode(Dialect::Standard),
             data,
@@ -87,9 +91,18 @@ impl BrokerFragments {
         };
         BrokerFragments {
             name_hash: java_string_hash(&data.broker_name),
+            legacy_ids: Some(legacy_ids.into()),
             legacy: encode(Dialect::Legacy),
             standard: encode(Dialect::Standard),
             data,
+        }
+    }
+
+    /// The ids in the order this group's legacy `brokerAddrs` lists them.
+    fn legacy_order(&self) -> Vec<i64> {
+        match &self.legacy_ids {
+            Some(ids) => ids.to_vec(),
+            None => self.data.route_addrs().iter().map(|(id, _)| *id).collect(),
         }
     }
 
@@ -155,11 +168,12 @@ impl RouteEntry {
                     .as_deref()
                     .is_some_and(|z| z.eq_ignore_ascii_case(zone))
         };
-        let (kept, removed): (Vec<&BrokerData>, Vec<&BrokerData>) = route
+        let (kept, removed): (Vec<&BrokerFragments>, Vec<&BrokerFragments>) = route
             .brokers
             .iter()
-            .map(|b| &b.data)
-            .partition(|bd| keep(bd));
+            .map(|b| &**b)
+            .partition(|b| keep(&b.data));
+        let removed: Vec<&BrokerData> = removed.iter().map(|b| &b.data).collect();
         let gone = |name: &str| removed.iter().any(|b| b.broker_name == name);
         let queue_datas: Vec<QueueData> = self
             .queue_datas
@@ -168,10 +182,13 @@ impl RouteEntry {
             .cloned()
             .collect();
         let extras = route.extras.as_deref();
-        let filters: Vec<(String, Vec<String>)> = extras
+        // The decoded body has no null lists, so the re-encoded map is sized
+        // without them.
+        let filters: Vec<(String, Option<Vec<String>>)> = extras
             .map(|e| {
                 e.filter_server_table
                     .iter()
+                    .filter(|(_, list)| list.is_some())
                     .filter(|(addr, _)| {
                         !removed
                             .iter()
@@ -189,10 +206,11 @@ impl RouteEntry {
         };
         let mut out = Vec::with_capacity(256);
         let brokers = |w: &mut JsonOut<'_>| {
-            for bd in &kept {
-                // Decoded `brokerAddrs`: a `new HashMap<>()` put in the copy's order.
-                let mut decoded = (*bd).clone();
-                decoded.addr_order = bd.route_addrs().iter().map(|(id, _)| *id).collect();
+            for b in &kept {
+                // Decoded `brokerAddrs`: a `new HashMap<>()` put in the order the
+                // legacy body lists them (an acting master's rewrite included).
+                let mut decoded = b.data.clone();
+                decoded.addr_order = b.legacy_order();
                 decoded.write_json(w, JavaTable::HashMap);
             }
         };

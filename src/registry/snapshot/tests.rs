@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 struct Reference {
     /// Each with the legacy id order of its acting-master rewrite, if any.
     broker_datas: Vec<(BrokerData, Option<Vec<i64>>)>,
-    filter_server_table: Vec<(String, Vec<String>)>,
+    filter_server_table: Vec<(String, Option<Vec<String>>)>,
     order_topic_conf: Option<String>,
     queue_datas: Vec<QueueData>,
     mapping: Option<Vec<(String, TopicQueueMappingInfo)>>,
@@ -380,4 +380,41 @@ fn a_topic_table_resize_keeps_every_encoded_body() {
         .collect();
     assert_eq!(expected.len(), 1536);
     assert_eq!(listed_order(&after), expected);
+}
+
+/// `pickupTopicRouteData` puts every address of the route into filterServerTable,
+/// null lists included: 13 puts grow its HashMap to 32 buckets, where
+/// 127.0.0.1:41160 (bucket 14) comes before 127.0.0.1:41180 (bucket 16; both
+/// would be the other way round in 16). Checked against Java 5.5.0.
+#[test]
+fn null_filter_server_puts_size_the_filter_table() {
+    let now = Instant::now();
+    let cfg = Config::default();
+    let kv = KvNamespaces::new();
+    let mut t = Tables::default();
+    let mut b = SnapshotBuilder::new(Arc::new(cfg.clone()), Arc::new(kv.clone()), now);
+    let topics = [("ord-Tfs".to_string(), 6), ("ord-Tfs2".to_string(), 6)];
+    let mut addrs = vec!["127.0.0.1:41180".to_string(), "127.0.0.1:41160".to_string()];
+    addrs.extend((0..11).map(|i| format!("127.0.0.1:{}", 41201 + i)));
+    for (id, addr) in addrs.iter().enumerate() {
+        let mut r = reg("ord-FsCluster", 5, id as i64, addr, &topics, 1);
+        r.body.filter_server_list = Some(match id {
+            0 => vec!["fs-a:1".to_string()],
+            1 => vec!["fs-b:1".to_string()],
+            _ => Vec::new(),
+        });
+        t.register_broker(&r, ConnId(id as u64), now, TableSettings::default());
+    }
+    let snap = block_on(b.publish(&mut t, &cfg, &kv));
+    let body = snap
+        .routes
+        .get("ord-Tfs")
+        .and_then(|e| e.body(Dialect::Legacy));
+    let body = String::from_utf8(body.expect("route").to_vec()).expect("utf-8");
+    let start = body.find("\"filterServerTable\"").expect("field");
+    let end = start + body[start..].find('}').expect("end") + 1;
+    assert_eq!(
+        &body[start..end],
+        r#""filterServerTable":{"127.0.0.1:41160":["fs-b:1"],"127.0.0.1:41180":["fs-a:1"]}"#
+    );
 }
