@@ -22,7 +22,10 @@ pub struct QueueData {
 }
 
 /// A broker group: its addresses by broker id (0 = master).
-#[derive(Debug, Clone, Default)]
+///
+/// Equal when content and put order are: a removal and a re-put of an id
+/// changes the order alone, and the order shows in the bodies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BrokerData {
     pub cluster: String,
     pub broker_name: String,
@@ -35,20 +38,6 @@ pub struct BrokerData {
     /// [`BrokerData::put_addr`] and [`BrokerData::retain_addrs`].
     pub addr_order: Vec<i64>,
 }
-
-/// Equal when the content is: the order of puts shows only with a change of
-/// content (a new id, or a removed one), so it is not compared.
-impl PartialEq for BrokerData {
-    fn eq(&self, o: &Self) -> bool {
-        self.cluster == o.cluster
-            && self.broker_name == o.broker_name
-            && self.broker_addrs == o.broker_addrs
-            && self.enable_acting_master == o.enable_acting_master
-            && self.zone_name == o.zone_name
-    }
-}
-
-impl Eq for BrokerData {}
 
 /// Static-topic queue mapping of one broker for one topic.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -219,6 +208,13 @@ impl BrokerData {
             self.addr_order.push(id);
         }
         old
+    }
+
+    /// `remove(id)`: the id leaves the put order too.
+    pub fn remove_addr(&mut self, id: i64) -> Option<String> {
+        let old = self.broker_addrs.remove(&id)?;
+        self.addr_order.retain(|x| *x != id);
+        Some(old)
     }
 
     /// Removes the addresses `keep` says no to (`removeIf`).

@@ -106,8 +106,7 @@ pub(super) fn apply_acting_master(broker_datas: &mut [BrokerData], queue_datas: 
         };
         if qd.perm & protocol::codes::perm::WRITE == 0 {
             if let Some((&min_id, _)) = bd.broker_addrs.iter().next() {
-                if let Some(addr) = bd.broker_addrs.remove(&min_id) {
-                    bd.addr_order.retain(|id| *id != min_id);
+                if let Some(addr) = bd.remove_addr(min_id) {
                     bd.put_addr(0, addr);
                 }
             }

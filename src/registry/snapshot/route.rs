@@ -123,12 +123,8 @@ pub(super) struct FragmentCache {
 impl FragmentCache {
     /// Drops fragments whose BrokerData no longer matches the tables.
     pub(super) fn refresh(&mut self, t: &Tables) {
-        // BrokerData equality leaves out the put order of its addresses, which
-        // a removal and a re-put within one batch change alone.
-        self.by_name.retain(|name, f| {
-            t.broker(name)
-                .is_some_and(|b| *b == f.data && b.addr_order == f.data.addr_order)
-        });
+        self.by_name
+            .retain(|name, f| t.broker(name).is_some_and(|b| *b == f.data));
     }
 
     /// The fragments of `bd` (valid after [`Self::refresh`] for this publish).
