@@ -334,3 +334,27 @@ fn register_topic_in_namesrv() {
     );
     assert_eq!(c.route("Syn").unwrap().queue_datas[0].topic_sys_flag, 2);
 }
+
+/// 304's brokerAddr is the first key of the first group's live `brokerAddrs`
+/// (`RouteInfoManager#getSystemTopicList`): ids 16 and 0 share bucket 0 of its 16,
+/// so 16, put first, is the one Java names (checked against Java 5.5.0).
+#[test]
+fn system_topic_list_names_the_first_put_id_of_a_bucket() {
+    let server = TestServer::start(&[]);
+    let mut c = server.client();
+    for (id, addr) in [(16, "127.0.0.1:41131"), (0, "127.0.0.1:41132")] {
+        c.register_ok(&BrokerReg::new(
+            "ord-S16Cluster",
+            "ord-sys16-19286",
+            addr,
+            id,
+            // Two topics: a lone one from a slave without its master is refused.
+            vec![topic("ord-Ts16", 6, 4), topic("ord-Ts16b", 6, 4)],
+        ));
+    }
+    let r = c.ask(rq::GET_SYSTEM_TOPIC_LIST_FROM_NS, &[], None);
+    assert_eq!(
+        body_str(&r),
+        r#"{"brokerAddr":"127.0.0.1:41131","topicList":["ord-sys16-19286","ord-S16Cluster"]}"#
+    );
+}

@@ -67,6 +67,37 @@ def run(d, meta, phase):
               cluster="ord-SysCluster")
     d.req("ord 304 system topics", 304)
 
+    # 304's brokerAddr is `brokerAddrs.keySet().iterator().next()` of the first group
+    # in brokerAddrTable: ord-sys16-19286 spreads to bucket 0 (low 12 bits 0), ahead of
+    # the ord-g* names below (registered after it left), and its
+    # ids 16 then 0 share bucket 0 of brokerAddrs, so 16 (put first) comes first.
+    for i, bid in enumerate((16, 0)):
+        _register(d, f"ord 103 ord-sys16 id {bid}", "ord-sys16-19286", f"127.0.0.1:{41131 + i}",
+                  [topic_config("ord-Ts16"), topic_config("ord-Ts16b")], bid=bid, cluster="ord-S16Cluster")
+    d.req("ord 304 first group's ids 16 then 0", 304)
+    for i, bid in enumerate((16, 0)):
+        d.req(f"ord 104 ord-sys16 id {bid}", 104, {"brokerName": "ord-sys16-19286",
+                                                    "brokerAddr": f"127.0.0.1:{41131 + i}",
+                                                    "clusterName": "ord-S16Cluster", "brokerId": str(bid)},
+              conn=f"ord-ord-sys16-19286-{bid}")
+    d.settle()
+
+    # filterServerTable gets a put for every address of the route, null lists included:
+    # 13 addresses grow its HashMap to 32 buckets, where 127.0.0.1:41160 (bucket 14)
+    # comes before 127.0.0.1:41180 (bucket 16; 0 of 16).
+    fs_addrs = ["127.0.0.1:41180", "127.0.0.1:41160"] + [f"127.0.0.1:{41201 + i}" for i in range(11)]
+    for bid, addr in enumerate(fs_addrs):
+        filters = {0: ["fs-a:1"], 1: ["fs-b:1"]}.get(bid, [])
+        _register(d, f"ord 103 ord-fs13 id {bid}", "ord-fs13", addr,
+                  [topic_config("ord-Tfs"), topic_config("ord-Tfs2")], bid=bid, filters=filters,
+                  cluster="ord-FsCluster")
+    _route(d, "ord-Tfs (13 addresses, 2 with filter servers)", "ord-Tfs")
+    for bid, addr in enumerate(fs_addrs):
+        d.req(f"ord 104 ord-fs13 id {bid}", 104, {"brokerName": "ord-fs13", "brokerAddr": addr,
+                                                   "clusterName": "ord-FsCluster", "brokerId": str(bid)},
+              conn=f"ord-ord-fs13-{bid}")
+    d.settle()
+
     # brokerAddrTable / clusterAddrTable buckets shared by several names (106, 304, 224)
     for i, (g, c) in enumerate([("ord-g299", "ord-C94"), ("ord-g211", "ord-C72"), ("ord-g178", "ord-C50"),
                                 ("ord-g210", "ord-C94"), ("ord-g177", "ord-C72")]):

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use namesrv_protocol::java_table::{
-    java_hash_order_in, java_long_hash, java_string_hash, Chains, JavaHash, JavaMap, JavaTable,
+    java_hash_order_in, java_long_hash, java_string_hash, JavaHash, JavaMap, JavaTable, TableGrowth,
 };
 
 /// A key as the oracle writes it: `#n` a Long, anything else a String.
@@ -88,7 +88,7 @@ const KINDS: [(&str, JavaTable); 9] = [
 /// which the model follows (out of scope, see docs/compat.md), so such orders are
 /// not compared.
 struct Crowding {
-    chains: Chains,
+    chains: TableGrowth,
     live: std::collections::HashMap<String, i32>,
     counts: std::collections::HashMap<usize, usize>,
     crowded: bool,
@@ -97,7 +97,7 @@ struct Crowding {
 impl Crowding {
     fn new(table: JavaTable, copied: usize) -> Crowding {
         Crowding {
-            chains: Chains::new(table, copied),
+            chains: TableGrowth::new(table, copied),
             live: Default::default(),
             counts: Default::default(),
             crowded: false,

@@ -3,11 +3,9 @@
 use std::collections::HashSet;
 
 use bytes::Bytes;
-use protocol::body::{BrokerMemberGroup, TopicList};
+use protocol::body::{long_map_order, BrokerMemberGroup, TopicList};
 use protocol::codes::{request as rq, sys_flag};
-use protocol::java_table::{
-    java_bucket, java_hash_order_in, java_long_hash, java_string_hash, JavaTable,
-};
+use protocol::java_table::{java_bucket, JavaTable};
 use protocol::json::Dialect;
 use protocol::RemotingCommand;
 
@@ -15,8 +13,9 @@ use crate::registry::snapshot::{RouteEntry, Snapshot};
 use crate::reply::Reply;
 
 /// Topics in the order upstream iterates its topicQueueTable, a `new
-/// ConcurrentHashMap<>(1024)`: by bucket, each chain in its rank order (`seq`,
-/// kept by the tables through inserts and resizes). The lists are built from that
+/// ConcurrentHashMap<>(1024)`: by bucket, each chain in its rank order
+/// (`chain_rank`, kept by the tables through inserts and resizes; the topic's
+/// hash is the entry's, computed at publish). The lists are built from that
 /// iteration, so its order decides theirs.
 fn table_order<'a>(
     snap: &Snapshot,
@@ -24,7 +23,7 @@ fn table_order<'a>(
 ) -> Vec<(&'a str, &'a RouteEntry)> {
     let cap = snap.topic_table_capacity;
     let mut topics: Vec<(usize, u64, &str, &RouteEntry)> = topics
-        .map(|(t, e)| (java_bucket(java_string_hash(t), cap), e.seq, t, e))
+        .map(|(t, e)| (java_bucket(e.name_hash, cap), e.chain_rank, t, e))
         .collect();
     topics.sort_unstable_by_key(|(b, r, _, _)| (*b, *r));
     topics.into_iter().map(|(_, _, t, e)| (t, e)).collect()
@@ -134,13 +133,12 @@ fn system_topics_body(snap: &Snapshot) -> Bytes {
         topics.extend(names.iter().cloned());
     }
     // The first BrokerData of brokerAddrTable with an address, and the first key
-    // of its brokerAddrs (a `new HashMap<>()` of Long).
+    // of its brokerAddrs (`RouteInfoManager#getSystemTopicList`:
+    // `keySet().iterator().next()` of the live `new HashMap<>()`, whose chains
+    // keep put order).
     let broker_addr = order.brokers.iter().find_map(|n| {
         let bd = info.broker_addr_table.get(n)?;
-        let mut addrs: Vec<(&i64, &String)> = bd.broker_addrs.iter().collect();
-        java_hash_order_in(&mut addrs, JavaTable::HashMap, |(id, _)| {
-            java_long_hash(**id)
-        });
+        let addrs = long_map_order(&bd.broker_addrs, &bd.addr_order, JavaTable::HashMap);
         addrs.first().map(|(_, a)| (*a).clone())
     });
     topic_list_body(TopicList {

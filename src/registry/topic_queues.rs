@@ -8,7 +8,8 @@ use protocol::java_table::{java_bucket, java_string_hash};
 
 use super::HashSet;
 
-/// One topic's QueueData, by broker name, plus the topic's insertion rank.
+/// One topic's QueueData, by broker name, plus the topic's rank in its chain of
+/// upstream's topicQueueTable.
 ///
 /// A short Vec sorted by broker name (so lookups binary-search): most topics live
 /// on a handful of brokers, and a BTreeMap's first node alone costs about 700
@@ -19,8 +20,9 @@ use super::HashSet;
 #[derive(Debug, Default, Clone)]
 pub struct TopicQueues {
     /// The topic's rank in its chain of upstream's topicQueueTable (a
-    /// ConcurrentHashMap; see `Tables::put_queue`); the topic-list codes show it.
-    pub seq: u64,
+    /// ConcurrentHashMap; see `Tables::put_queue`), rewritten when that table
+    /// resizes; the topic-list codes show it.
+    pub chain_rank: u64,
     queues: Vec<QueueSlot>,
     /// The rank the next new broker of this topic gets (appended to its chain).
     next_rank: u32,
@@ -77,10 +79,10 @@ impl QueueSlot {
 }
 
 impl TopicQueues {
-    /// An empty queue list for a topic entering the table with rank `seq`.
-    pub(super) fn new(seq: u64) -> TopicQueues {
+    /// An empty queue list for a topic entering the table with `chain_rank`.
+    pub(super) fn new(chain_rank: u64) -> TopicQueues {
         TopicQueues {
-            seq,
+            chain_rank,
             queues: Vec::with_capacity(1),
             next_rank: 0,
             cap_log2: 4,
@@ -172,6 +174,7 @@ impl TopicQueues {
     }
 
     /// Broker names in upstream's iteration order (`queueDataMap.keySet()`).
+    #[cfg(test)]
     pub fn java_keys(&self) -> Vec<&str> {
         self.java_ordered()
             .into_iter()
@@ -179,7 +182,8 @@ impl TopicQueues {
             .collect()
     }
 
-    /// The QueueData in upstream's iteration order (`queueDataMap.values()`).
+    /// The QueueData in upstream's iteration order (`queueDataMap.values()`;
+    /// `keySet()` walks the same order, so their broker names are its keys).
     pub fn java_queue_datas(&self) -> Vec<QueueData> {
         self.java_ordered()
             .into_iter()

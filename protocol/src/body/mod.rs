@@ -17,6 +17,7 @@ pub use error::BodyError;
 pub use register::{body_crc32, DecodeLimits, MAX_INFLATED_REGISTER_BODY};
 pub use registration::{RegisterBrokerBody, TopicConfig};
 pub use route::{
-    write_route_json, BrokerData, QueueData, RouteRest, TopicQueueMappingInfo, TopicRouteData,
+    long_map_order, write_route_json, BrokerData, QueueData, RouteRest, TopicQueueMappingInfo,
+    TopicRouteData,
 };
 pub use tables::{BrokerMemberGroup, ClusterInfo, ClusterOrder, DataVersion, KvTable, TopicList};

@@ -22,7 +22,10 @@ pub struct QueueData {
 }
 
 /// A broker group: its addresses by broker id (0 = master).
-#[derive(Debug, Clone, Default)]
+///
+/// Equal when content and put order are: a removal and a re-put of an id
+/// changes the order alone, and the order shows in the bodies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BrokerData {
     pub cluster: String,
     pub broker_name: String,
@@ -35,20 +38,6 @@ pub struct BrokerData {
     /// [`BrokerData::put_addr`] and [`BrokerData::retain_addrs`].
     pub addr_order: Vec<i64>,
 }
-
-/// Equal when the content is: the order of puts shows only with a change of
-/// content (a new id, or a removed one), so it is not compared.
-impl PartialEq for BrokerData {
-    fn eq(&self, o: &Self) -> bool {
-        self.cluster == o.cluster
-            && self.broker_name == o.broker_name
-            && self.broker_addrs == o.broker_addrs
-            && self.enable_acting_master == o.enable_acting_master
-            && self.zone_name == o.zone_name
-    }
-}
-
-impl Eq for BrokerData {}
 
 /// Static-topic queue mapping of one broker for one topic.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -92,10 +81,10 @@ impl TopicRouteData {
                 order_str_keys(&mut v, Dialect::Legacy, JavaTable::HashMap);
                 v
             });
-        let filters: Vec<(String, Vec<String>)> = self
+        let filters: Vec<(String, Option<Vec<String>>)> = self
             .filter_server_table
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
             .collect();
         let rest = RouteRest {
             filter_server_table: &filters,
@@ -126,8 +115,10 @@ impl TopicRouteData {
 /// (each with [`BrokerData::write_route_member`]) and get the same bytes as
 /// [`TopicRouteData::encode`].
 pub struct RouteRest<'a> {
-    /// In the order `pickupTopicRouteData` puts them into its `new HashMap<>()`.
-    pub filter_server_table: &'a [(String, Vec<String>)],
+    /// In the order `pickupTopicRouteData` puts them into its `new HashMap<>()`,
+    /// with the addresses that have none (`None`): fastjson skips null values, but
+    /// those puts sized the table, which decides the order of the rest.
+    pub filter_server_table: &'a [(String, Option<Vec<String>>)],
     pub order_topic_conf: Option<&'a str>,
     pub queue_datas: &'a [QueueData],
     /// In the iteration order of upstream's per-topic HashMap (the legacy
@@ -150,16 +141,18 @@ pub fn write_route_json(
     w.end_array();
 
     w.key("filterServerTable");
-    let mut filters: Vec<(&String, &Vec<String>)> = rest
+    let mut filters: Vec<(&String, Option<&Vec<String>>)> = rest
         .filter_server_table
         .iter()
-        .map(|(k, v)| (k, v))
+        .map(|(k, v)| (k, v.as_ref()))
         .collect();
     order_str_keys(&mut filters, dialect, JavaTable::HashMap);
     w.begin_object();
     for (addr, servers) in filters {
-        w.key(addr);
-        w.str_array(servers);
+        if let Some(servers) = servers {
+            w.key(addr);
+            w.str_array(servers);
+        }
     }
     w.end_object();
 
@@ -215,6 +208,13 @@ impl BrokerData {
             self.addr_order.push(id);
         }
         old
+    }
+
+    /// `remove(id)`: the id leaves the put order too.
+    pub fn remove_addr(&mut self, id: i64) -> Option<String> {
+        let old = self.broker_addrs.remove(&id)?;
+        self.addr_order.retain(|x| *x != id);
+        Some(old)
     }
 
     /// Removes the addresses `keep` says no to (`removeIf`).

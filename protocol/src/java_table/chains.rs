@@ -7,18 +7,18 @@ use super::{java_bucket, JavaTable, MAX_TABLE};
 /// bucket's chain is its rank's order among the bucket's keys: `put` of a new key
 /// appends to the chain, `remove` unlinks, a re-put of a removed key appends again.
 #[derive(Debug, Clone)]
-pub struct Chains {
+pub struct TableGrowth {
     concurrent: bool,
     cap: u32,
     len: u32,
     next_rank: u64,
 }
 
-impl Chains {
+impl TableGrowth {
     /// A fresh table as `table` builds it (`copied`: the entries a
     /// [`JavaTable::HashMapCopy`] is sized for).
-    pub fn new(table: JavaTable, copied: usize) -> Chains {
-        Chains {
+    pub fn new(table: JavaTable, copied: usize) -> TableGrowth {
+        TableGrowth {
             concurrent: table.is_concurrent(),
             cap: table.initial_capacity(copied) as u32,
             len: 0,
@@ -38,7 +38,7 @@ impl Chains {
         self.len == 0
     }
 
-    /// A new key goes in: its rank. Follow with [`Chains::grow`] until `None`.
+    /// A new key goes in: its rank. Follow with [`TableGrowth::grow`] until `None`.
     pub fn next_rank(&mut self) -> u64 {
         self.len = self.len.saturating_add(1);
         let rank = self.next_rank;
@@ -53,7 +53,7 @@ impl Chains {
 
     /// Doubles the table if the entries now call for it. For a ConcurrentHashMap
     /// returns the old bucket count: the caller re-ranks every key with
-    /// [`transfer`] and hands back the next rank with [`Chains::set_next_rank`].
+    /// [`transfer`] and hands back the next rank with [`TableGrowth::set_next_rank`].
     /// A HashMap keeps every chain's order when it splits, so ranks stand.
     pub fn grow(&mut self) -> Option<usize> {
         let cap = self.cap as usize;

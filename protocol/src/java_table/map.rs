@@ -1,13 +1,13 @@
 //! A map that carries its Java counterpart's iteration order.
 
-use super::{java_int_hash, java_long_hash, java_string_hash, transfer, Chains, JavaTable};
+use super::{java_int_hash, java_long_hash, java_string_hash, transfer, JavaTable, TableGrowth};
 
 /// A map that knows the iteration order its Java counterpart would have: each
-/// value carries its key's rank in its bucket's chain (see [`Chains`]). Lookups
+/// value carries its key's rank in its bucket's chain (see [`TableGrowth`]). Lookups
 /// are the inner map's; the Java order costs a sort, paid only by [`JavaMap::ordered`].
 #[derive(Debug, Clone)]
 pub struct JavaMap<K, V, S = std::collections::hash_map::RandomState> {
-    chains: Chains,
+    chains: TableGrowth,
     map: std::collections::HashMap<K, (V, u64), S>,
 }
 
@@ -48,7 +48,7 @@ where
     /// An empty map as `table` builds it.
     pub fn new(table: JavaTable) -> Self {
         JavaMap {
-            chains: Chains::new(table, 0),
+            chains: TableGrowth::new(table, 0),
             map: std::collections::HashMap::default(),
         }
     }
@@ -122,12 +122,17 @@ where
     }
 
     fn rerank(&mut self, old_cap: usize) {
-        let hashes: Vec<i32> = self.map.keys().map(JavaHash::java_hash).collect();
-        let mut ranks: Vec<u64> = self.map.values().map(|(_, r)| *r).collect();
+        // One pass pairs each hash with its rank, so no two walks of the map
+        // have to agree on their order.
+        let (hashes, mut slots): (Vec<i32>, Vec<&mut u64>) = self
+            .map
+            .iter_mut()
+            .map(|(k, (_, r))| (k.java_hash(), r))
+            .unzip();
+        let mut ranks: Vec<u64> = slots.iter().map(|r| **r).collect();
         let next = transfer(&hashes, &mut ranks, old_cap);
-        // Same map, not mutated in between: values_mut walks the same order.
-        for ((_, r), new) in self.map.values_mut().zip(ranks) {
-            *r = new;
+        for (slot, rank) in slots.iter_mut().zip(ranks) {
+            **slot = rank;
         }
         self.chains.set_next_rank(next);
     }
@@ -177,14 +182,6 @@ where
             .collect();
         all.sort_unstable_by_key(|(b, r, _, _)| (*b, *r));
         all.into_iter().map(|(_, _, k, v)| (k, v)).collect()
-    }
-
-    /// The entry Java's iterator yields first.
-    pub fn first(&self) -> Option<(&K, &V)> {
-        self.map
-            .iter()
-            .min_by_key(|(k, (_, r))| (self.chains.bucket(k.java_hash()), *r))
-            .map(|(k, (v, _))| (k, v))
     }
 }
 

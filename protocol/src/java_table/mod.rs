@@ -10,7 +10,7 @@ use crate::json::Dialect;
 mod chains;
 mod map;
 
-pub use chains::{transfer, Chains};
+pub use chains::{transfer, TableGrowth};
 pub use map::{JavaHash, JavaMap};
 
 /// Java's `String.hashCode` (over UTF-16 code units).
@@ -155,7 +155,7 @@ pub fn java_hash_order_in<T>(items: &mut [T], table: JavaTable, hash: impl Fn(&T
     }
     let hashes: Vec<i32> = items.iter().map(&hash).collect();
     let mut ranks: Vec<u64> = Vec::with_capacity(items.len());
-    let mut chains = Chains::new(table, items.len());
+    let mut chains = TableGrowth::new(table, items.len());
     for i in 0..items.len() {
         ranks.push(chains.next_rank());
         while let Some(old_cap) = chains.grow() {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use once_cell::race::OnceBox;
 use protocol::body::{BrokerData, ClusterInfo, ClusterOrder, QueueData};
-use protocol::java_table::{java_bucket, java_hash_order_in, java_long_hash, JavaTable};
+use protocol::java_table::{
+    java_bucket, java_hash_order_in, java_long_hash, java_string_hash, JavaTable,
+};
 use protocol::json::Dialect;
 
 use super::route::{BrokerFragments, FragmentCache, Route, RouteEntry, RouteExtras};
@@ -35,23 +37,26 @@ pub(super) fn broker_copy_table(brokers: usize) -> JavaTable {
 
 /// `filterServerTable`: the filter servers of every address of these brokers, in
 /// the order upstream puts them (brokers in `brokerDatas` order, each one's
-/// addresses in its copy's order, before any acting-master rewrite).
+/// addresses in its copy's order, before any acting-master rewrite). Upstream puts
+/// every address once any filter server is known, a null list included
+/// (`None`): fastjson leaves those out, but they sized the HashMap.
 pub(super) fn filter_server_table<'a>(
     t: &Tables,
     brokers: impl IntoIterator<Item = &'a BrokerData>,
-) -> Vec<(String, Vec<String>)> {
-    let mut table: Vec<(String, Vec<String>)> = Vec::new();
+) -> Vec<(String, Option<Vec<String>>)> {
+    let mut table: Vec<(String, Option<Vec<String>>)> = Vec::new();
     if !t.has_filter_servers() {
         return table;
     }
     for bd in brokers {
         for (_, addr) in bd.route_addrs() {
-            if let Some(list) = t.filter_servers(&(bd.cluster.clone(), addr.clone())) {
-                // A put of a present key keeps its place.
-                match table.iter_mut().find(|(a, _)| a == addr) {
-                    Some(slot) => slot.1 = list.clone(),
-                    None => table.push((addr.clone(), list.clone())),
-                }
+            let list = t
+                .filter_servers(&(bd.cluster.clone(), addr.clone()))
+                .cloned();
+            // A put of a present key keeps its place.
+            match table.iter_mut().find(|(a, _)| a == addr) {
+                Some(slot) => slot.1 = list,
+                None => table.push((addr.clone(), list)),
             }
         }
     }
@@ -101,8 +106,7 @@ pub(super) fn apply_acting_master(broker_datas: &mut [BrokerData], queue_datas: 
         };
         if qd.perm & protocol::codes::perm::WRITE == 0 {
             if let Some((&min_id, _)) = bd.broker_addrs.iter().next() {
-                if let Some(addr) = bd.broker_addrs.remove(&min_id) {
-                    bd.addr_order.retain(|id| *id != min_id);
+                if let Some(addr) = bd.remove_addr(min_id) {
                     bd.put_addr(0, addr);
                 }
             }
@@ -142,19 +146,21 @@ pub(super) fn build_route_entry(
 ) -> Option<RouteEntry> {
     let queues = t.queues(topic)?;
     let queue_datas = ordered_queue_datas(queues);
-    let seq = t.topic_seq(topic);
-    // `new HashSet<>(queueDataMap.keySet())`: filled in the map's order.
-    let mut brokers: Vec<Arc<BrokerFragments>> = queues
-        .java_keys()
-        .into_iter()
-        .filter_map(|n| t.broker(n))
+    let chain_rank = t.topic_chain_rank(topic);
+    let name_hash = java_string_hash(topic);
+    // `new HashSet<>(queueDataMap.keySet())`: filled in the map's order, which
+    // `values()` (the QueueData above) walks too.
+    let mut brokers: Vec<Arc<BrokerFragments>> = queue_datas
+        .iter()
+        .filter_map(|q| t.broker(&q.broker_name))
         .map(|bd| frags.get(bd))
         .collect();
     if queue_datas.is_empty() || brokers.is_empty() {
         return Some(RouteEntry {
-            queue_datas,
+            queue_datas: queue_datas.into(),
             route: None,
-            seq,
+            chain_rank,
+            name_hash,
         });
     }
     java_hash_order_in(&mut brokers, broker_copy_table(queues.len()), |b| {
@@ -181,14 +187,15 @@ pub(super) fn build_route_entry(
         || extras.order_topic_conf.is_some()
         || extras.mapping.is_some();
     Some(RouteEntry {
-        queue_datas,
-        route: Some(Route {
+        queue_datas: queue_datas.into(),
+        route: Some(Arc::new(Route {
             brokers,
             extras: has_extras.then(|| Box::new(extras)),
             legacy: OnceBox::new(),
             standard: OnceBox::new(),
-        }),
-        seq,
+        })),
+        chain_rank,
+        name_hash,
     })
 }
 

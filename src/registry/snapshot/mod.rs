@@ -26,7 +26,7 @@ use protocol::body::{ClusterInfo, ClusterOrder};
 
 use super::list_cache::ListCache;
 use super::tables::Tables;
-use super::FastHasher;
+use super::{FastHasher, HashSet};
 use crate::config::Config;
 use crate::kv::KvNamespaces;
 
@@ -64,7 +64,7 @@ pub struct Snapshot {
     /// Topic-list bodies of this snapshot, built on first request.
     pub lists: ListCache,
     /// The bucket count of upstream's topicQueueTable, which the topic lists'
-    /// order follows (with each route's `seq`).
+    /// order follows (with each route's `chain_rank`).
     pub topic_table_capacity: usize,
     /// Broker liveness for the console, shared by every snapshot (see [`live`]).
     pub live: Arc<LiveBoard>,
@@ -184,6 +184,9 @@ impl SnapshotBuilder {
             self.frags.refresh(tables);
         }
         self.last_replaced = dirty.topics.len();
+        if dirty.topic_ranks {
+            self.last_replaced += self.rerank(tables, &dirty.topics).await;
+        }
         for (n, topic) in dirty.topics.drain().enumerate() {
             if n % YIELD_EVERY == YIELD_EVERY - 1 {
                 glommio::yield_if_needed().await;
@@ -202,6 +205,31 @@ impl SnapshotBuilder {
             self.cluster = Arc::new(build_cluster_view(tables));
         }
         self.snapshot()
+    }
+
+    /// Gives every route whose chain rank moved (upstream's topicQueueTable
+    /// resized) a shallow copy at its new rank: no route is rebuilt and every
+    /// encoded body is kept. Topics in `rebuilt` are left to the rebuild.
+    /// Returns how many entries it replaced.
+    async fn rerank(&mut self, tables: &Tables, rebuilt: &HashSet<String>) -> usize {
+        let mut replaced = 0;
+        for (n, (topic, rank)) in tables.topic_chain_ranks().enumerate() {
+            if n % YIELD_EVERY == YIELD_EVERY - 1 {
+                glommio::yield_if_needed().await;
+            }
+            if rebuilt.contains(topic) {
+                continue;
+            }
+            let Some(entry) = self.routes.get(topic.as_str()) else {
+                continue;
+            };
+            if entry.chain_rank != rank {
+                let copy = Arc::new(entry.reranked(rank));
+                self.routes.insert(Arc::from(topic.as_str()), copy);
+                replaced += 1;
+            }
+        }
+        replaced
     }
 }
 

@@ -13,14 +13,21 @@ use crate::registry::tables::Tables;
 use crate::registry::HashMap;
 
 /// One topic as readers see it.
+///
+/// Its content sits behind `Arc`s, so a resize of upstream's topicQueueTable,
+/// which changes every topic's chain rank and nothing else, re-ranks an entry
+/// with a shallow copy that keeps its encoded bodies ([`RouteEntry::reranked`]).
 #[derive(Debug)]
 pub struct RouteEntry {
     /// In route order; used by the topic-list codes and the route body.
-    pub queue_datas: Vec<QueueData>,
+    pub queue_datas: Arc<[QueueData]>,
     /// `None` when no broker of the topic is known (a lookup answers 17).
-    pub(super) route: Option<Route>,
-    /// Insertion rank in upstream's topicQueueTable (ties in a bucket iterate in it).
-    pub seq: u64,
+    pub(super) route: Option<Arc<Route>>,
+    /// Rank in its bucket's chain of upstream's topicQueueTable (a bucket's
+    /// topics iterate in it).
+    pub chain_rank: u64,
+    /// Java `hashCode` of the topic name, which picks its bucket there.
+    pub name_hash: i32,
 }
 
 /// What a route body is made of, and the body itself once somebody asked.
@@ -39,7 +46,7 @@ pub(super) struct Route {
 #[derive(Debug, Default)]
 pub(super) struct RouteExtras {
     /// In upstream's put order.
-    pub(super) filter_server_table: Vec<(String, Vec<String>)>,
+    pub(super) filter_server_table: Vec<(String, Option<Vec<String>>)>,
     pub(super) order_topic_conf: Option<String>,
     /// In upstream's iteration order.
     pub(super) mapping: Option<Vec<(String, TopicQueueMappingInfo)>>,
@@ -51,6 +58,9 @@ pub(super) struct BrokerFragments {
     pub(super) data: BrokerData,
     /// Java `hashCode` of the broker name (it fixes the `brokerDatas` order).
     pub(super) name_hash: i32,
+    /// The legacy `brokerAddrs` order of a group an acting master rewrote for
+    /// one route (`None`: the group's own order).
+    legacy_ids: Option<Box<[i64]>>,
     legacy: Box<[u8]>,
     standard: Box<[u8]>,
 }
@@ -64,6 +74,7 @@ impl BrokerFragments {
         };
         BrokerFragments {
             name_hash: java_string_hash(&data.broker_name),
+            legacy_ids: None,
             legacy: encode(Dialect::Legacy),
             standard: encode(Dialect::Standard),
             data,
@@ -80,9 +91,18 @@ impl BrokerFragments {
         };
         BrokerFragments {
             name_hash: java_string_hash(&data.broker_name),
+            legacy_ids: Some(legacy_ids.into()),
             legacy: encode(Dialect::Legacy),
             standard: encode(Dialect::Standard),
             data,
+        }
+    }
+
+    /// The ids in the order this group's legacy `brokerAddrs` lists them.
+    fn legacy_order(&self) -> Vec<i64> {
+        match &self.legacy_ids {
+            Some(ids) => ids.to_vec(),
+            None => self.data.route_addrs().iter().map(|(id, _)| *id).collect(),
         }
     }
 
@@ -103,12 +123,8 @@ pub(super) struct FragmentCache {
 impl FragmentCache {
     /// Drops fragments whose BrokerData no longer matches the tables.
     pub(super) fn refresh(&mut self, t: &Tables) {
-        // BrokerData equality leaves out the put order of its addresses, which
-        // a removal and a re-put within one batch change alone.
-        self.by_name.retain(|name, f| {
-            t.broker(name)
-                .is_some_and(|b| *b == f.data && b.addr_order == f.data.addr_order)
-        });
+        self.by_name
+            .retain(|name, f| t.broker(name).is_some_and(|b| *b == f.data));
     }
 
     /// The fragments of `bd` (valid after [`Self::refresh`] for this publish).
@@ -123,6 +139,17 @@ impl FragmentCache {
 }
 
 impl RouteEntry {
+    /// The same entry at another chain rank, sharing its queues, its route and
+    /// the bodies encoded so far (or later, by either copy).
+    pub(super) fn reranked(&self, chain_rank: u64) -> RouteEntry {
+        RouteEntry {
+            queue_datas: self.queue_datas.clone(),
+            route: self.route.clone(),
+            chain_rank,
+            name_hash: self.name_hash,
+        }
+    }
+
     /// The route as upstream's `ZoneRouteRPCHook#filterByZoneName` answers it
     /// (always the legacy dialect): groups with a master outside `zone` go,
     /// with their queues and their addresses' filter servers. Upstream decodes
@@ -137,11 +164,12 @@ impl RouteEntry {
                     .as_deref()
                     .is_some_and(|z| z.eq_ignore_ascii_case(zone))
         };
-        let (kept, removed): (Vec<&BrokerData>, Vec<&BrokerData>) = route
+        let (kept, removed): (Vec<&BrokerFragments>, Vec<&BrokerFragments>) = route
             .brokers
             .iter()
-            .map(|b| &b.data)
-            .partition(|bd| keep(bd));
+            .map(|b| &**b)
+            .partition(|b| keep(&b.data));
+        let removed: Vec<&BrokerData> = removed.iter().map(|b| &b.data).collect();
         let gone = |name: &str| removed.iter().any(|b| b.broker_name == name);
         let queue_datas: Vec<QueueData> = self
             .queue_datas
@@ -150,10 +178,13 @@ impl RouteEntry {
             .cloned()
             .collect();
         let extras = route.extras.as_deref();
-        let filters: Vec<(String, Vec<String>)> = extras
+        // The decoded body has no null lists, so the re-encoded map is sized
+        // without them.
+        let filters: Vec<(String, Option<Vec<String>>)> = extras
             .map(|e| {
                 e.filter_server_table
                     .iter()
+                    .filter(|(_, list)| list.is_some())
                     .filter(|(addr, _)| {
                         !removed
                             .iter()
@@ -171,10 +202,11 @@ impl RouteEntry {
         };
         let mut out = Vec::with_capacity(256);
         let brokers = |w: &mut JsonOut<'_>| {
-            for bd in &kept {
-                // Decoded `brokerAddrs`: a `new HashMap<>()` put in the copy's order.
-                let mut decoded = (*bd).clone();
-                decoded.addr_order = bd.route_addrs().iter().map(|(id, _)| *id).collect();
+            for b in &kept {
+                // Decoded `brokerAddrs`: a `new HashMap<>()` put in the order the
+                // legacy body lists them (an acting master's rewrite included).
+                let mut decoded = b.data.clone();
+                decoded.addr_order = b.legacy_order();
                 decoded.write_json(w, JavaTable::HashMap);
             }
         };

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 struct Reference {
     /// Each with the legacy id order of its acting-master rewrite, if any.
     broker_datas: Vec<(BrokerData, Option<Vec<i64>>)>,
-    filter_server_table: Vec<(String, Vec<String>)>,
+    filter_server_table: Vec<(String, Option<Vec<String>>)>,
     order_topic_conf: Option<String>,
     queue_datas: Vec<QueueData>,
     mapping: Option<Vec<(String, TopicQueueMappingInfo)>>,
@@ -307,4 +307,115 @@ fn an_acting_master_joins_the_tail_of_its_bucket_in_the_routes_copy() {
     // The copy of two addresses has 4 buckets, 4 and 8 both in bucket 0 (the live
     // map of 16 has them apart): `remove(4)` leaves [8], `put(0L, ..)` appends.
     assert_eq!(acting_master_order(&bd), [8, 0]);
+}
+
+/// The order the topic-list codes walk: by bucket of upstream's topicQueueTable,
+/// each chain by rank (what `handlers::lists` reads from the entries).
+fn listed_order(snap: &Snapshot) -> Vec<String> {
+    let cap = snap.topic_table_capacity;
+    let mut all: Vec<(usize, u64, String)> = snap
+        .routes
+        .iter()
+        .map(|(t, e)| {
+            let bucket = protocol::java_table::java_bucket(e.name_hash, cap);
+            (bucket, e.chain_rank, t.to_string())
+        })
+        .collect();
+    all.sort_unstable();
+    all.into_iter().map(|(_, _, t)| t).collect()
+}
+
+/// A resize of upstream's topicQueueTable (CHM(1024) doubling at 1536 topics)
+/// re-ranks every route without rebuilding it: each old topic keeps its very
+/// body bytes, while the lists take the order a JDK ConcurrentHashMap iterates.
+#[test]
+fn a_topic_table_resize_keeps_every_encoded_body() {
+    use protocol::java_table::{JavaMap, JavaTable};
+    let now = Instant::now();
+    let cfg = Config::default();
+    let kv = KvNamespaces::new();
+    let mut t = Tables::default();
+    let mut b = SnapshotBuilder::new(Arc::new(cfg.clone()), Arc::new(kv.clone()), now);
+    let names: Vec<String> = (0..1536).map(|i| format!("ord-rs-{i}")).collect();
+    let topics =
+        |n: &[String]| -> Vec<(String, i32)> { n.iter().map(|t| (t.clone(), 6)).collect() };
+    let first = reg("c", 0, 0, "10.0.0.1:10911", &topics(&names[..1535]), 1);
+    t.register_broker(&first, ConnId(1), now, TableSettings::default());
+    let before = block_on(b.publish(&mut t, &cfg, &kv));
+    assert_eq!(before.topic_table_capacity, 2048);
+    let bodies: Vec<(String, Bytes)> = before
+        .routes
+        .iter()
+        .map(|(t, e)| (t.to_string(), e.body(Dialect::Standard).expect("route")))
+        .collect();
+
+    // One more topic: the 1536th (0.75 * 2048) resizes the table to 4096 buckets.
+    let second = reg("c", 0, 0, "10.0.0.1:10911", &topics(&names), 2);
+    t.register_broker(&second, ConnId(1), now, TableSettings::default());
+    let after = block_on(b.publish(&mut t, &cfg, &kv));
+    assert_eq!(after.topic_table_capacity, 4096);
+    for (topic, body) in &bodies {
+        let kept = after.routes.get(topic.as_str()).expect("still published");
+        let now_body = kept.body(Dialect::Standard).expect("route");
+        assert_eq!(now_body.as_ptr(), body.as_ptr(), "{topic} re-encoded");
+        assert_eq!(now_body.len(), body.len());
+    }
+
+    // The same puts into the oracle-checked model of a CHM(1024).
+    let mut model: JavaMap<String, ()> = JavaMap::new(JavaTable::ConcurrentHashMapWith(1024));
+    let mut put_order: Vec<String> = Vec::new();
+    for reg in [&first, &second] {
+        for tc in &reg.body.topic_configs {
+            if !put_order.contains(&tc.topic_name) {
+                put_order.push(tc.topic_name.clone());
+            }
+        }
+    }
+    for n in put_order {
+        model.insert(n, ());
+    }
+    let expected: Vec<String> = model
+        .ordered()
+        .into_iter()
+        .map(|(n, _)| n.clone())
+        .collect();
+    assert_eq!(expected.len(), 1536);
+    assert_eq!(listed_order(&after), expected);
+}
+
+/// `pickupTopicRouteData` puts every address of the route into filterServerTable,
+/// null lists included: 13 puts grow its HashMap to 32 buckets, where
+/// 127.0.0.1:41160 (bucket 14) comes before 127.0.0.1:41180 (bucket 16; both
+/// would be the other way round in 16). Checked against Java 5.5.0.
+#[test]
+fn null_filter_server_puts_size_the_filter_table() {
+    let now = Instant::now();
+    let cfg = Config::default();
+    let kv = KvNamespaces::new();
+    let mut t = Tables::default();
+    let mut b = SnapshotBuilder::new(Arc::new(cfg.clone()), Arc::new(kv.clone()), now);
+    let topics = [("ord-Tfs".to_string(), 6), ("ord-Tfs2".to_string(), 6)];
+    let mut addrs = vec!["127.0.0.1:41180".to_string(), "127.0.0.1:41160".to_string()];
+    addrs.extend((0..11).map(|i| format!("127.0.0.1:{}", 41201 + i)));
+    for (id, addr) in addrs.iter().enumerate() {
+        let mut r = reg("ord-FsCluster", 5, id as i64, addr, &topics, 1);
+        r.body.filter_server_list = Some(match id {
+            0 => vec!["fs-a:1".to_string()],
+            1 => vec!["fs-b:1".to_string()],
+            _ => Vec::new(),
+        });
+        t.register_broker(&r, ConnId(id as u64), now, TableSettings::default());
+    }
+    let snap = block_on(b.publish(&mut t, &cfg, &kv));
+    let body = snap
+        .routes
+        .get("ord-Tfs")
+        .and_then(|e| e.body(Dialect::Legacy));
+    let body = String::from_utf8(body.expect("route").to_vec()).expect("utf-8");
+    let start = body.find("\"filterServerTable\"").expect("field");
+    let end = start + body[start..].find('}').expect("end") + 1;
+    assert_eq!(
+        &body[start..end],
+        r#""filterServerTable":{"127.0.0.1:41160":["fs-b:1"],"127.0.0.1:41180":["fs-a:1"]}"#
+    );
 }

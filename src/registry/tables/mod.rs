@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use protocol::body::{BrokerData, DataVersion, QueueData, TopicQueueMappingInfo};
-use protocol::java_table::{transfer, Chains, JavaHash, JavaMap, JavaTable};
+use protocol::java_table::{transfer, JavaHash, JavaMap, JavaTable, TableGrowth};
 
 use super::topic_queues::{Put, TopicQueues};
 use super::{FastHasher, HashMap, HashSet};
@@ -54,6 +54,9 @@ pub struct LiveBroker {
 #[derive(Debug, Default)]
 pub struct Dirty {
     pub topics: HashSet<String>,
+    /// The topicQueueTable resized, so chain ranks changed (every route's, but
+    /// nothing a route body shows).
+    pub topic_ranks: bool,
     /// Broker or cluster membership changed: rebuild cluster views.
     pub brokers: bool,
     /// The KV table changed: republish it.
@@ -65,7 +68,7 @@ pub struct Dirty {
 
 impl Dirty {
     pub fn is_empty(&self) -> bool {
-        self.topics.is_empty() && !self.brokers && !self.kv && !self.config
+        self.topics.is_empty() && !self.topic_ranks && !self.brokers && !self.kv && !self.config
     }
 }
 
@@ -94,8 +97,8 @@ pub struct Tables {
     /// Broker names as shared by every [`TopicQueues`] entry.
     interned: HashSet<Arc<str>>,
     /// The bucket chains of upstream's topicQueueTable; each topic's rank in them
-    /// is its `TopicQueues::seq`.
-    topic_chains: TopicChains,
+    /// is its `TopicQueues::chain_rank`.
+    topic_chains: TopicTableGrowth,
     dirty: Dirty,
     /// Queues of removed brokers still to take out of `topic_queue`.
     removals: Vec<Removal>,
@@ -109,11 +112,11 @@ pub struct Tables {
 
 /// Upstream's topicQueueTable is `new ConcurrentHashMap<>(1024)` (2048 buckets).
 #[derive(Debug, Clone)]
-struct TopicChains(Chains);
+struct TopicTableGrowth(TableGrowth);
 
-impl Default for TopicChains {
+impl Default for TopicTableGrowth {
     fn default() -> Self {
-        TopicChains(Chains::new(JavaTable::ConcurrentHashMapWith(1024), 0))
+        TopicTableGrowth(TableGrowth::new(JavaTable::ConcurrentHashMapWith(1024), 0))
     }
 }
 
@@ -136,7 +139,7 @@ impl Default for Tables {
             mapping: HashMap::default(),
             broker_topics: HashMap::default(),
             interned: HashSet::default(),
-            topic_chains: TopicChains::default(),
+            topic_chains: TopicTableGrowth::default(),
             dirty: Dirty::default(),
             removals: Vec::new(),
             defer_removals: false,
@@ -208,8 +211,13 @@ impl Tables {
 
     /// The rank of a topic in its bucket's chain of upstream's topicQueueTable
     /// (0 if absent).
-    pub fn topic_seq(&self, topic: &str) -> u64 {
-        self.topic_queue.get(topic).map_or(0, |q| q.seq)
+    pub fn topic_chain_rank(&self, topic: &str) -> u64 {
+        self.topic_queue.get(topic).map_or(0, |q| q.chain_rank)
+    }
+
+    /// Every topic with its chain rank (see [`Self::topic_chain_rank`]).
+    pub fn topic_chain_ranks(&self) -> impl Iterator<Item = (&String, u64)> {
+        self.topic_queue.iter().map(|(t, q)| (t, q.chain_rank))
     }
 
     /// The bucket count of upstream's topicQueueTable (grown, never shrunk).
@@ -369,19 +377,24 @@ impl Tables {
     }
 
     /// The topicQueueTable doubled: `ConcurrentHashMap#transfer` reorders chains,
-    /// so every topic gets a new rank and every route its new `seq` (rare: at
-    /// 1536, 3072, ... topics, so amortized O(1) per topic).
+    /// so every topic gets a new chain rank (rare: at 1536, 3072, ... topics, so
+    /// amortized O(1) per topic). Only the topic lists read it, so no route is
+    /// rebuilt: the publisher re-ranks its entries, sharing their bodies.
     fn rerank_topics(&mut self, old_cap: usize) {
-        let hashes: Vec<i32> = self.topic_queue.keys().map(JavaHash::java_hash).collect();
-        let mut ranks: Vec<u64> = self.topic_queue.values().map(|q| q.seq).collect();
+        // One pass pairs each hash with its rank, so no two walks of the map
+        // have to agree on their order.
+        let (hashes, mut slots): (Vec<i32>, Vec<&mut u64>) = self
+            .topic_queue
+            .iter_mut()
+            .map(|(t, q)| (t.java_hash(), &mut q.chain_rank))
+            .unzip();
+        let mut ranks: Vec<u64> = slots.iter().map(|r| **r).collect();
         let next = transfer(&hashes, &mut ranks, old_cap);
-        // The map is not changed in between, so values_mut walks the same order.
-        for (q, rank) in self.topic_queue.values_mut().zip(ranks) {
-            q.seq = rank;
+        for (slot, rank) in slots.iter_mut().zip(ranks) {
+            **slot = rank;
         }
         self.topic_chains.0.set_next_rank(next);
-        let all: Vec<String> = self.topic_queue.keys().cloned().collect();
-        self.dirty.topics.extend(all);
+        self.dirty.topic_ranks = true;
     }
 
     /// Applies up to `budget` deferred queue removals; says whether any remain.

@@ -135,7 +135,7 @@ fn table_order(t: &Tables) -> Vec<String> {
         .topic_names()
         .map(|n| {
             let b = protocol::java_table::java_bucket(n.java_hash(), cap);
-            (b, t.topic_seq(n), n.clone())
+            (b, t.topic_chain_rank(n), n.clone())
         })
         .collect();
     all.sort();
