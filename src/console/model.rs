@@ -210,7 +210,7 @@ fn topic_row(view: &ServerView<'_>, name: &str) -> TopicRow {
         .snap
         .routes
         .get(name)
-        .map(|e| e.queue_datas.as_slice())
+        .map(|e| &e.queue_datas[..])
         .unwrap_or_default();
     TopicRow {
         name: name.to_string(),

@@ -214,7 +214,7 @@ where
             .collect();
         all.sort_unstable_by_key(|(b, r, _, _)| (*b, *r));
         let mut copy = JavaMap {
-            chains: Chains::new(table, all.len()),
+            chains: TableGrowth::new(table, all.len()),
             map: std::collections::HashMap::with_capacity_and_hasher(all.len(), S::default()),
         };
         for (_, _, k, v) in all {
