@@ -344,3 +344,29 @@ fn promtool_finds_nothing_to_lint_in_the_exposition() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_flood_of_made_up_codes_folds_into_other_and_sums_exactly() {
+    let s = server();
+    let h = http_addr(&s);
+    let mut c = s.client();
+    // 2000 distinct codes none of ours: more than a shard's table has slots.
+    for code in 50_000..52_000 {
+        assert_eq!(c.ask(code, &[], None).0.code, 3);
+    }
+    // Pairs first seen after the flood still get their own series.
+    assert!(c.route("nope").is_none());
+    assert_eq!(c.ask(219, &[("namespace", "ns")], None).0.code, 22);
+    let m = scrape(h);
+    let req = "rocketmq_namesrv_requests_total";
+    expect(&m, req, r#"code="other",response_code="3""#, 2000.0);
+    expect(&m, req, r#"code="105",response_code="17""#, 1.0);
+    expect(&m, req, r#"code="219",response_code="22""#, 1.0);
+    assert_eq!(m.lines().filter(|l| l.starts_with(req)).count(), 3, "{m}");
+    let per_shard: f64 = m
+        .lines()
+        .filter(|l| l.starts_with("rocketmq_namesrv_shard_requests_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(per_shard, 2002.0, "{m}");
+}

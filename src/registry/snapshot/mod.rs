@@ -87,6 +87,16 @@ impl Snapshot {
         })
     }
 
+    /// Whether route lookups are answered with routes: not during the
+    /// `needWaitForService` window (upstream's
+    /// `ClientRequestProcessor#processRequest` answers "not ready" then). The
+    /// lookup handler and `/readyz` both ask this, so they cannot disagree.
+    pub fn serves_routes(&self) -> bool {
+        let cfg = &self.config;
+        !(cfg.need_wait_for_service
+            && self.started.elapsed().as_secs() < cfg.wait_seconds_for_service as u64)
+    }
+
     pub fn kv_get(&self, namespace: &str, key: &str) -> Option<&str> {
         self.kv.get(namespace)?.get(key).map(String::as_str)
     }
