@@ -153,14 +153,11 @@ impl SnapshotBuilder {
         }
     }
 
-    /// Replaces the console's live view with the tables' current one when it
-    /// changed, at a scan tick, or with a publish (topic counts); a heartbeat
-    /// alone replaces nothing.
-    pub fn refresh_live(&self, tables: &mut Tables, published: bool) {
-        if tables.take_live_changed() || published {
-            self.live
-                .store(Arc::new(LiveView::of(tables, Instant::now())));
-        }
+    /// Replaces the console's live view with the tables' current one (the
+    /// writer decides when: `Writer::refresh_live`).
+    pub fn refresh_live(&self, tables: &Tables) {
+        self.live
+            .store(Arc::new(LiveView::of(tables, Instant::now())));
     }
 
     /// Takes what the tables mark dirty, re-encodes exactly that, and returns the

@@ -103,7 +103,7 @@ pub struct Tables {
     /// slices) instead of removing them at once.
     defer_removals: bool,
     /// The live table changed in what the console shows (an entry came, went, or
-    /// changed connection or version; not a bare heartbeat), or the expiry scan ran.
+    /// changed connection or version; not a bare heartbeat).
     live_changed: bool,
 }
 
