@@ -372,3 +372,70 @@ fn connections_past_the_cap_are_closed_at_once() {
             .filter(|s| *s == 200)
     });
 }
+
+/// A TCP connection to `to` from the loopback source address `from`.
+fn connect_from(from: [u8; 4], to: SocketAddr) -> std::io::Result<TcpStream> {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    sock.bind(&SocketAddr::from((from, 0)).into())?;
+    sock.connect(&to.into())?;
+    Ok(sock.into())
+}
+
+#[test]
+fn drippers_cannot_starve_the_probes_of_another_source() {
+    let s = TestServer::start(&[]);
+    let h = http_addr(&s);
+    // 48 drippers: 32 from one source, then 16 more from four others, more than
+    // the listener's 32 slots in all. Each sends a head byte per 100 ms and never
+    // finishes it.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut sources = vec![[127, 0, 0, 1]; 32];
+    sources.extend((0..16).map(|i| [127, 0, 0, 10 + i / 4]));
+    let drips: Vec<_> = sources
+        .into_iter()
+        .map(|from| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let Ok(mut conn) = connect_from(from, h) else {
+                    return;
+                };
+                let head = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa";
+                for b in head.iter().cycle() {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed)
+                        || conn.write_all(&[*b]).is_err()
+                    {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // While they drip, each probe from 127.0.0.2 is answered at once.
+    for (probe, body) in [
+        ("/healthz", "ok\n"),
+        ("/readyz", "ready\n"),
+        ("/healthz", "ok\n"),
+        ("/readyz", "ready\n"),
+        ("/healthz", "ok\n"),
+    ] {
+        let mut c = connect_from([127, 0, 0, 2], h).expect("connect from 127.0.0.2");
+        c.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        write!(
+            c,
+            "GET {probe} HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut raw = Vec::new();
+        c.read_to_end(&mut raw).expect("the probe is answered");
+        let reply = parse_http_reply(&raw);
+        assert_eq!((reply.status, reply.body.as_str()), (200, body), "{probe}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for d in drips {
+        let _ = d.join();
+    }
+}
