@@ -348,15 +348,15 @@ pub fn shown_value(key: &str, value: String) -> String {
 }
 
 pub fn server(view: &ServerView<'_>) -> Server {
-    let info = &view.snap.cluster.info;
+    let counts = crate::http::metrics::expose::SnapshotCounts::of(view.snap);
     Server {
         version: view.version.to_string(),
         uptime_seconds: view.uptime.as_secs(),
         ready: view.ready,
-        clusters: info.cluster_addr_table.len(),
-        broker_groups: info.broker_addr_table.len(),
-        live_brokers: view.live.brokers.len(),
-        topics: view.snap.routes.len(),
+        clusters: counts.clusters,
+        broker_groups: counts.broker_groups,
+        live_brokers: counts.brokers,
+        topics: counts.topics,
         shards: view.shards.clone(),
         config: view
             .snap

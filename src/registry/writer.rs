@@ -166,6 +166,7 @@ impl Writer {
     /// to pick up; and only when there is a console.
     fn refresh_live(&mut self, published: bool) {
         let changed = self.tables.take_live_changed();
+        self.builder.count_live(&self.tables);
         if !self.live.console {
             return;
         }

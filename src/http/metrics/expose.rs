@@ -111,7 +111,9 @@ fn single_histogram(
     histogram(&mut m, h)
 }
 
-/// What the snapshot gauges count.
+/// What the snapshot gauges count: the one definition `/metrics`, `/api/server`
+/// and the stats line share. `brokers` is live addresses (brokerLiveTable), not
+/// the addresses brokerAddrTable lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SnapshotCounts {
     pub clusters: usize,
@@ -127,11 +129,7 @@ impl SnapshotCounts {
         SnapshotCounts {
             clusters: info.cluster_addr_table.len(),
             broker_groups: info.broker_addr_table.len(),
-            brokers: info
-                .broker_addr_table
-                .values()
-                .map(|b| b.broker_addrs.len())
-                .sum(),
+            brokers: snap.live_count.load(std::sync::atomic::Ordering::Relaxed),
             topics: snap.routes.len(),
             kv_entries: snap.kv.iter().map(|(_, keys)| keys.len()).sum(),
         }

@@ -18,6 +18,7 @@ mod build;
 pub mod live;
 mod route;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -68,6 +69,9 @@ pub struct Snapshot {
     pub topic_table_capacity: usize,
     /// Broker liveness for the console, shared by every snapshot (see [`live`]).
     pub live: Arc<LiveBoard>,
+    /// Live broker addresses (brokerLiveTable's size), which the writer keeps
+    /// current after every batch; shared by every snapshot, like `live`.
+    pub live_count: Arc<AtomicUsize>,
     /// Topic names sorted, built on the console's first request of this snapshot.
     pub sorted_topics: std::sync::OnceLock<Vec<Arc<str>>>,
 }
@@ -115,6 +119,7 @@ pub struct SnapshotBuilder {
     last_replaced: usize,
     topic_table_capacity: usize,
     live: Arc<LiveBoard>,
+    live_count: Arc<AtomicUsize>,
 }
 
 impl SnapshotBuilder {
@@ -129,6 +134,7 @@ impl SnapshotBuilder {
             last_replaced: 0,
             topic_table_capacity: Tables::default().topic_table_capacity(),
             live: Arc::default(),
+            live_count: Arc::default(),
         }
     }
 
@@ -149,8 +155,15 @@ impl SnapshotBuilder {
             lists: ListCache::default(),
             topic_table_capacity: self.topic_table_capacity,
             live: self.live.clone(),
+            live_count: self.live_count.clone(),
             sorted_topics: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Stores how many addresses are live now (O(1)).
+    pub fn count_live(&self, tables: &Tables) {
+        self.live_count
+            .store(tables.live_brokers().len(), Ordering::Relaxed);
     }
 
     /// Replaces the console's live view with the tables' current one (the
@@ -173,6 +186,7 @@ impl SnapshotBuilder {
         config: &Config,
         kv: &KvNamespaces,
     ) -> Snapshot {
+        self.count_live(tables);
         let mut dirty = tables.take_changes();
         self.topic_table_capacity = tables.topic_table_capacity();
         if dirty.config {

@@ -243,7 +243,7 @@ impl Tables {
     }
 
     /// Every live address (upstream's brokerLiveTable), for the console.
-    pub fn live_brokers(&self) -> impl Iterator<Item = (&AddrKey, &LiveBroker)> {
+    pub fn live_brokers(&self) -> impl ExactSizeIterator<Item = (&AddrKey, &LiveBroker)> {
         self.live.iter()
     }
 
