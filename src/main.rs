@@ -119,6 +119,7 @@ fn main() -> ExitCode {
         started: Instant::now(),
         version: env!("CARGO_PKG_VERSION"),
         ready: Readiness::new(stop, server.snapshot()),
+        sorted: Default::default(),
     });
     let http = match namesrv::http::start(&bind_address, http_port, view.clone()) {
         Ok(Some(h)) => h.local_addr.to_string(),

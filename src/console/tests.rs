@@ -58,6 +58,7 @@ fn reg(
 struct Fixture {
     snap: Snapshot,
     live: LiveView,
+    sorted: Vec<Box<str>>,
     at: Instant,
 }
 
@@ -73,6 +74,7 @@ impl Fixture {
         let mut builder = SnapshotBuilder::new(config.clone(), kv.clone(), start);
         let snap = block_on(builder.publish(&mut tables, &config, &kv));
         Fixture {
+            sorted: crate::console::sorted_topics(&snap),
             snap,
             live: LiveView::of(&tables, start),
             at: start,
@@ -101,6 +103,7 @@ impl Fixture {
                     requests_per_second: 0.0,
                 },
             ],
+            sorted_topics: &self.sorted,
         }
     }
 

@@ -72,23 +72,12 @@ pub struct Snapshot {
     /// Live broker addresses (brokerLiveTable's size), which the writer keeps
     /// current after every batch; shared by every snapshot, like `live`.
     pub live_count: Arc<AtomicUsize>,
-    /// Topic names sorted, built on the console's first request of this snapshot.
-    pub sorted_topics: std::sync::OnceLock<Vec<Arc<str>>>,
 }
 
 impl Snapshot {
     /// The snapshot of an empty registry.
     pub fn empty(config: Arc<Config>, kv: Arc<KvNamespaces>, started: Instant) -> Snapshot {
         SnapshotBuilder::new(config, kv, started).snapshot()
-    }
-
-    /// Every topic in name order (sorted once per snapshot, on first use).
-    pub fn topics_sorted(&self) -> &[Arc<str>] {
-        self.sorted_topics.get_or_init(|| {
-            let mut names: Vec<Arc<str>> = self.routes.keys().cloned().collect();
-            names.sort_unstable();
-            names
-        })
     }
 
     /// Whether route lookups are answered with routes: not during the
@@ -156,7 +145,6 @@ impl SnapshotBuilder {
             topic_table_capacity: self.topic_table_capacity,
             live: self.live.clone(),
             live_count: self.live_count.clone(),
-            sorted_topics: std::sync::OnceLock::new(),
         }
     }
 
