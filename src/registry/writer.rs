@@ -21,7 +21,7 @@ use super::snapshot::{Snapshot, SnapshotBuilder};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::{Config, UpdateError};
-use crate::http::metrics::{MetricsHandle, Registration as RegCount, Unregistration};
+use crate::http::metrics::{CloseReason, MetricsHandle, Registration as RegCount, Unregistration};
 use crate::kv::{encode_kv_table, KvLimits, KvStore, ORDER_TOPIC_CONFIG};
 use crate::reply::Reply;
 
@@ -433,7 +433,8 @@ impl Writer {
 
     async fn close_connection(&self, conn: ConnId) {
         if let Some(tx) = self.shards.get(conn.shard()) {
-            if tx.send(ShardControl::CloseConnection(conn)).await.is_err() {
+            let close = ShardControl::CloseConnection(conn, CloseReason::ExpiredBroker);
+            if tx.send(close).await.is_err() {
                 tracing::debug!(conn = conn.0, "shard gone; connection not closed");
             }
         }
