@@ -26,9 +26,17 @@ fn expect(text: &str, name: &str, labels: &str, want: f64) {
     );
 }
 
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 #[test]
 fn every_family_counts_exactly_what_the_wire_did() {
+    let before_spawn = unix_now();
     let s = server();
+    let after_boot = unix_now();
     let h = http_addr(&s);
     let mut c = s.client();
 
@@ -169,17 +177,43 @@ fn every_family_counts_exactly_what_the_wire_did() {
         &format!("version=\"{}\"", env!("CARGO_PKG_VERSION")),
         1.0,
     );
-    for name in [
-        "process_resident_memory_bytes",
-        "process_open_fds",
-        "process_start_time_seconds",
-    ] {
-        assert!(
-            metric(&m, name, "").is_some_and(|v| v > 0.0),
-            "{name} in:\n{m}"
-        );
-    }
-    assert!(metric(&m, "process_cpu_seconds_total", "").is_some(), "{m}");
+    // The process metrics against what the test reads of the same process.
+    let get = |name: &str| metric(&m, name, "").unwrap_or_else(|| panic!("{name} in:\n{m}"));
+    let start = get("process_start_time_seconds");
+    assert!(
+        before_spawn.floor() <= start && start <= after_boot.ceil(),
+        "start {start} not within {before_spawn}..{after_boot}"
+    );
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", s.pid()))
+        .expect("list the server's fds")
+        .count() as f64;
+    let open = get("process_open_fds");
+    assert!(
+        (open - fds).abs() <= 1.0,
+        "open_fds {open}, /proc says {fds}"
+    );
+    // SAFETY: sysconf only reads its argument.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as f64;
+    let statm = std::fs::read_to_string(format!("/proc/{}/statm", s.pid())).expect("statm");
+    let pages: f64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("resident pages");
+    let rss = get("process_resident_memory_bytes");
+    // A few pages apart: the scrape and the test's read are moments apart.
+    assert!(
+        (rss - pages * page).abs() <= 64.0 * page,
+        "rss {rss}, statm says {} pages",
+        pages
+    );
+    let cpu = get("process_cpu_seconds_total");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let wall = unix_now() - before_spawn;
+    assert!(
+        (0.0..=wall * cores).contains(&cpu),
+        "cpu {cpu} s over {wall} s wall on {cores} cores"
+    );
 }
 
 #[test]
