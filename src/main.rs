@@ -120,6 +120,7 @@ fn main() -> ExitCode {
         version: env!("CARGO_PKG_VERSION"),
         ready: Readiness::new(stop, server.snapshot()),
         sorted: Default::default(),
+        rates: std::sync::Mutex::new(namesrv::console::rates::RateWindow::new()),
     });
     let http = match namesrv::http::start(&bind_address, http_port, view.clone()) {
         Ok(Some(h)) => h.local_addr.to_string(),

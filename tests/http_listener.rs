@@ -461,3 +461,15 @@ fn strip_ansi(line: &str) -> String {
     }
     out
 }
+
+#[test]
+fn console_pages_carry_nosniff_and_a_content_security_policy() {
+    let s = TestServer::start(&[]);
+    let page = http(http_addr(&s), "GET", "/", &[]);
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(
+        page.header("content-security-policy"),
+        Some("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'")
+    );
+}

@@ -346,7 +346,16 @@ pub struct Setting {
 
 /// Parts of a key naming a secret: such a setting's value is never shown. None of
 /// today's settings is one; the filter is here so a future one cannot leak.
-const SECRET_KEY_PARTS: &[&str] = &["password", "secret", "accesskey", "token", "credential"];
+const SECRET_KEY_PARTS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "accesskey",
+    "privatekey",
+    "token",
+    "credential",
+];
 
 /// What the console shows of a setting's value: the one place secrets are masked.
 pub fn shown_value(key: &str, value: String) -> String {

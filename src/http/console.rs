@@ -29,6 +29,8 @@ pub struct ConsoleCtx {
     pub ready: Readiness,
     /// The topic pages' name order, for the snapshot it was sorted from.
     pub sorted: SortedCache,
+    /// The per-shard request rates' window of samples (one per listener).
+    pub rates: Mutex<RateWindow>,
 }
 
 /// The last snapshot's sorted topic names, kept on the HTTP side (not in the
@@ -68,9 +70,7 @@ pub fn respond(path: &str, query: Option<&str>, ctx: &ConsoleCtx) -> Option<Page
     let uptime = ctx.started.elapsed();
     let shards = ctx.metrics.shards();
     let counts: Vec<u64> = shards.iter().map(|m| m.requests_total()).collect();
-    // One listener per process, so one window of samples.
-    static RATES: Mutex<RateWindow> = Mutex::new(RateWindow::new());
-    let rates = match RATES.lock() {
+    let rates = match ctx.rates.lock() {
         Ok(mut w) => w.observe(now, &counts, uptime),
         Err(poisoned) => poisoned.into_inner().observe(now, &counts, uptime),
     };
