@@ -129,7 +129,8 @@ fn main() -> ExitCode {
             // Not fatal: upstream has no HTTP port, so a drop-in replacement must
             // not refuse to start because something else holds 9877.
             tracing::error!(error = %e, "cannot start the HTTP listener; metrics, probes and console are off");
-            "off".to_string()
+            // Named in the boot line, so scripts and operators see it at once.
+            "off (bind failed)".to_string()
         }
     };
     namesrv::http::stats::start(stats_every, view);

@@ -473,3 +473,13 @@ fn console_pages_carry_nosniff_and_a_content_security_policy() {
         Some("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'")
     );
 }
+
+#[test]
+fn a_taken_http_port_is_named_in_the_boot_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let s = TestServer::start(&[("httpPort", port.as_str())]);
+    wait_log_line(&s, &["boot success", "http off (bind failed), address"]);
+    assert_eq!(s.http, None);
+    drop(taken);
+}
