@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Instant;
 
 use clap::Parser;
 use namesrv::config::Config;
@@ -116,7 +115,6 @@ fn main() -> ExitCode {
     let view = Arc::new(ConsoleCtx {
         snapshot: server.snapshot(),
         metrics: server.metrics(),
-        started: Instant::now(),
         version: env!("CARGO_PKG_VERSION"),
         ready: Readiness::new(stop, server.snapshot()),
         sorted: Default::default(),

@@ -24,7 +24,6 @@ pub struct Page {
 pub struct ConsoleCtx {
     pub snapshot: Arc<ArcSwap<Snapshot>>,
     pub metrics: MetricsHandle,
-    pub started: Instant,
     pub version: &'static str,
     pub ready: Readiness,
     /// The topic pages' name order, for the snapshot it was sorted from.
@@ -67,7 +66,8 @@ pub fn respond(path: &str, query: Option<&str>, ctx: &ConsoleCtx) -> Option<Page
     let sorted_topics = ctx.sorted.of(&snap);
     let live = snap.live.load();
     let now = Instant::now();
-    let uptime = ctx.started.elapsed();
+    // The start the readiness gate counts from, the one owner of "started".
+    let uptime = snap.started.elapsed();
     let shards = ctx.metrics.shards();
     let counts: Vec<u64> = shards.iter().map(|m| m.requests_total()).collect();
     let rates = match ctx.rates.lock() {
