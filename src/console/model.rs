@@ -307,9 +307,11 @@ pub fn kv(view: &ServerView<'_>) -> Kv {
         .map(|(ns, map)| {
             let mut entries: Vec<KvEntry> = map
                 .iter()
+                // The same mask as the settings: the port is often open wider
+                // than the RocketMQ one.
                 .map(|(k, v)| KvEntry {
                     key: k.clone(),
-                    value: v.clone(),
+                    value: shown_value(k, v.clone()),
                 })
                 .collect();
             entries.sort_by(|a, b| a.key.cmp(&b.key));

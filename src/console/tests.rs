@@ -287,6 +287,8 @@ fn server_json_and_secret_filter() {
         model::shown_value("rocketmqSecretKey", "x".into()),
         "********"
     );
+    assert_eq!(model::shown_value("dbPasswd", "x".into()), "********");
+    assert_eq!(model::shown_value("sslPrivateKey", "x".into()), "********");
     assert_eq!(model::shown_value("listenPort", "9876".into()), "9876");
 }
 
