@@ -224,6 +224,9 @@ compat_start_namesrv() {
         echo "bindAddress=127.0.0.1"
         echo "kvConfigPath=$NAMESRV_KV"
         echo "rocketmqHome=$NAMESRV_DIR"
+        # No HTTP listener unless a test asks for one (an extra httpPort line):
+        # concurrent servers would all want 127.0.0.1:9877.
+        if [ "$kind" = ours ]; then echo "httpPort=-1"; fi
         local line
         for line in "$@"; do echo "$line"; done
     } >"$NAMESRV_PROPS"

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Instant;
 
 use clap::Parser;
 use namesrv::config::Config;
@@ -116,9 +115,10 @@ fn main() -> ExitCode {
     let view = Arc::new(ConsoleCtx {
         snapshot: server.snapshot(),
         metrics: server.metrics(),
-        started: Instant::now(),
         version: env!("CARGO_PKG_VERSION"),
         ready: Readiness::new(stop, server.snapshot()),
+        sorted: Default::default(),
+        rates: std::sync::Mutex::new(namesrv::console::rates::RateWindow::new()),
     });
     let http = match namesrv::http::start(&bind_address, http_port, view.clone()) {
         Ok(Some(h)) => h.local_addr.to_string(),
@@ -127,7 +127,8 @@ fn main() -> ExitCode {
             // Not fatal: upstream has no HTTP port, so a drop-in replacement must
             // not refuse to start because something else holds 9877.
             tracing::error!(error = %e, "cannot start the HTTP listener; metrics, probes and console are off");
-            "off".to_string()
+            // Named in the boot line, so scripts and operators see it at once.
+            "off (bind failed)".to_string()
         }
     };
     namesrv::http::stats::start(stats_every, view);

@@ -303,14 +303,18 @@ fn the_stats_line_is_logged_every_interval() {
     assert!(c.route("none").is_none());
     // (The log may be coloured: field names and values are matched apart.)
     let line = wait_log_line(&s, &[" stats ", "route_rps", "route_p99_ms", "brokers"]);
+    let plain = strip_ansi(&line);
+    // One connection, no broker, no topic; nothing published since the last line.
     for field in [
-        "connections",
-        "broker_rps",
-        "kv_p99_ms",
-        "topics",
-        "publishes",
+        "connections=1",
+        "brokers=0",
+        "topics=0",
+        "publishes=0",
+        "broker_rps=0.0",
+        "kv_p99_ms=0.000",
+        "write_queue=0",
     ] {
-        assert!(line.contains(field), "{line}");
+        assert!(plain.contains(field), "{field} in {plain}");
     }
     let quiet = TestServer::start(&[("statsLogIntervalSeconds", "0")]);
     std::thread::sleep(Duration::from_millis(1500));
@@ -371,4 +375,111 @@ fn connections_past_the_cap_are_closed_at_once() {
             .ok()
             .filter(|s| *s == 200)
     });
+}
+
+/// A TCP connection to `to` from the loopback source address `from`.
+fn connect_from(from: [u8; 4], to: SocketAddr) -> std::io::Result<TcpStream> {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    sock.bind(&SocketAddr::from((from, 0)).into())?;
+    sock.connect(&to.into())?;
+    Ok(sock.into())
+}
+
+#[test]
+fn drippers_cannot_starve_the_probes_of_another_source() {
+    let s = TestServer::start(&[]);
+    let h = http_addr(&s);
+    // 48 drippers: 32 from one source, then 16 more from four others, more than
+    // the listener's 32 slots in all. Each sends a head byte per 100 ms and never
+    // finishes it.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut sources = vec![[127, 0, 0, 1]; 32];
+    sources.extend((0..16).map(|i| [127, 0, 0, 10 + i / 4]));
+    let drips: Vec<_> = sources
+        .into_iter()
+        .map(|from| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let Ok(mut conn) = connect_from(from, h) else {
+                    return;
+                };
+                let head = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa";
+                for b in head.iter().cycle() {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed)
+                        || conn.write_all(&[*b]).is_err()
+                    {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // While they drip, each probe from 127.0.0.2 is answered at once.
+    for (probe, body) in [
+        ("/healthz", "ok\n"),
+        ("/readyz", "ready\n"),
+        ("/healthz", "ok\n"),
+        ("/readyz", "ready\n"),
+        ("/healthz", "ok\n"),
+    ] {
+        let mut c = connect_from([127, 0, 0, 2], h).expect("connect from 127.0.0.2");
+        c.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        write!(
+            c,
+            "GET {probe} HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut raw = Vec::new();
+        c.read_to_end(&mut raw).expect("the probe is answered");
+        let reply = parse_http_reply(&raw);
+        assert_eq!((reply.status, reply.body.as_str()), (200, body), "{probe}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for d in drips {
+        let _ = d.join();
+    }
+}
+
+/// The text of a log line without its colour escapes (`ESC [ ... m`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for e in chars.by_ref() {
+                if e == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn console_pages_carry_nosniff_and_a_content_security_policy() {
+    let s = TestServer::start(&[]);
+    let page = http(http_addr(&s), "GET", "/", &[]);
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(
+        page.header("content-security-policy"),
+        Some("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'")
+    );
+}
+
+#[test]
+fn a_taken_http_port_is_named_in_the_boot_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let s = TestServer::start(&[("httpPort", port.as_str())]);
+    wait_log_line(&s, &["boot success", "http off (bind failed), address"]);
+    assert_eq!(s.http, None);
+    drop(taken);
 }

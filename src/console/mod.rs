@@ -22,7 +22,7 @@ mod tests;
 use serde::Serialize;
 
 use crate::http::console::Page;
-pub use model::{ServerView, ShardStat};
+pub use model::{sorted_topics, ServerView, ShardStat};
 
 const HTML: &str = "text/html; charset=utf-8";
 const JSON: &str = "application/json";

@@ -33,6 +33,17 @@ pub struct ServerView<'a> {
     pub version: &'a str,
     pub ready: bool,
     pub shards: Vec<ShardStat>,
+    /// `snap`'s topic names in name order (see [`sorted_topics`]).
+    pub sorted_topics: &'a [Box<str>],
+}
+
+/// A snapshot's topic names in name order, for the topic pages. Copies, not
+/// `Arc` clones of the map's keys: cloning those would write the reference
+/// counts beside the key bytes every lookup compares, from another core.
+pub fn sorted_topics(snap: &Snapshot) -> Vec<Box<str>> {
+    let mut names: Vec<Box<str>> = snap.routes.keys().map(|k| Box::from(&**k)).collect();
+    names.sort_unstable();
+    names
 }
 
 #[derive(Debug, Serialize)]
@@ -181,10 +192,10 @@ pub struct TopicRow {
 }
 
 /// Page `page` (from 1) of the topics whose name contains `query`, in name order.
-/// The order is the snapshot's (sorted once per snapshot), so a page costs one
-/// pass of substring checks and the rows of that page, never a sort.
+/// The order is sorted once per snapshot (the HTTP side caches it), so a page
+/// costs one pass of substring checks and the rows of that page, never a sort.
 pub fn topics(view: &ServerView<'_>, query: &str, page: usize) -> TopicPage {
-    let names = view.snap.topics_sorted();
+    let names = view.sorted_topics;
     let page = page.max(1);
     let skip = (page - 1).saturating_mul(PAGE_SIZE);
     let mut total = 0;
@@ -297,9 +308,11 @@ pub fn kv(view: &ServerView<'_>) -> Kv {
             let mut entries: Vec<KvEntry> = map
                 .entries()
                 .iter()
+                // The same mask as the settings: the port is often open wider
+                // than the RocketMQ one.
                 .map(|(k, v)| KvEntry {
                     key: k.clone(),
-                    value: v.clone(),
+                    value: shown_value(k, v.clone()),
                 })
                 .collect();
             entries.sort_by(|a, b| a.key.cmp(&b.key));
@@ -336,7 +349,16 @@ pub struct Setting {
 
 /// Parts of a key naming a secret: such a setting's value is never shown. None of
 /// today's settings is one; the filter is here so a future one cannot leak.
-const SECRET_KEY_PARTS: &[&str] = &["password", "secret", "accesskey", "token", "credential"];
+const SECRET_KEY_PARTS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "accesskey",
+    "privatekey",
+    "token",
+    "credential",
+];
 
 /// What the console shows of a setting's value: the one place secrets are masked.
 pub fn shown_value(key: &str, value: String) -> String {
@@ -349,15 +371,15 @@ pub fn shown_value(key: &str, value: String) -> String {
 }
 
 pub fn server(view: &ServerView<'_>) -> Server {
-    let info = &view.snap.cluster.info;
+    let counts = crate::http::metrics::expose::SnapshotCounts::of(view.snap);
     Server {
         version: view.version.to_string(),
         uptime_seconds: view.uptime.as_secs(),
         ready: view.ready,
-        clusters: info.cluster_addr_table.len(),
-        broker_groups: info.broker_addr_table.len(),
-        live_brokers: view.live.brokers.len(),
-        topics: view.snap.routes.len(),
+        clusters: counts.clusters,
+        broker_groups: counts.broker_groups,
+        live_brokers: counts.brokers,
+        topics: counts.topics,
         shards: view.shards.clone(),
         config: view
             .snap

@@ -58,6 +58,7 @@ fn reg(
 struct Fixture {
     snap: Snapshot,
     live: LiveView,
+    sorted: Vec<Box<str>>,
     at: Instant,
 }
 
@@ -73,6 +74,7 @@ impl Fixture {
         let mut builder = SnapshotBuilder::new(config.clone(), kv.clone(), start);
         let snap = block_on(builder.publish(&mut tables, &config, &kv));
         Fixture {
+            sorted: crate::console::sorted_topics(&snap),
             snap,
             live: LiveView::of(&tables, start),
             at: start,
@@ -101,6 +103,7 @@ impl Fixture {
                     requests_per_second: 0.0,
                 },
             ],
+            sorted_topics: &self.sorted,
         }
     }
 
@@ -284,32 +287,24 @@ fn server_json_and_secret_filter() {
         model::shown_value("rocketmqSecretKey", "x".into()),
         "********"
     );
+    assert_eq!(model::shown_value("dbPasswd", "x".into()), "********");
+    assert_eq!(model::shown_value("sslPrivateKey", "x".into()), "********");
     assert_eq!(model::shown_value("listenPort", "9876".into()), "9876");
 }
 
-/// 100k topics: the first page render pays the snapshot's one sort, later ones
-/// (and searches) a pass of substring checks.
+/// 100k topics: pages and a search pick exactly their rows out of the sorted
+/// names. (How long that takes is a speed target, not a unit test's business.)
 #[test]
-fn hundred_thousand_topics_page_fast() {
+fn hundred_thousand_topics_page_exactly() {
     let names: Vec<String> = (0..100_000).map(|i| format!("topic-{i:06}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let f = Fixture::new(&[reg("C", "g", 0, "1.1.1.1:1", "z", &refs)]);
-    let t0 = Instant::now();
     let (_, first) = f.get("/topics", Some("page=500"));
-    let first_took = t0.elapsed();
-    let t1 = Instant::now();
     let (_, again) = f.get("/topics", Some("page=1000"));
-    let again_took = t1.elapsed();
-    let t2 = Instant::now();
     let (_, search) = f.get("/topics", Some("q=99999"));
-    let search_took = t2.elapsed();
-    eprintln!(
-        "100k topics (debug build): first page {first_took:?} (with the sort), \
-         another page {again_took:?}, a search {search_took:?}"
-    );
     assert!(first.contains(">topic-049900</a>") && first.contains(">topic-049999</a>"));
-    assert!(again.contains(">topic-099999</a>"));
+    assert!(!first.contains(">topic-049899</a>") && !first.contains(">topic-050000</a>"));
+    assert!(again.contains(">topic-099900</a>") && again.contains(">topic-099999</a>"));
     assert!(search.contains("id=\"count\">1 topics, page 1 of 1</p>"));
-    // Generous for a debug build on a shared machine; a release build is ~10x faster.
-    assert!(again_took < Duration::from_secs(2), "{again_took:?}");
+    assert!(search.contains(">topic-099999</a>"));
 }

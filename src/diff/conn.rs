@@ -10,7 +10,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use protocol::{frame, FrameError, RemotingCommand, SerializeType};
@@ -148,8 +148,11 @@ impl Conn {
         })
     }
 
-    /// Reads the next response frame (requests from the server, if any, are skipped).
+    /// Reads the next response frame (requests from the server, if any, are
+    /// skipped). The timeout bounds the whole reply, not each `read`: a server
+    /// that trickles a byte now and then cannot hold a run (a cron job) forever.
     fn read_reply(&mut self) -> Result<Reply, ConnError> {
+        let deadline = Instant::now() + self.timeout;
         loop {
             if let Some((cmd, _, body)) = frame::next_request(&mut self.buf, MAX_REPLY)? {
                 if cmd.is_response() {
@@ -157,6 +160,13 @@ impl Conn {
                 }
                 continue;
             }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ConnError::Timeout(self.timeout));
+            }
+            self.stream
+                .set_read_timeout(Some(left))
+                .map_err(ConnError::Io)?;
             self.buf.reserve(64 * 1024);
             let mut chunk = [0u8; 64 * 1024];
             match self.stream.read(&mut chunk) {
@@ -201,16 +211,73 @@ fn write_all(
             }
             batch += 1;
         }
-        if let Err(e) = stream.write_all(&out) {
-            return Err(
-                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut {
-                    ConnError::Timeout(timeout)
-                } else {
-                    ConnError::Io(e)
-                },
-            );
-        }
+        write_within(&mut stream, &out, timeout)?;
         out.clear();
     }
     Ok(())
+}
+
+/// Writes all of `buf` within `timeout` in total (a peer that takes a byte now
+/// and then cannot stretch one write forever).
+fn write_within(
+    stream: &mut TcpStream,
+    mut buf: &[u8],
+    timeout: Duration,
+) -> Result<(), ConnError> {
+    let deadline = Instant::now() + timeout;
+    while !buf.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ConnError::Timeout(timeout));
+        }
+        stream
+            .set_write_timeout(Some(left))
+            .map_err(ConnError::Io)?;
+        match stream.write(buf) {
+            Ok(0) => return Err(ConnError::Closed),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut =>
+            {
+                return Err(ConnError::Timeout(timeout))
+            }
+            Err(e) => return Err(ConnError::Io(e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that sends one byte of a never-ending frame every 50 ms: each
+    /// `read` succeeds, yet the reply's deadline ends the call.
+    #[test]
+    fn a_trickling_server_times_out_the_reply() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            // A length prefix claiming 1 MiB, then its bytes one at a time.
+            let _ = s.write_all(&(1u32 << 20).to_be_bytes());
+            while s.write_all(&[0]).is_ok() {
+                thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let mut conn =
+            Conn::connect(&addr.to_string(), Duration::from_millis(300)).expect("connect");
+        let cmd =
+            RemotingCommand::request(protocol::codes::request::GET_BROKER_CLUSTER_INFO, 0, vec![]);
+        let err = conn.call(cmd).expect_err("no reply can complete");
+        assert!(
+            matches!(err, ConnError::Timeout(d) if d == Duration::from_millis(300)),
+            "{err:?}"
+        );
+        drop(conn);
+        let _ = server.join();
+    }
 }

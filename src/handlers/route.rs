@@ -12,10 +12,7 @@ const ZONE_MODE: &str = "__ZONE_MODE";
 const ZONE_NAME: &str = "__ZONE_NAME";
 
 pub fn get_route(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
-    let cfg = &snap.config;
-    if cfg.need_wait_for_service
-        && snap.started.elapsed().as_secs() < cfg.wait_seconds_for_service as u64
-    {
+    if !snap.serves_routes() {
         return Reply::system_error("name server not ready");
     }
     // A zone-filtered route is always the legacy dialect (see `RouteEntry::zone_body`).

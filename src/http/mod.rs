@@ -7,12 +7,14 @@
 //! lower priority, so on a core it shares with a shard the shard wins. It only
 //! reads (the published snapshot, the counters); GET and HEAD only.
 //!
+//! - [`admit`]: which connections get a slot (so probes cannot be starved).
 //! - [`router`]: which page a request gets, and the refusals.
 //! - [`metrics`]: the counters and the `/metrics` page.
 //! - [`probes`]: readiness, for `/readyz` and `rocketmq_namesrv_ready`.
 //! - [`console`]: the console and `/api`.
 //! - [`stats`]: the periodic stats log line.
 
+pub mod admit;
 pub mod console;
 pub mod metrics;
 pub mod probes;
@@ -20,17 +22,17 @@ pub mod router;
 pub mod stats;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use console::ConsoleCtx;
 
-/// Connections served at once; more are accepted and closed at once. A scraper,
-/// a probe or two and a few console users need far fewer.
-pub const MAX_CONNECTIONS: usize = 32;
-/// How long a client may take to send a request's headers; hyper arms it when
-/// it starts waiting for a head, so it also closes an idle kept-alive connection.
+pub use admit::MAX_CONNECTIONS;
+
+/// How long a client may take to send a later request's headers; hyper arms it
+/// when it starts waiting for a head, so it also closes an idle kept-alive
+/// connection. The first head has [`admit::FIRST_HEAD_TIMEOUT`].
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest a connection lives (idle keep-alive included); a scraper simply
 /// reconnects.
@@ -117,17 +119,8 @@ fn run(listener: TcpListener, ctx: Arc<ConsoleCtx>) {
     });
 }
 
-/// Counts a served connection until it is dropped.
-struct Slot(Arc<AtomicUsize>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 async fn accept_loop(listener: tokio::net::TcpListener, ctx: Arc<ConsoleCtx>) {
-    let open = Arc::new(AtomicUsize::new(0));
+    let admission = admit::Admission::default();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
@@ -138,25 +131,28 @@ async fn accept_loop(listener: tokio::net::TcpListener, ctx: Arc<ConsoleCtx>) {
                 continue;
             }
         };
-        if open.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
-            tracing::debug!(%peer, "HTTP connection refused: too many open");
+        let Some(slot) = admission.admit(peer.ip()) else {
+            tracing::debug!(%peer, "HTTP connection refused: no slot free");
             drop(stream);
             continue;
-        }
-        open.fetch_add(1, Ordering::Relaxed);
-        let slot = Slot(open.clone());
+        };
         let ctx = ctx.clone();
-        tokio::spawn(async move {
-            let _slot = slot;
-            serve_connection(stream, ctx).await;
-        });
+        tokio::spawn(serve_connection(stream, slot, ctx));
     }
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, ctx: Arc<ConsoleCtx>) {
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    mut slot: admit::Admitted,
+    ctx: Arc<ConsoleCtx>,
+) {
     let _ = stream.set_nodelay(true);
     let io = hyper_util::rt::TokioIo::new(stream);
+    let headed = slot.headed.clone();
+    let has_head = slot.headed.clone();
     let service = hyper::service::service_fn(move |req| {
+        // hyper calls the service once a whole head arrived.
+        headed.store(true, Ordering::Relaxed);
         let ctx = ctx.clone();
         async move { Ok::<_, std::convert::Infallible>(router::route(&req, &ctx)) }
     });
@@ -165,9 +161,33 @@ async fn serve_connection(stream: tokio::net::TcpStream, ctx: Arc<ConsoleCtx>) {
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_HEAD_BYTES)
         .serve_connection(io, service);
-    match tokio::time::timeout(CONNECTION_LIFETIME, conn).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::debug!(error = %e, "HTTP connection ended"),
-        Err(_) => tracing::debug!("HTTP connection closed at the end of its lifetime"),
+    let lifetime = tokio::time::sleep(CONNECTION_LIFETIME);
+    let first_head = tokio::time::sleep(admit::FIRST_HEAD_TIMEOUT);
+    tokio::pin!(conn, lifetime, first_head);
+    let mut head_pending = true;
+    loop {
+        tokio::select! {
+            r = &mut conn => {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "HTTP connection ended");
+                }
+                return;
+            }
+            _ = &mut lifetime => {
+                tracing::debug!("HTTP connection closed at the end of its lifetime");
+                return;
+            }
+            _ = &mut first_head, if head_pending => {
+                if !has_head.load(Ordering::Relaxed) {
+                    tracing::debug!("HTTP connection closed: no request head in time");
+                    return;
+                }
+                head_pending = false;
+            }
+            _ = slot.evicted() => {
+                tracing::debug!("HTTP connection closed: its slot went to a newer one");
+                return;
+            }
+        }
     }
 }

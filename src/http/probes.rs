@@ -28,10 +28,6 @@ impl Readiness {
         if self.stop.load(Ordering::Relaxed) {
             return false;
         }
-        let snap = self.snapshot.load();
-        let cfg = &snap.config;
-        // The same test as `handlers::route::get_route`.
-        !(cfg.need_wait_for_service
-            && snap.started.elapsed().as_secs() < cfg.wait_seconds_for_service as u64)
+        self.snapshot.load().serves_routes()
     }
 }

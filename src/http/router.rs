@@ -68,7 +68,18 @@ fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 fn page(p: Page) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(p.body)));
     *r.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(p.content_type));
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(p.content_type));
+    // Defence in depth: every runtime string is escaped already.
+    h.insert(
+        hyper::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        hyper::header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'",
+        ),
+    );
     r
 }

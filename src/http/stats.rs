@@ -45,10 +45,14 @@ fn run(every: Duration, ctx: &ConsoleCtx) {
             .zip(last.iter())
             .map(|(c, l)| c.since(l))
             .collect();
-        let rate = |i: usize| window.get(i).map_or(0.0, |h| h.count() as f64 / secs);
-        let p99 = |i: usize| {
+        let rate = |c: Class| {
             window
-                .get(i)
+                .get(c as usize)
+                .map_or(0.0, |h| h.count() as f64 / secs)
+        };
+        let p99 = |c: Class| {
+            window
+                .get(c as usize)
                 .and_then(|h| h.quantile_bound(0.99))
                 .map_or(0.0, |s| s * 1e3)
         };
@@ -56,14 +60,14 @@ fn run(every: Duration, ctx: &ConsoleCtx) {
         let counts = SnapshotCounts::of(&ctx.snapshot.load());
         tracing::info!(
             connections = ctx.metrics.open_connections(),
-            route_rps = format_args!("{:.1}", rate(0)),
-            route_p99_ms = format_args!("{:.3}", p99(0)),
-            broker_rps = format_args!("{:.1}", rate(1)),
-            broker_p99_ms = format_args!("{:.3}", p99(1)),
-            admin_rps = format_args!("{:.1}", rate(2)),
-            admin_p99_ms = format_args!("{:.3}", p99(2)),
-            kv_rps = format_args!("{:.1}", rate(3)),
-            kv_p99_ms = format_args!("{:.3}", p99(3)),
+            route_rps = format_args!("{:.1}", rate(Class::Route)),
+            route_p99_ms = format_args!("{:.3}", p99(Class::Route)),
+            broker_rps = format_args!("{:.1}", rate(Class::Broker)),
+            broker_p99_ms = format_args!("{:.3}", p99(Class::Broker)),
+            admin_rps = format_args!("{:.1}", rate(Class::Admin)),
+            admin_p99_ms = format_args!("{:.3}", p99(Class::Admin)),
+            kv_rps = format_args!("{:.1}", rate(Class::Kv)),
+            kv_p99_ms = format_args!("{:.3}", p99(Class::Kv)),
             brokers = counts.brokers,
             topics = counts.topics,
             publishes = publishes.saturating_sub(last_publishes),

@@ -104,8 +104,9 @@ pub struct WriteRequest {
 /// Messages from the writer to a shard.
 #[derive(Debug)]
 pub enum ShardControl {
-    /// Close this connection (its broker expired).
-    CloseConnection(ConnId),
+    /// Close this connection, counted under this reason (today: its broker
+    /// expired).
+    CloseConnection(ConnId, crate::http::metrics::CloseReason),
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use super::snapshot::{Snapshot, SnapshotBuilder};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::{Config, UpdateError};
-use crate::http::metrics::{MetricsHandle, Registration as RegCount, Unregistration};
+use crate::http::metrics::{CloseReason, MetricsHandle, Registration as RegCount, Unregistration};
 use crate::kv::{KvLimits, KvStore, ORDER_TOPIC_CONFIG};
 use crate::reply::Reply;
 
@@ -53,6 +53,20 @@ pub struct Writer {
     shards: Vec<Rc<ConnectedSender<ShardControl>>>,
     /// Only the writer writes `metrics.writer`.
     metrics: MetricsHandle,
+    /// The console's live view (see [`LiveTick`]).
+    live: LiveTick,
+}
+
+/// When the writer rebuilds the console's live view: never without a console
+/// (`httpPort=-1`), and on a scan tick only if a broker was heard from since the
+/// last one, so an idle estate's scans cost the writer core nothing.
+#[derive(Default)]
+struct LiveTick {
+    console: bool,
+    /// A registration, heartbeat or 322 refreshed a time since the last rebuild.
+    heard: bool,
+    /// The batch held an expiry scan.
+    scanned: bool,
 }
 
 /// Files a batch must make durable before it is acknowledged.
@@ -73,6 +87,7 @@ impl Writer {
     ) -> Writer {
         let snap = published.load();
         warn_if_over_limits(&kv, &config);
+        let console = config.http_port >= 0;
         Writer {
             tables: Tables::deferring_removals(),
             kv,
@@ -81,6 +96,10 @@ impl Writer {
             published: published.clone(),
             shards,
             metrics,
+            live: LiveTick {
+                console,
+                ..LiveTick::default()
+            },
         }
     }
 
@@ -131,16 +150,31 @@ impl Writer {
                 last_publish = started.elapsed();
                 self.metrics.writer.published(last_publish);
             }
-            // Before the answers: a broker that saw its registration acknowledged
-            // is on the console.
-            self.builder.refresh_live(&mut self.tables, publishing);
             for p in pending.drain(..) {
                 // A closed receiver means the connection went away; nothing to do.
                 let _ = p.tx.send(p.reply);
             }
+            // After the answers, so no ack waits on the console.
+            self.refresh_live(publishing);
             glommio::yield_if_needed().await;
         }
         tracing::debug!("writer stopped");
+    }
+
+    /// Rebuilds the console's live view when the tables changed what it shows,
+    /// with a publish (topic counts), or at a scan tick that has heartbeat times
+    /// to pick up; and only when there is a console.
+    fn refresh_live(&mut self, published: bool) {
+        let changed = self.tables.take_live_changed();
+        self.builder.count_live(&self.tables);
+        if !self.live.console {
+            return;
+        }
+        let tick = std::mem::take(&mut self.live.scanned) && self.live.heard;
+        if changed || published || tick {
+            self.live.heard = false;
+            self.builder.refresh_live(&self.tables);
+        }
     }
 
     /// Applies one write and queues its answer until the batch is published.
@@ -150,9 +184,14 @@ impl Writer {
         persist: &mut Persist,
         pending: &mut Vec<Pending>,
     ) {
-        if !matches!(req.op, WriteOp::ScanExpired) {
+        match req.op {
             // The liveness scan comes from the writer's own timer, not a shard.
-            self.metrics.writer.taken();
+            WriteOp::ScanExpired => self.live.scanned = true,
+            WriteOp::Register(_) | WriteOp::Heartbeat { .. } | WriteOp::QueryDataVersion { .. } => {
+                self.live.heard = true;
+                self.metrics.writer.taken();
+            }
+            _ => self.metrics.writer.taken(),
         }
         let durable = matches!(
             req.op,
@@ -394,7 +433,8 @@ impl Writer {
 
     async fn close_connection(&self, conn: ConnId) {
         if let Some(tx) = self.shards.get(conn.shard()) {
-            if tx.send(ShardControl::CloseConnection(conn)).await.is_err() {
+            let close = ShardControl::CloseConnection(conn, CloseReason::ExpiredBroker);
+            if tx.send(close).await.is_err() {
                 tracing::debug!(conn = conn.0, "shard gone; connection not closed");
             }
         }

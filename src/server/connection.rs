@@ -33,7 +33,7 @@ use protocol::{FrameError, RemotingCommand, SerializeType};
 use super::buffers::{self, SHRINK_ABOVE};
 use super::context::ShardContext;
 use super::limits::{BudgetExhausted, ConnPermit, FrameCharge};
-use super::signal::Signal;
+use super::signal::CloseSignal;
 use crate::config::ReplySerialize;
 use crate::handlers::{self, Outcome};
 use crate::http::metrics::{CloseReason, FrameReject};
@@ -151,7 +151,7 @@ impl Connection {
     }
 
     /// Serves the connection until the peer leaves, an error, `close` or shutdown.
-    pub async fn run(mut self, close: Signal) {
+    pub async fn run(mut self, close: CloseSignal) {
         let end = self.serve(&close).await;
         // Before anything the peer can see (the close): its budget is free again.
         self.frame_charge.release();
@@ -210,7 +210,7 @@ impl Connection {
         }
         // Counted before the peer can see the close, so a peer that saw it can
         // count on the metrics having it.
-        self.count_end(&end);
+        self.count_end(&end, &close);
         let _ = self.stream.shutdown(std::net::Shutdown::Both).await;
         if self.registered && !self.ctx.shutdown.is_fired() {
             let req = WriteRequest {
@@ -227,7 +227,7 @@ impl Connection {
     }
 
     /// Counts the connection's end (and a refused frame that caused it).
-    fn count_end(&self, end: &End) {
+    fn count_end(&self, end: &End, close: &CloseSignal) {
         let stats = self.ctx.stats();
         let reason = match end {
             End::PeerClosed => CloseReason::Peer,
@@ -250,15 +250,17 @@ impl Connection {
             }
             End::WriteTimeout { .. } => CloseReason::Limit,
             End::Forced { .. } => CloseReason::Shutdown,
-            // Closed by its close signal (the writer, for an expired broker) or by
+            // Closed by its close signal (for the reason its sender gave) or by
             // the shutdown.
-            End::Closed if self.ctx.shutdown.is_fired() => CloseReason::Shutdown,
-            End::Closed => CloseReason::ExpiredBroker,
+            End::Closed => match close.reason() {
+                Some(reason) => reason,
+                None => CloseReason::Shutdown,
+            },
         };
         stats.closed(reason);
     }
 
-    async fn serve(&mut self, close: &Signal) -> End {
+    async fn serve(&mut self, close: &CloseSignal) -> End {
         loop {
             // The live configuration, read once per batch: a 318 update of the
             // reply serialization applies from the next batch of every open

@@ -13,7 +13,8 @@ use arc_swap::ArcSwap;
 use glommio::channels::shared_channel::ConnectedSender;
 
 use super::limits::{ConnLimits, LimitWarnings};
-use super::signal::Signal;
+use super::signal::{CloseSignal, Signal};
+use crate::http::metrics::CloseReason;
 use crate::http::metrics::{MetricsHandle, ShardMetrics};
 use crate::registry::snapshot::Snapshot;
 use crate::registry::{ConnId, WriteRequest};
@@ -35,7 +36,7 @@ pub struct ShardContext {
     /// The process's counters; this shard writes only its own cells.
     metrics: MetricsHandle,
     /// Close signals of live connections, so the writer can close an expired broker's.
-    conns: RefCell<HashMap<ConnId, Signal>>,
+    conns: RefCell<HashMap<ConnId, CloseSignal>>,
     next_conn: Cell<u64>,
 }
 
@@ -69,11 +70,11 @@ impl ShardContext {
 
     /// A new connection's id and the signal that closes it (kept until
     /// [`ShardContext::forget`]).
-    pub fn enroll(&self) -> (ConnId, Signal) {
+    pub fn enroll(&self) -> (ConnId, CloseSignal) {
         let seq = self.next_conn.get();
         self.next_conn.set(seq + 1);
         let id = ConnId::new(self.index, seq);
-        let close = Signal::new();
+        let close = CloseSignal::default();
         self.conns.borrow_mut().insert(id, close.clone());
         (id, close)
     }
@@ -83,11 +84,12 @@ impl ShardContext {
         self.conns.borrow_mut().remove(&id);
     }
 
-    /// Fires the close signal of connection `id`; false if it is not open here.
-    pub fn close(&self, id: ConnId) -> bool {
+    /// Fires the close signal of connection `id` for `reason`; false if it is
+    /// not open here.
+    pub fn close(&self, id: ConnId, reason: CloseReason) -> bool {
         match self.conns.borrow().get(&id) {
             Some(sig) => {
-                sig.fire();
+                sig.fire(reason);
                 true
             }
             None => false,

@@ -85,12 +85,9 @@ pub async fn run_shard(
                 });
                 let Some(msg) = next.await else { break };
                 match msg {
-                    ShardControl::CloseConnection(id) => {
-                        if ctx.close(id) {
-                            tracing::info!(
-                                conn = id.0,
-                                "closing the connection of an expired broker"
-                            );
+                    ShardControl::CloseConnection(id, reason) => {
+                        if ctx.close(id, reason) {
+                            tracing::info!(conn = id.0, ?reason, "closing a connection");
                         }
                     }
                 }

@@ -5,6 +5,8 @@ use std::rc::Rc;
 
 use event_listener::Event;
 
+use crate::http::metrics::CloseReason;
+
 /// Set once, awaited by many tasks of one executor.
 #[derive(Clone, Default)]
 pub struct Signal {
@@ -37,5 +39,35 @@ impl Signal {
             }
             listener.await;
         }
+    }
+}
+
+/// A connection's close signal, carrying why it was fired, so the close is
+/// counted under the reason of whoever closed it, not guessed.
+#[derive(Clone, Default)]
+pub struct CloseSignal {
+    signal: Signal,
+    reason: Rc<Cell<Option<CloseReason>>>,
+}
+
+impl CloseSignal {
+    pub fn fire(&self, reason: CloseReason) {
+        if self.reason.get().is_none() {
+            self.reason.set(Some(reason));
+        }
+        self.signal.fire();
+    }
+
+    pub fn is_fired(&self) -> bool {
+        self.signal.is_fired()
+    }
+
+    /// The reason of the first [`fire`](Self::fire), if fired.
+    pub fn reason(&self) -> Option<CloseReason> {
+        self.reason.get()
+    }
+
+    pub async fn wait(&self) {
+        self.signal.wait().await
     }
 }

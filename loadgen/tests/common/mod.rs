@@ -80,7 +80,7 @@ pub fn start_real_with(extra: &str) -> RealServer {
     std::fs::write(
         &conf,
         format!(
-            "listenPort=0\nbindAddress=127.0.0.1\nkvConfigPath={}\n{extra}",
+            "listenPort=0\nbindAddress=127.0.0.1\nhttpPort=-1\nkvConfigPath={}\n{extra}",
             dir.join("kv.json").display()
         ),
     )

@@ -37,14 +37,15 @@ pub const BATCH_BUCKETS: &[f64] = &[
 const MAX_BOUNDS: usize = 17;
 
 /// A histogram with fixed buckets. The counts are per bucket (not cumulative),
-/// the last one for values above every bound; the sum is kept in millionths
-/// of the unit so it stays an integer cell. Inline (no allocation of its own),
+/// the last one for values above every bound; the sum is kept in billionths
+/// of the unit (nanoseconds for durations: u64 lasts 584 years) so it stays an
+/// integer cell without biasing microsecond-scale means low. Inline (no allocation of its own),
 /// so it lies within its owner's cache lines.
 #[derive(Debug)]
 pub struct Hist {
     bounds: &'static [f64],
     counts: [AtomicU64; MAX_BOUNDS + 1],
-    sum_micros: AtomicU64,
+    sum_nanos: AtomicU64,
 }
 
 /// What a scrape reads of one or more [`Hist`]s added together.
@@ -62,7 +63,7 @@ impl Hist {
         Hist {
             bounds: &bounds[..bounds.len().min(MAX_BOUNDS)],
             counts: Default::default(),
-            sum_micros: AtomicU64::new(0),
+            sum_nanos: AtomicU64::new(0),
         }
     }
 
@@ -76,7 +77,7 @@ impl Hist {
         if let Some(cell) = self.counts.get(i) {
             bump(cell, 1);
         }
-        bump(&self.sum_micros, (value.max(0.0) * 1e6) as u64);
+        bump(&self.sum_nanos, (value.max(0.0) * 1e9).round() as u64);
     }
 
     pub fn observe_duration(&self, d: std::time::Duration) {
@@ -89,7 +90,7 @@ impl Hist {
         for (acc, cell) in into.counts.iter_mut().zip(self.counts.iter().take(used)) {
             *acc += read(cell);
         }
-        into.sum += read(&self.sum_micros) as f64 / 1e6;
+        into.sum += read(&self.sum_nanos) as f64 / 1e9;
     }
 
     pub fn value(&self) -> HistValue {
@@ -163,17 +164,60 @@ impl HistValue {
     }
 }
 
-/// Slots of a [`CodeTable`]: request codes times the response codes they get
-/// stay well under this (about 25 codes, a few responses each).
+/// Slots of a [`CodeTable`]: the known request codes times the response codes
+/// they get, plus "other" times its few, stay well under this.
 const CODE_SLOTS: usize = 512;
 
-/// Requests answered, by request code and response code (`None` for oneway
-/// requests), as an open-addressing table: one writer inserts and counts, the
-/// scraper reads what has been published (a slot's key before its flag).
+/// Slots a count looks at before giving up on a pair: bounds the lookup path's
+/// cost whatever a peer sends (the table holds about 50 pairs, so a known pair
+/// essentially never meets 8 collisions).
+const MAX_PROBE: usize = 8;
+
+/// The request code a pair is counted under when it is none of ours
+/// (`protocol::codes::request`): made-up codes share one series, so a peer
+/// cycling codes cannot fill the table or the scrape.
+const OTHER_CODE: i32 = i32::MIN;
+
+/// Whether `code` is one we serve, or it folds into `code="other"`.
+fn is_known(code: i32) -> bool {
+    use protocol::codes::request::*;
+    matches!(
+        code,
+        PUT_KV_CONFIG
+            | GET_KV_CONFIG
+            | DELETE_KV_CONFIG
+            | REGISTER_BROKER
+            | UNREGISTER_BROKER
+            | GET_ROUTEINFO_BY_TOPIC
+            | GET_BROKER_CLUSTER_INFO
+            | WIPE_WRITE_PERM_OF_BROKER
+            | GET_ALL_TOPIC_LIST_FROM_NAMESERVER
+            | DELETE_TOPIC_IN_NAMESRV
+            | REGISTER_TOPIC_IN_NAMESRV
+            | GET_KVLIST_BY_NAMESPACE
+            | GET_TOPICS_BY_CLUSTER
+            | GET_SYSTEM_TOPIC_LIST_FROM_NS
+            | GET_UNIT_TOPIC_LIST
+            | GET_HAS_UNIT_SUB_TOPIC_LIST
+            | GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST
+            | UPDATE_NAMESRV_CONFIG
+            | GET_NAMESRV_CONFIG
+            | QUERY_DATA_VERSION
+            | ADD_WRITE_PERM_OF_BROKER
+            | GET_BROKER_MEMBER_GROUP
+            | BROKER_HEARTBEAT
+            | NOTIFY_MIN_BROKER_ID_CHANGE
+    )
+}
+
+/// Requests answered, by request code (`None`: not one of ours) and response
+/// code (`None` for oneway requests), as an open-addressing table: one writer
+/// inserts and counts, the scraper reads what has been published (a slot's key
+/// before its flag).
 #[derive(Debug)]
 pub struct CodeTable {
     slots: Box<Slots>,
-    /// Requests whose pair found no free slot (a hostile peer cycling codes).
+    /// Requests whose pair found no free slot within [`MAX_PROBE`].
     overflow: AtomicU64,
 }
 
@@ -198,10 +242,10 @@ fn key_of(code: i32, response: Option<i32>) -> (u64, bool) {
     (((code as u32 as u64) << 32) | resp, response.is_none())
 }
 
-fn unkey(key: u64, oneway: bool) -> (i32, Option<i32>) {
+fn unkey(key: u64, oneway: bool) -> (Option<i32>, Option<i32>) {
     let code = (key >> 32) as u32 as i32;
     let resp = (!oneway).then_some(key as u32 as i32);
-    (code, resp)
+    ((code != OTHER_CODE).then_some(code), resp)
 }
 
 impl Default for CodeTable {
@@ -214,12 +258,14 @@ impl Default for CodeTable {
 }
 
 impl CodeTable {
-    /// Counts one request (by the table's one writer).
+    /// Counts one request (by the table's one writer); at most [`MAX_PROBE`]
+    /// slots are looked at.
     pub fn count(&self, code: i32, response: Option<i32>) {
+        let code = if is_known(code) { code } else { OTHER_CODE };
         let (key, oneway) = key_of(code, response);
         let hash = (key ^ u64::from(oneway)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let start = (hash >> 55) as usize % CODE_SLOTS;
-        for i in 0..CODE_SLOTS {
+        for i in 0..MAX_PROBE {
             let Some(slot) = self.slots.0.get((start + i) % CODE_SLOTS) else {
                 break;
             };
@@ -242,8 +288,9 @@ impl CodeTable {
         bump(&self.overflow, 1);
     }
 
-    /// Every `(code, response, count)` counted so far.
-    pub fn entries(&self) -> impl Iterator<Item = (i32, Option<i32>, u64)> + '_ {
+    /// Every `(code, response, count)` counted so far; a `None` code is
+    /// "other" (not one of ours).
+    pub fn entries(&self) -> impl Iterator<Item = (Option<i32>, Option<i32>, u64)> + '_ {
         self.slots
             .0
             .iter()
@@ -257,7 +304,7 @@ impl CodeTable {
             })
     }
 
-    /// Requests not counted by pair because the table was full.
+    /// Requests not counted by pair because their probe found no slot.
     pub fn overflow(&self) -> u64 {
         read(&self.overflow)
     }
@@ -280,29 +327,60 @@ mod tests {
         }
         t.count(105, Some(17));
         t.count(104, None);
-        t.count(-1, Some(-1));
+        t.count(-1, Some(3));
         let mut got: Vec<_> = t.entries().collect();
         got.sort();
         assert_eq!(
             got,
             vec![
-                (-1, Some(-1), 1),
-                (104, None, 1),
-                (105, Some(0), 3),
-                (105, Some(17), 1)
+                (None, Some(3), 1),
+                (Some(104), None, 1),
+                (Some(105), Some(0), 3),
+                (Some(105), Some(17), 1)
             ]
         );
         assert_eq!(t.total(), 6);
     }
 
     #[test]
-    fn code_table_overflows_into_one_counter() {
+    fn made_up_codes_fold_into_other_and_known_pairs_still_count() {
         let t = CodeTable::default();
-        for code in 0..(CODE_SLOTS as i32 + 10) {
-            t.count(code, Some(0));
+        // A flood of codes none of ours, each answered "not supported".
+        for code in 1000..11_000 {
+            t.count(code, Some(3));
         }
-        assert_eq!(t.entries().count(), CODE_SLOTS);
-        assert_eq!(t.overflow(), 10);
+        t.count(-7, None);
+        // Pairs first seen after the flood still get their own series.
+        t.count(105, Some(17));
+        t.count(105, Some(0));
+        t.count(105, Some(0));
+        let mut got: Vec<_> = t.entries().collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                (None, None, 1),
+                (None, Some(3), 10_000),
+                (Some(105), Some(0), 2),
+                (Some(105), Some(17), 1)
+            ]
+        );
+        assert_eq!(t.overflow(), 0);
+        assert_eq!(t.total(), 10_004);
+    }
+
+    #[test]
+    fn a_probe_stops_after_max_probe_slots() {
+        let t = CodeTable::default();
+        // Fill every slot by hand so any new pair's probe meets only strangers.
+        for slot in t.slots.0.iter() {
+            slot.key.store(u64::MAX, Ordering::Relaxed);
+            slot.used.store(true, Ordering::Relaxed);
+        }
+        t.count(105, Some(0));
+        t.count(999_999, Some(3));
+        assert_eq!(t.overflow(), 2);
+        assert_eq!(t.entries().filter(|e| e.2 > 0).count(), 0);
     }
 
     #[test]

@@ -111,7 +111,9 @@ fn single_histogram(
     histogram(&mut m, h)
 }
 
-/// What the snapshot gauges count.
+/// What the snapshot gauges count: the one definition `/metrics`, `/api/server`
+/// and the stats line share. `brokers` is live addresses (brokerLiveTable), not
+/// the addresses brokerAddrTable lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SnapshotCounts {
     pub clusters: usize,
@@ -127,11 +129,7 @@ impl SnapshotCounts {
         SnapshotCounts {
             clusters: info.cluster_addr_table.len(),
             broker_groups: info.broker_addr_table.len(),
-            brokers: info
-                .broker_addr_table
-                .values()
-                .map(|b| b.broker_addrs.len())
-                .sum(),
+            brokers: snap.live_count.load(std::sync::atomic::Ordering::Relaxed),
             topics: snap.routes.len(),
             kv_entries: snap.kv.iter().map(|(_, keys)| keys.len()).sum(),
         }
@@ -144,23 +142,32 @@ impl Collector for Families {
         let shards = m.shards();
 
         // Requests by code and response code, summed over the shards.
-        let mut by_code: std::collections::BTreeMap<(i32, Option<i32>), u64> = Default::default();
+        let mut by_code: std::collections::BTreeMap<(Option<i32>, Option<i32>), u64> =
+            Default::default();
         for s in shards {
             for (code, resp, n) in s.requests.entries() {
                 *by_code.entry((code, resp)).or_default() += n;
             }
         }
-        let series = by_code
+        let mut series: Vec<_> = by_code
             .into_iter()
             .map(|((code, resp), n)| {
+                let code = code.map_or_else(|| "other".to_string(), |c| c.to_string());
                 let resp = resp.map_or_else(|| "none".to_string(), |r| r.to_string());
-                (vec![("code", code.to_string()), ("response_code", resp)], n)
+                (vec![("code", code), ("response_code", resp)], n)
             })
             .collect();
+        // Pairs a shard's table had no slot for: still requests answered, so the
+        // family sums to shard_requests_total.
+        let overflow: u64 = shards.iter().map(|s| s.requests.overflow()).sum();
+        if overflow > 0 {
+            let labels = vec![("code", "other".into()), ("response_code", "other".into())];
+            series.push((labels, overflow));
+        }
         family(
             &mut enc,
             "rocketmq_namesrv_requests",
-            "Requests answered, by request code and response code (none: oneway).",
+            "Requests answered, by request code (other: not a name server code) and response code (none: oneway).",
             MetricType::Counter,
             series,
             |e, n| counter(e, *n),
@@ -172,7 +179,7 @@ impl Collector for Families {
         family(
             &mut enc,
             "rocketmq_namesrv_request_duration_seconds",
-            "From a request's frame decoded to its reply written (writes include their publish).",
+            "From a request's frame decoded to its reply written into the connection's output (writes include their publish).",
             MetricType::Histogram,
             series,
             histogram,

@@ -229,7 +229,7 @@ impl Default for ShardMetrics {
 
 impl ShardMetrics {
     /// One request answered (`response` is `None` for a oneway request), and
-    /// the time from its frame decoded to its reply written.
+    /// the time from its frame decoded to its reply written into the output buffer.
     pub fn request(&self, code: i32, response: Option<i32>, took: Duration) {
         self.requests.count(code, response);
         if let Some(h) = self.durations.get(Class::of(code) as usize) {

@@ -20,8 +20,9 @@ impl ProcessStats {
             .ok()
             .and_then(|s| cpu_ticks(&s))
             .map_or(0.0, |ticks| ticks as f64 / clock_ticks());
+        // Less the descriptor read_dir itself holds open while it lists.
         let open_fds = std::fs::read_dir("/proc/self/fd")
-            .map(|d| d.count() as u64)
+            .map(|d| (d.count() as u64).saturating_sub(1))
             .unwrap_or(0);
         ProcessStats {
             resident_bytes,

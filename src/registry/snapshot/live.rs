@@ -5,9 +5,10 @@
 //! dozens a second. So the liveness the console shows is a separate value behind
 //! its own `ArcSwap`, shared by every snapshot, which the writer replaces after a
 //! batch that changed what it shows (an address came, went, or changed connection
-//! or version) and on each expiry-scan tick (upstream's
-//! `RouteInfoManager#scanNotActiveBroker` period), which is what refreshes the
-//! heartbeat times. Route lookups never touch it; the console reads it with one
+//! or version) and on an expiry-scan tick (upstream's
+//! `RouteInfoManager#scanNotActiveBroker` period) when a broker was heard from
+//! since the last one, which is what refreshes the heartbeat times. Without a
+//! console (`httpPort=-1`) the writer never builds it. Route lookups never touch it; the console reads it with one
 //! atomic load. A heartbeat's time is therefore at most one scan period old.
 
 use std::net::SocketAddr;

@@ -18,6 +18,7 @@ mod build;
 pub mod live;
 mod route;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -68,8 +69,9 @@ pub struct Snapshot {
     pub topic_table_capacity: usize,
     /// Broker liveness for the console, shared by every snapshot (see [`live`]).
     pub live: Arc<LiveBoard>,
-    /// Topic names sorted, built on the console's first request of this snapshot.
-    pub sorted_topics: std::sync::OnceLock<Vec<Arc<str>>>,
+    /// Live broker addresses (brokerLiveTable's size), which the writer keeps
+    /// current after every batch; shared by every snapshot, like `live`.
+    pub live_count: Arc<AtomicUsize>,
 }
 
 impl Snapshot {
@@ -78,13 +80,14 @@ impl Snapshot {
         SnapshotBuilder::new(config, kv, started).snapshot()
     }
 
-    /// Every topic in name order (sorted once per snapshot, on first use).
-    pub fn topics_sorted(&self) -> &[Arc<str>] {
-        self.sorted_topics.get_or_init(|| {
-            let mut names: Vec<Arc<str>> = self.routes.keys().cloned().collect();
-            names.sort_unstable();
-            names
-        })
+    /// Whether route lookups are answered with routes: not during the
+    /// `needWaitForService` window (upstream's
+    /// `ClientRequestProcessor#processRequest` answers "not ready" then). The
+    /// lookup handler and `/readyz` both ask this, so they cannot disagree.
+    pub fn serves_routes(&self) -> bool {
+        let cfg = &self.config;
+        !(cfg.need_wait_for_service
+            && self.started.elapsed().as_secs() < cfg.wait_seconds_for_service as u64)
     }
 
     pub fn kv_get(&self, namespace: &str, key: &str) -> Option<&str> {
@@ -105,6 +108,7 @@ pub struct SnapshotBuilder {
     last_replaced: usize,
     topic_table_capacity: usize,
     live: Arc<LiveBoard>,
+    live_count: Arc<AtomicUsize>,
 }
 
 impl SnapshotBuilder {
@@ -119,6 +123,7 @@ impl SnapshotBuilder {
             last_replaced: 0,
             topic_table_capacity: Tables::default().topic_table_capacity(),
             live: Arc::default(),
+            live_count: Arc::default(),
         }
     }
 
@@ -139,18 +144,21 @@ impl SnapshotBuilder {
             lists: ListCache::default(),
             topic_table_capacity: self.topic_table_capacity,
             live: self.live.clone(),
-            sorted_topics: std::sync::OnceLock::new(),
+            live_count: self.live_count.clone(),
         }
     }
 
-    /// Replaces the console's live view with the tables' current one when it
-    /// changed, at a scan tick, or with a publish (topic counts); a heartbeat
-    /// alone replaces nothing.
-    pub fn refresh_live(&self, tables: &mut Tables, published: bool) {
-        if tables.take_live_changed() || published {
-            self.live
-                .store(Arc::new(LiveView::of(tables, Instant::now())));
-        }
+    /// Stores how many addresses are live now (O(1)).
+    pub fn count_live(&self, tables: &Tables) {
+        self.live_count
+            .store(tables.live_brokers().len(), Ordering::Relaxed);
+    }
+
+    /// Replaces the console's live view with the tables' current one (the
+    /// writer decides when: `Writer::refresh_live`).
+    pub fn refresh_live(&self, tables: &Tables) {
+        self.live
+            .store(Arc::new(LiveView::of(tables, Instant::now())));
     }
 
     /// Takes what the tables mark dirty, re-encodes exactly that, and returns the
@@ -166,6 +174,7 @@ impl SnapshotBuilder {
         config: &Config,
         kv: &KvNamespaces,
     ) -> Snapshot {
+        self.count_live(tables);
         let mut dirty = tables.take_changes();
         self.topic_table_capacity = tables.topic_table_capacity();
         if dirty.config {

@@ -106,7 +106,7 @@ pub struct Tables {
     /// slices) instead of removing them at once.
     defer_removals: bool,
     /// The live table changed in what the console shows (an entry came, went, or
-    /// changed connection or version; not a bare heartbeat), or the expiry scan ran.
+    /// changed connection or version; not a bare heartbeat).
     live_changed: bool,
 }
 
@@ -251,7 +251,7 @@ impl Tables {
     }
 
     /// Every live address (upstream's brokerLiveTable), for the console.
-    pub fn live_brokers(&self) -> impl Iterator<Item = (&AddrKey, &LiveBroker)> {
+    pub fn live_brokers(&self) -> impl ExactSizeIterator<Item = (&AddrKey, &LiveBroker)> {
         self.live.iter()
     }
 

@@ -141,8 +141,6 @@ impl Tables {
             .filter(|(_, l)| l.last_update + l.timeout < now)
             .map(|(k, l)| (k.clone(), l.conn))
             .collect();
-        // The scan is also the console's tick for heartbeat times.
-        self.live_changed = true;
         for ((cluster, addr), _) in &expired {
             tracing::warn!(cluster = %cluster, addr = %addr, "broker expired: no heartbeat within its timeout");
             self.unregister_found(cluster, addr);
