@@ -15,6 +15,8 @@
 #   random:SEED: randomized.py's seeded request sequence, one fresh pair per seed
 #         (DIFF_RANDOM_SEEDS, default "11 23 clock"; "clock" = a seed from the clock;
 #         DIFF_RANDOM_SECONDS per seed, default 20; DIFF_RANDOM_SEEDS= (empty) skips it).
+#         The clock seed is exploratory: its differences are printed (ADVISORY, with the
+#         seed) but not counted, unless DIFF_CLOCK_STRICT=1; fixed seeds always count.
 # Ends with "N passed, M failed" over all phases; exits non-zero on an unexplained difference.
 set -uo pipefail
 
@@ -80,7 +82,17 @@ for r in "${RELEASES[@]}"; do
         fi
         drc=${PIPESTATUS[0]}
         summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
-        if [[ -n "$summary" ]]; then
+        if [[ $phase == random:clock && "${DIFF_CLOCK_STRICT:-0}" != 1 ]]; then
+            # Exploratory: a seed no run has tried may find a difference no commit caused.
+            # It is reported with its seed (and STEP lines above) but does not fail the run;
+            # the fixed seeds and phases are strict. DIFF_CLOCK_STRICT=1 makes it count.
+            if [[ $drc != 0 ]]; then
+                echo "ADVISORY: clock seed $seed (Java $r): ${summary:-no summary}; not counted." \
+                    "Reproduce (strict, as any fixed seed): DIFF_RANDOM_SEEDS=$seed compat/differential/run.sh $r"
+            fi
+            np=${summary%% passed*}
+            PASS=$((PASS + ${np:-0}))
+        elif [[ -n "$summary" ]]; then
             np=${summary%% passed*}
             nf=${summary#*, }
             nf=${nf%% failed*}
