@@ -24,7 +24,7 @@
 #
 # Knobs (environment): SERVERS="ours java rust echo"  SERVER_CPUS=0  LOADGEN_CPUS=1
 #   ROUNDS=3  DURATION=8s  WARMUP=3s  CONNS=64  OPEN_RATES="5000 20000"  STORM_BROKERS=1000
-#   CLOSED=0 (lookup step: open loop only)
+#   CLOSED=0 (lookup step: open loop only)  CLOSED1=0 (skip the x 1 in-flight run)
 #   STORM_ROUNDS=$ROUNDS  MEM_TOPICS="100000 1000000"  JAVA_HEAP=256m  JAVA_MEM_HEAP=64m:4g
 #   STEP_TIMEOUT=300 (seconds, per loadgen run)  RESULTS=dir  NO_BUILD=1
 #   OURS_BIN=path (default target/release/namesrv); SERVERS may also name "base", a
@@ -364,8 +364,10 @@ step_lookup() {
             if [[ "${CLOSED:-1}" == 1 ]]; then
             loadgen_run "$RESULTS/lookup-closed16-$s-r$r.json" max-lookup "${LOOKUP_SETS[@]}" "${extra[@]+"${extra[@]}"}" \
                 --set clients.closed_connections="$CONNS" --set clients.closed_in_flight=16
+            if [[ "${CLOSED1:-1}" == 1 ]]; then
             loadgen_run "$RESULTS/lookup-closed1-$s-r$r.json" max-lookup "${LOOKUP_SETS[@]}" "${extra[@]+"${extra[@]}"}" \
                 --set clients.closed_connections="$CONNS" --set clients.closed_in_flight=1
+            fi
             fi
             # open loop: each of OPEN_RATES lookups/s = count x 4 topics / 1 s, over CONNS connections
             local rate
