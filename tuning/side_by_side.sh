@@ -104,7 +104,7 @@ start() {
     local pid=$SPAWNED
     for ((i = 0; i < 300; i++)); do
         kill -0 "$pid" 2>/dev/null || die "$side exited: $(tail -3 "$logf")"
-        grep -q "boot success" "$logf" && break
+        grep -q "boot success" "$logf" 2>/dev/null && break
         sleep 0.1
     done
     grep -q "boot success" "$logf" || die "$side not ready in 30 s"

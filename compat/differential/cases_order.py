@@ -168,6 +168,23 @@ def run(d, meta, phase):
     for z in ("zone-x", "zone-y"):
         d.req(f"ord 105 ord-Tz zone mode {z}", 105, {"topic": "ord-Tz", "__ZONE_MODE": "true", "__ZONE_NAME": z})
 
+    # zone mode re-decodes topicQueueMappingByBroker into a fresh HashMap: 13
+    # brokers map ord-Tzm (its table grows to 32 buckets), 11 leave; the two left,
+    # ord-zm12x (bucket 12 of 32 and of 16) and ord-zma (17 of 32, 1 of 16), swap
+    # places in the zone-mode answer
+    zm = ["ord-zma", "ord-zm12x"] + [f"ord-zm{c}" for c in "bcdefghijkl"]
+    for i, b in enumerate(zm):
+        info = {"bname": b, "currIdMap": {"0": i}, "dirty": False, "epoch": 1,
+                "scope": "__global__", "topic": "ord-Tzm", "totalQueues": 13}
+        _register(d, f"ord 103 {b} (zone, static topic)", b, f"127.0.0.1:{41201 + i}",
+                  [topic_config("ord-Tzm")], mapping={"ord-Tzm": info}, __ZONE_NAME="zone-x")
+    for i, b in enumerate(zm[2:], start=2):
+        d.req(f"ord 104 {b} (zone, static topic)", 104, {"brokerName": b, "brokerAddr": f"127.0.0.1:{41201 + i}",
+                                                         "clusterName": C, "brokerId": "0"})
+    d.settle()
+    _route(d, "ord-Tzm (mappings left in a table of 32)", "ord-Tzm")
+    d.req("ord 105 ord-Tzm zone mode zone-x", 105, {"topic": "ord-Tzm", "__ZONE_MODE": "true", "__ZONE_NAME": "zone-x"})
+
     # a broker with ~300 retry topics: the lists' newKeySet resizes several times
     retry = [topic_config(f"%RETRY%ord-group-{i}") for i in range(300)]
     _register(d, "ord 103 ord-retry (300 topics)", "ord-retry", "127.0.0.1:41091", retry,

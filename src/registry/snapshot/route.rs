@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use once_cell::race::OnceBox;
 use protocol::body::{write_route_json, BrokerData, QueueData, RouteRest, TopicQueueMappingInfo};
-use protocol::java_table::{java_string_hash, JavaTable};
+use protocol::java_table::{java_string_hash, order_str_keys, JavaTable};
 use protocol::json::{Dialect, JsonOut};
 
 use crate::registry::tables::Tables;
@@ -194,11 +194,19 @@ impl RouteEntry {
                     .collect()
             })
             .unwrap_or_default();
+        // The decoded mapping is a fresh `HashMap` too (fastjson and fastjson2
+        // alike), filled in the order the body lists it: its order differs from
+        // the stored table's once that table had grown past what it holds now.
+        let mapping = extras.and_then(|e| e.mapping.as_deref()).map(|m| {
+            let mut fresh = m.to_vec();
+            order_str_keys(&mut fresh, Dialect::Legacy, JavaTable::HashMap);
+            fresh
+        });
         let rest = RouteRest {
             filter_server_table: &filters,
             order_topic_conf: extras.and_then(|e| e.order_topic_conf.as_deref()),
             queue_datas: &queue_datas,
-            topic_queue_mapping_by_broker: extras.and_then(|e| e.mapping.as_deref()),
+            topic_queue_mapping_by_broker: mapping.as_deref(),
         };
         let mut out = Vec::with_capacity(256);
         let brokers = |w: &mut JsonOut<'_>| {
