@@ -81,45 +81,8 @@ log() { printf '[%5ss] %s\n' "$(($(date +%s) - T0))" "$*" | tee -a "$RESULTS/com
 die() { log "FATAL: $*"; exit 1; }
 
 # ------------------------------------------------------------------ process control
-PIDS=()          # process-group leaders we started
-cleanup() {
-    local rc=$? p i
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        p=${PIDS[$i]}
-        kill -TERM -- "-$p" 2>/dev/null || true
-    done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'log interrupted; exit 130' INT
-trap 'log terminated; exit 143' TERM
-
-# spawn LOG cmd...: start cmd in its own process group (setsid), output to LOG; sets SPAWNED.
-spawn() {
-    local out=$1
-    shift
-    setsid "$@" >"$out" 2>&1 </dev/null &
-    SPAWNED=$!
-    PIDS+=("$SPAWNED")
-}
-
-# stop PID: TERM its process group, KILL after 10 s.
-stop() {
-    local p=$1 i
-    kill -TERM -- "-$p" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-    local keep=() q
-    for q in "${PIDS[@]}"; do [[ $q == "$p" ]] || keep+=("$q"); done
-    PIDS=("${keep[@]+"${keep[@]}"}")
-}
+# shellcheck source=SCRIPTDIR/procs.sh
+source "$REPO/tuning/procs.sh"
 
 free_port() {
     python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
@@ -254,9 +217,7 @@ loadgen_run() {
         "$LOADGEN" run "$sc" -t "127.0.0.1:$SRV_PORT" --server-pid "$SRV_PID" --no-live --json "$out" "$@"
     local lp=$SPAWNED
     wait "$lp" || rc=$?
-    local keep=() q
-    for q in "${PIDS[@]}"; do [[ $q == "$lp" ]] || keep+=("$q"); done
-    PIDS=("${keep[@]+"${keep[@]}"}")
+    forget "$lp"
     if [[ $rc != 0 ]]; then
         log "  loadgen exit $rc: $(grep -E 'RESULT|errors|loadgen:|WARNING' "${out%.json}.txt" | head -3 | tr '\n' ' ')"
     fi

@@ -53,43 +53,8 @@ for t in taskset setsid timeout curl python3; do
     command -v "$t" >/dev/null || die "'$t' is needed"
 done
 
-PIDS=()
-cleanup() {
-    local rc=$? p
-    for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]+"${PIDS[@]}"}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'log interrupted; exit 130' INT
-trap 'log terminated; exit 143' TERM
-
-# spawn LOG cmd...: own process group, output to LOG; sets SPAWNED.
-spawn() {
-    local out=$1
-    shift
-    setsid "$@" >"$out" 2>&1 </dev/null &
-    SPAWNED=$!
-    PIDS+=("$SPAWNED")
-}
-forget() {
-    local keep=() q
-    for q in "${PIDS[@]+"${PIDS[@]}"}"; do [[ $q == "$1" ]] || keep+=("$q"); done
-    PIDS=("${keep[@]+"${keep[@]}"}")
-}
-stop() {
-    local p=$1 i
-    kill -TERM -- "-$p" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-    forget "$p"
-}
+# shellcheck source=SCRIPTDIR/procs.sh
+source "$REPO/tuning/procs.sh"
 
 # start SIDE BIN PROPS ROUND: sets PID_<SIDE>, PORT_<SIDE>, HTTP_<SIDE>.
 start() {
