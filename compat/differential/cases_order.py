@@ -165,8 +165,16 @@ def run(d, meta, phase):
                   [topic_config("ord-Tz"), topic_config("ord-Tz2")], bid=bid, __ZONE_NAME="zone-x",
                   enableActingMaster="true")
     _route(d, "ord-Tz", "ord-Tz")
-    for z in ("zone-x", "zone-y"):
-        d.req(f"ord 105 ord-Tz zone mode {z}", 105, {"topic": "ord-Tz", "__ZONE_MODE": "true", "__ZONE_NAME": z})
+    # the hook decodes the body the processor wrote: legacy (v400, stored order) or
+    # standard (v479, sorted: ord-bb before ord-br, which the stored chain has first)
+    for ver in (400, 479):
+        for z in ("zone-x", "zone-y"):
+            d.req(f"ord 105 ord-Tz zone mode {z} v{ver}", 105,
+                  {"topic": "ord-Tz", "__ZONE_MODE": "true", "__ZONE_NAME": z}, version=ver)
+        d.req(f"ord 105 ord-Tm zone mode v{ver}", 105,
+              {"topic": "ord-Tm", "__ZONE_MODE": "true", "__ZONE_NAME": "zone-x"}, version=ver)
+        d.req(f"ord 105 ord-Tf zone mode v{ver}", 105,
+              {"topic": "ord-Tf", "__ZONE_MODE": "true", "__ZONE_NAME": "zone-x"}, version=ver)
 
     # zone mode re-decodes topicQueueMappingByBroker into a fresh HashMap: 13
     # brokers map ord-Tzm (its table grows to 32 buckets), 11 leave; the two left,
@@ -183,7 +191,9 @@ def run(d, meta, phase):
                                                          "clusterName": C, "brokerId": "0"})
     d.settle()
     _route(d, "ord-Tzm (mappings left in a table of 32)", "ord-Tzm")
-    d.req("ord 105 ord-Tzm zone mode zone-x", 105, {"topic": "ord-Tzm", "__ZONE_MODE": "true", "__ZONE_NAME": "zone-x"})
+    for ver in (400, 479):
+        d.req(f"ord 105 ord-Tzm zone mode zone-x v{ver}", 105,
+              {"topic": "ord-Tzm", "__ZONE_MODE": "true", "__ZONE_NAME": "zone-x"}, version=ver)
 
     # a broker with ~300 retry topics: the lists' newKeySet resizes several times
     retry = [topic_config(f"%RETRY%ord-group-{i}") for i in range(300)]

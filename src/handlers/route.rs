@@ -15,10 +15,11 @@ pub fn get_route(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     if !snap.serves_routes() {
         return Reply::system_error("name server not ready");
     }
-    // A zone-filtered route is always the legacy dialect (see `RouteEntry::zone_body`).
+    // A zone-filtered route is always answered in the legacy dialect, rebuilt from
+    // the body in the requested one (see `RouteEntry::zone_body`).
     let zone = zone_of(cmd);
-    let standard = zone.is_none()
-        && (cmd.version >= version::V4_9_4 || cmd.ext_bool("acceptStandardJsonOnly") == Some(true));
+    let standard =
+        cmd.version >= version::V4_9_4 || cmd.ext_bool("acceptStandardJsonOnly") == Some(true);
     let dialect = if standard {
         Dialect::Standard
     } else {
@@ -28,7 +29,7 @@ pub fn get_route(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     let entry = topic.and_then(|t| snap.routes.get(t));
     let body = match zone {
         // Upstream's nearby-route filter (`ZoneRouteRPCHook`), per request.
-        Some(zone) => entry.and_then(|e| e.zone_body(zone)),
+        Some(zone) => entry.and_then(|e| e.zone_body(zone, dialect)),
         None => entry.and_then(|e| e.body(dialect)),
     };
     let Some(body) = body else {

@@ -150,12 +150,14 @@ impl RouteEntry {
         }
     }
 
-    /// The route as upstream's `ZoneRouteRPCHook#filterByZoneName` answers it
-    /// (always the legacy dialect): groups with a master outside `zone` go,
-    /// with their queues and their addresses' filter servers. Upstream decodes
-    /// the legacy body and encodes it again, so each map is a fresh one filled in
-    /// the order that body lists it. Built per request (zone mode is rare).
-    pub fn zone_body(&self, zone: &str) -> Option<Bytes> {
+    /// The route as upstream's `ZoneRouteRPCHook#filterByZoneName` answers it:
+    /// groups with a master outside `zone` go, with their queues and their
+    /// addresses' filter servers. The hook decodes the body the processor encoded
+    /// (in `listed`, the dialect the request asked for) and encodes the result
+    /// again with the legacy `encode()`, so each map is a fresh `HashMap` filled in
+    /// the order `listed` wrote it: the stored order (legacy) or sorted (standard,
+    /// `MapSortField`). Built per request (zone mode is rare).
+    pub fn zone_body(&self, zone: &str, listed: Dialect) -> Option<Bytes> {
         let route = self.route.as_ref()?;
         let keep = |bd: &BrokerData| {
             !bd.broker_addrs.contains_key(&0)
@@ -178,27 +180,30 @@ impl RouteEntry {
             .cloned()
             .collect();
         let extras = route.extras.as_deref();
-        // The decoded body has no null lists, so the re-encoded map is sized
-        // without them.
+        // As listed: the stored table's iteration order (its null puts sized it)
+        // or sorted; the decoded body has no null lists. `write_route_json` then
+        // orders them as the fresh map iterates.
         let filters: Vec<(String, Option<Vec<String>>)> = extras
             .map(|e| {
-                e.filter_server_table
-                    .iter()
+                let mut table = e.filter_server_table.clone();
+                order_str_keys(&mut table, listed, JavaTable::HashMap);
+                table
+                    .into_iter()
                     .filter(|(_, list)| list.is_some())
                     .filter(|(addr, _)| {
                         !removed
                             .iter()
                             .any(|b| b.broker_addrs.values().any(|a| a == addr))
                     })
-                    .cloned()
                     .collect()
             })
             .unwrap_or_default();
-        // The decoded mapping is a fresh `HashMap` too (fastjson and fastjson2
-        // alike), filled in the order the body lists it: its order differs from
-        // the stored table's once that table had grown past what it holds now.
+        // The mapping is stored in its table's iteration order already.
         let mapping = extras.and_then(|e| e.mapping.as_deref()).map(|m| {
             let mut fresh = m.to_vec();
+            if listed == Dialect::Standard {
+                order_str_keys(&mut fresh, Dialect::Standard, JavaTable::HashMap);
+            }
             order_str_keys(&mut fresh, Dialect::Legacy, JavaTable::HashMap);
             fresh
         });
@@ -212,9 +217,16 @@ impl RouteEntry {
         let brokers = |w: &mut JsonOut<'_>| {
             for b in &kept {
                 // Decoded `brokerAddrs`: a `new HashMap<>()` put in the order the
-                // legacy body lists them (an acting master's rewrite included).
+                // processor's body lists them (an acting master's rewrite included).
                 let mut decoded = b.data.clone();
-                decoded.addr_order = b.legacy_order();
+                decoded.addr_order = match listed {
+                    Dialect::Legacy => b.legacy_order(),
+                    Dialect::Standard => {
+                        let mut ids = b.legacy_order();
+                        ids.sort_unstable();
+                        ids
+                    }
+                };
                 decoded.write_json(w, JavaTable::HashMap);
             }
         };
