@@ -63,7 +63,7 @@ fn rows() -> Vec<(&'static str, &'static str, Expect)> {
         ("defaultThreadPoolNums", "3", NoEffect),
         ("clientRequestThreadPoolQueueCapacity", "3", NoEffect),
         ("defaultThreadPoolQueueCapacity", "3", NoEffect),
-        ("scanNotActiveBrokerInterval", "100", Refused),
+        ("scanNotActiveBrokerInterval", "100", Live(scan_interval)),
         ("unRegisterBrokerQueueCapacity", "3", NoEffect),
         (
             "supportActingMaster",
@@ -358,6 +358,27 @@ fn return_order_topic_config(_server: &TestServer, admin: &mut Client, body: &st
     update_ok(admin, body);
     let r = admin.register_ok(&reg);
     assert_eq!(r.1.as_deref().map(<[u8]>::len).unwrap_or(0), 0, "no table");
+}
+
+fn scan_interval(server: &TestServer, admin: &mut Client, body: &str) {
+    update_ok(admin, "scanNotActiveBrokerInterval=600000");
+    // On its own connection: an expired broker's connection is closed.
+    let mut broker = server.client();
+    let mut reg = BrokerReg::new(
+        "C",
+        "broker-a",
+        "10.0.0.1:10911",
+        0,
+        vec![topic("T", 6, 4), topic("T2", 6, 4)],
+    );
+    reg.heartbeat_timeout_ms = Some(200);
+    broker.register_ok(&reg);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(admin.route("T").is_some(), "no scan within the long period");
+    update_ok(admin, body);
+    wait_for(Duration::from_secs(3), "the expired broker gone", || {
+        admin.route("T").is_none().then_some(())
+    });
 }
 
 fn enable_all_topic_list(server: &TestServer, admin: &mut Client, body: &str) {

@@ -174,9 +174,8 @@ config_table! {
     default_thread_pool_nums: i32 = 16, "defaultThreadPoolNums", protected = false;
     client_request_thread_pool_queue_capacity: i32 = 50000, "clientRequestThreadPoolQueueCapacity", protected = false;
     default_thread_pool_queue_capacity: i32 = 10000, "defaultThreadPoolQueueCapacity", protected = false;
-    /// Milliseconds between scans for expired brokers. Protected: the scan is
-    /// scheduled once at start (as upstream's `scheduleAtFixedRate`), so 318 refuses it.
-    scan_not_active_broker_interval: i64 = 5000, "scanNotActiveBrokerInterval", protected = true;
+    /// Milliseconds between scans for expired brokers (a 318 reschedules it).
+    scan_not_active_broker_interval: i64 = 5000, "scanNotActiveBrokerInterval", protected = false;
     un_register_broker_queue_capacity: i32 = 3000, "unRegisterBrokerQueueCapacity", protected = false;
     support_acting_master: bool = false, "supportActingMaster", protected = false;
     enable_all_topic_list: bool = true, "enableAllTopicList", protected = false;
