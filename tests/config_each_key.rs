@@ -303,6 +303,25 @@ fn start_names_every_key_without_effect_in_one_line() {
     }
 }
 
+#[test]
+fn update_of_a_kept_unknown_key_is_logged_with_its_reason() {
+    let server = TestServer::start(&[("clientWorkerThreads", "4")]);
+    let mut admin = server.client();
+    update_ok(&mut admin, "clientWorkerThreads=6");
+    assert!(shows(&config_text(&mut admin), "clientWorkerThreads", "6"));
+    wait_for(Duration::from_secs(5), "the no-effect log line", || {
+        plain(&server.stderr())
+            .lines()
+            .any(|l| {
+                l.contains("318: config key accepted, but it has no effect here")
+                    && l.contains(
+                        " key=clientWorkerThreads reason=\"a key of Java's NettyClientConfig",
+                    )
+            })
+            .then_some(())
+    });
+}
+
 // ---------------------------------------------------------------------------
 // probes
 

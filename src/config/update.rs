@@ -149,7 +149,8 @@ impl Config {
         }
         // Accepted but read by nothing here: say so, with the reason, as at start.
         for key in props.keys() {
-            if field(key).is_some() {
+            // Fields, and the raw `-c` keys that were merged (others were ignored).
+            if field(key).is_some() || next.raw_properties.contains_key(key) {
                 if let Some(reason) = no_effect_reason(key) {
                     tracing::warn!(key = %key, reason, "318: config key accepted, but it has no effect here");
                 }
