@@ -59,8 +59,8 @@ fn main() -> ExitCode {
         return ExitCode::from(diff::run(args));
     }
 
-    let config = match &cli.config_file {
-        Some(path) => match Config::load_file(path) {
+    let (config, file_keys) = match &cli.config_file {
+        Some(path) => match Config::load_file_with_keys(path) {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "bad configuration");
@@ -68,12 +68,22 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        None => Config::default(),
+        None => (Config::default(), Vec::new()),
     };
     if cli.print_config {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(config.to_properties_text().as_bytes());
         return ExitCode::SUCCESS;
+    }
+    // A feature we do not have must not look enabled (upstream would run it).
+    if let Some(u) = config.unsupported() {
+        tracing::error!(key = u.key, "{u}; refusing to start");
+        eprintln!("namesrv: {u}; refusing to start");
+        return ExitCode::from(2);
+    }
+    // One line for every key the operator set that does nothing here.
+    if let Some(keys) = namesrv::config::no_effect_summary(file_keys.iter().map(String::as_str)) {
+        tracing::warn!(keys = %keys, "config keys with no effect in this name server");
     }
 
     let kv = match KvStore::load(&config.kv_config_path) {

@@ -174,14 +174,15 @@ config_table! {
     default_thread_pool_nums: i32 = 16, "defaultThreadPoolNums", protected = false;
     client_request_thread_pool_queue_capacity: i32 = 50000, "clientRequestThreadPoolQueueCapacity", protected = false;
     default_thread_pool_queue_capacity: i32 = 10000, "defaultThreadPoolQueueCapacity", protected = false;
-    /// Milliseconds between scans for expired brokers.
+    /// Milliseconds between scans for expired brokers (a 318 reschedules it).
     scan_not_active_broker_interval: i64 = 5000, "scanNotActiveBrokerInterval", protected = false;
     un_register_broker_queue_capacity: i32 = 3000, "unRegisterBrokerQueueCapacity", protected = false;
     support_acting_master: bool = false, "supportActingMaster", protected = false;
     enable_all_topic_list: bool = true, "enableAllTopicList", protected = false;
     enable_topic_list: bool = true, "enableTopicList", protected = false;
     notify_min_broker_id_changed: bool = false, "notifyMinBrokerIdChanged", protected = false;
-    /// Embedded controller (not supported; kept for compatibility).
+    /// Embedded controller: not available, so `true` stops the start and 318
+    /// refuses it (see `effect`).
     enable_controller_in_namesrv: bool = false, "enableControllerInNamesrv", protected = false;
     need_wait_for_service: bool = false, "needWaitForService", protected = false;
     wait_seconds_for_service: i32 = 45, "waitSecondsForService", protected = false;
@@ -200,15 +201,16 @@ config_table! {
     server_async_semaphore_value: i32 = 64, "serverAsyncSemaphoreValue", protected = false;
     /// Idle connections are closed after this many seconds.
     server_channel_max_idle_time_seconds: i32 = 120, "serverChannelMaxIdleTimeSeconds", protected = false;
-    /// SO_SNDBUF; 0 = OS default.
-    server_socket_snd_buf_size: i32 = 0, "serverSocketSndBufSize", protected = false;
+    /// SO_SNDBUF; 0 = OS default. This and the next two are set on the listening
+    /// sockets at start; protected, so 318 refuses them rather than keep them.
+    server_socket_snd_buf_size: i32 = 0, "serverSocketSndBufSize", protected = true;
     /// SO_RCVBUF; 0 = OS default.
-    server_socket_rcv_buf_size: i32 = 0, "serverSocketRcvBufSize", protected = false;
+    server_socket_rcv_buf_size: i32 = 0, "serverSocketRcvBufSize", protected = true;
     /// 0 = default.
     write_buffer_high_water_mark: i32 = 0, "writeBufferHighWaterMark", protected = false;
     /// 0 = default.
     write_buffer_low_water_mark: i32 = 0, "writeBufferLowWaterMark", protected = false;
-    server_socket_backlog: i32 = 1024, "serverSocketBacklog", protected = false;
+    server_socket_backlog: i32 = 1024, "serverSocketBacklog", protected = true;
     server_netty_worker_group_enable: bool = true, "serverNettyWorkerGroupEnable", protected = false;
     server_pooled_byte_buf_allocator_enable: bool = true, "serverPooledByteBufAllocatorEnable", protected = false;
     enable_shutdown_gracefully: bool = false, "enableShutdownGracefully", protected = false;

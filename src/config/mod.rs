@@ -35,13 +35,15 @@
 //! - limits are not changeable by 318 (`maxFrameLength`, the KV limits): one
 //!   unauthenticated request must not lift them.
 //!
-//! Modules: `fields` (the table and [`Config`]), `properties` (Java's
-//! properties text, both ways), `update` (318's rules).
+//! Modules: `fields` (the table and [`Config`]), `effect` (what each key does
+//! here: used, inert with a reason, or refused when switched on), `properties`
+//! (Java's properties text, both ways), `update` (318's rules).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod effect;
 mod fields;
 mod properties;
 #[cfg(test)]
@@ -50,6 +52,7 @@ mod store_tests;
 mod tests;
 mod update;
 
+pub use effect::{effect_of, no_effect_reason, no_effect_summary, Effect, Unsupported, EFFECTS};
 pub use fields::{Config, FieldSpec, FIELDS};
 pub use properties::{escape_key, escape_value, parse_properties, store_text, PropertiesError};
 pub use update::UpdateError;
@@ -190,9 +193,15 @@ impl Config {
     }
 
     /// Loads a `-c` file: the defaults, then every property of the file. Unknown
-    /// keys are warned about and kept in `raw_properties`; `config_store_path`
-    /// becomes `path` (so 318 rewrites this file, as upstream).
+    /// keys are kept in `raw_properties`; `config_store_path` becomes `path` (so
+    /// 318 rewrites this file, as upstream).
     pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+        Ok(Config::load_file_with_keys(path)?.0)
+    }
+
+    /// [`Config::load_file`], also giving every key the file sets, sorted (for
+    /// the start's warning about keys with no effect, [`no_effect_summary`]).
+    pub fn load_file_with_keys(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
         let bytes = std::fs::read(path).map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
@@ -204,15 +213,11 @@ impl Config {
         let mut config = Config::default();
         // A repeated key: the last one wins (a Hashtable put).
         let props: BTreeMap<String, String> = props.into_iter().collect();
+        let keys: Vec<String> = props.keys().cloned().collect();
         for (key, value) in props {
             match config.set(&key, &value) {
                 Ok(SetOutcome::Applied) => {}
                 Ok(SetOutcome::UnknownKey) => {
-                    tracing::warn!(
-                        key = %key,
-                        file = %path.display(),
-                        "unknown config key; kept as a raw property"
-                    );
                     config.raw_properties.insert(key, value);
                 }
                 Err(e) => {
@@ -224,7 +229,7 @@ impl Config {
             }
         }
         config.config_store_path = path.to_string_lossy().into_owned();
-        Ok(config)
+        Ok((config, keys))
     }
 
     /// Every field and raw property, sorted by key.

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use protocol::codes::response;
 
+use super::effect::{no_effect_reason, Unsupported};
 use super::properties::{parse_properties, PropertiesError};
 use super::{field, Config, ConfigError, SetOutcome};
 
@@ -28,6 +29,10 @@ pub enum UpdateError {
     /// such key in body order.
     #[error("Can not update config in black list.")]
     BlackListed { key: String },
+    /// The update switches on a feature we do not have (`enableControllerInNamesrv`,
+    /// `clusterTest`). Ours: upstream's 318 would accept it. Nothing was applied.
+    #[error("{0}")]
+    Unsupported(Unsupported),
     /// A known key has a value its type cannot hold (ours; upstream ignores the
     /// key silently). Nothing was applied.
     #[error("invalid value {value:?} for config key `{key}`: {reason}")]
@@ -44,17 +49,18 @@ impl UpdateError {
     pub fn response_code(&self) -> i32 {
         match self {
             Self::BlackListed { .. } => response::NO_PERMISSION,
-            Self::Parse(_) | Self::BadValue { .. } => response::SYSTEM_ERROR,
+            Self::Parse(_) | Self::BadValue { .. } | Self::Unsupported(_) => response::SYSTEM_ERROR,
         }
     }
 
     /// The reply's remark, upstream's texts (`DefaultRequestProcessor#updateConfig`):
     /// a bad value is answered like a body that does not parse, and is logged
-    /// with its key by the caller.
-    pub fn remark(&self) -> &'static str {
+    /// with its key by the caller. An unsupported feature names the key and why.
+    pub fn remark(&self) -> String {
         match self {
-            Self::BlackListed { .. } => "Can not update config in black list.",
-            Self::Parse(_) | Self::BadValue { .. } => "string2Properties error",
+            Self::BlackListed { .. } => "Can not update config in black list.".to_string(),
+            Self::Parse(_) | Self::BadValue { .. } => "string2Properties error".to_string(),
+            Self::Unsupported(u) => format!("Can not update config: {u}"),
         }
     }
 }
@@ -135,6 +141,18 @@ impl Config {
                         value: value.clone(),
                         reason: other.to_string(),
                     })
+                }
+            }
+        }
+        if let Some(u) = next.unsupported() {
+            return Err(UpdateError::Unsupported(u));
+        }
+        // Accepted but read by nothing here: say so, with the reason, as at start.
+        for key in props.keys() {
+            // Fields, and the raw `-c` keys that were merged (others were ignored).
+            if field(key).is_some() || next.raw_properties.contains_key(key) {
+                if let Some(reason) = no_effect_reason(key) {
+                    tracing::warn!(key = %key, reason, "318: config key accepted, but it has no effect here");
                 }
             }
         }

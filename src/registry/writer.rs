@@ -547,18 +547,29 @@ pub async fn run_writer(
         })
         .detach();
     }
-    // Fixed at start, as upstream's scheduled scan: a 318 does not reschedule it.
-    let scan_every = Duration::from_millis(config.scan_not_active_broker_interval.max(10) as u64);
+    // The period is read from the published config on every tick, so a 318 of
+    // `scanNotActiveBrokerInterval` reschedules the scan (upstream's fixed-rate
+    // schedule keeps the period it started with).
     {
         let inbox = inbox_tx.clone();
+        let live = snapshot.clone();
+        let period = move || {
+            Duration::from_millis(live.load().config.scan_not_active_broker_interval.max(10) as u64)
+        };
         glommio::spawn_local(async move {
-            let mut next = Instant::now() + scan_every;
+            let mut last = Instant::now();
             while !stop.load(Ordering::Relaxed) {
-                glommio::timer::sleep(Duration::from_millis(50).min(scan_every)).await;
-                if Instant::now() < next {
+                glommio::timer::sleep(Duration::from_millis(50).min(period())).await;
+                let (now, every) = (Instant::now(), period());
+                if now < last + every {
                     continue;
                 }
-                next += scan_every;
+                // Fixed rate while on time; after a shorter period, from now.
+                last = if now < last + every * 2 {
+                    last + every
+                } else {
+                    now
+                };
                 let req = WriteRequest {
                     op: WriteOp::ScanExpired,
                     conn: ConnId(u64::MAX),

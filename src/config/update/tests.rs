@@ -177,3 +177,28 @@ fn reply_remarks_are_upstreams() {
     assert_eq!(unparsable.remark(), "string2Properties error");
     assert_eq!(unparsable.response_code(), 1);
 }
+
+#[test]
+fn unsupported_features_are_refused_whole() {
+    let mut c = Config::default();
+    let before = c.clone();
+    let err = c
+        .apply_update(b"enableTopicList=false\nenableControllerInNamesrv=true\n")
+        .unwrap_err();
+    assert_eq!(err.response_code(), 1);
+    assert_eq!(
+        err.remark(),
+        "Can not update config: enableControllerInNamesrv=true is not supported: \
+         the embedded controller is not available"
+    );
+    assert_eq!(c, before);
+    let err = c.apply_update(b"clusterTest=true\n").unwrap_err();
+    assert!(err
+        .remark()
+        .starts_with("Can not update config: clusterTest=true is not supported: "));
+    // Off (the default) is accepted.
+    assert_eq!(
+        c.apply_update(b"clusterTest=false\nenableControllerInNamesrv=false\n"),
+        Ok(false)
+    );
+}
