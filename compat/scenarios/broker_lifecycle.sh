@@ -20,6 +20,10 @@
 #  5. SIGSTOP it: the connection stays open, so only the expiry scan (every second here:
 #     scanNotActiveBrokerInterval=1000) removes it, after 6 s of silence.
 #  6. SIGCONT: its next periodic registration (registerNameServerPeriod=10 s) brings it back.
+#  7. acting master (the NameServer runs with notifyMinBrokerIdChanged=true): the slave comes
+#     back with enableSlaveActingMaster=true; SIGKILL the master: the NameServer sends
+#     NOTIFY_MIN_BROKER_ID_CHANGE (905) to the slave, whose AdminBrokerProcessor logs
+#     "min broker id changed, prev 0, new 1".
 set -uo pipefail
 
 KIND=${1:-${NAMESRV_KIND:-java}}
@@ -30,7 +34,8 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
 compat_init "broker_lifecycle-$KIND" "$@"
 
 TIMEOUT_MS=6000 # short, yet safe from GC or scheduling stalls of a loaded 2-core machine
-compat_start_namesrv "$KIND" scanNotActiveBrokerInterval=1000
+# notifyMinBrokerIdChanged: step 7; before it no group loses its lowest id and keeps a broker.
+compat_start_namesrv "$KIND" scanNotActiveBrokerInterval=1000 notifyMinBrokerIdChanged=true
 NS=$NAMESRV_ADDR
 G=lc-a
 
@@ -139,5 +144,21 @@ compat_check sigstop_route_absent route_absent "$G"
 compat_log "SIGCONT the master"
 kill -CONT -- "-$M_PID" 2>/dev/null
 compat_check sigcont_back compat_until 40 route_is "$G" "{\"0\":\"$M_ADDR\"}"
+
+# --- 7. acting master: 905 to the slave when the master dies -------------------------------
+compat_restart_broker "$S_DIR" enableSlaveActingMaster=true
+S_PID=$BROKER_PID
+compat_check acting_route_both compat_until 30 route_is "$G" "{\"0\":\"$M_ADDR\",\"1\":\"$S_ADDR\"}"
+# slave_got_905: the slave's broker log has AdminBrokerProcessor#notifyMinBrokerIdChange's line
+slave_got_905() {
+    local logs
+    logs=$(grep -rh 'min broker id changed' "$S_DIR/home/logs" 2>/dev/null)
+    echo "$logs"
+    grep -qE 'min broker id changed, prev [0-9]+, new 1\b' <<<"$logs"
+}
+compat_check acting_slave_no_905_yet bash -c '! grep -rq "min broker id changed" "$1/home/logs"' _ "$S_DIR"
+compat_log "SIGKILL the master (acting-master group)"
+kill -KILL -- "-$M_PID" 2>/dev/null
+compat_check acting_slave_gets_905 compat_until 20 slave_got_905
 
 compat_finish

@@ -37,6 +37,8 @@ pub mod response {
     pub const NO_PERMISSION: i32 = 16;
     pub const TOPIC_NOT_EXIST: i32 = 17;
     pub const QUERY_NOT_FOUND: i32 = 22;
+    /// `GO_AWAY`: the server is shutting down; ask another one.
+    pub const GO_AWAY: i32 = 1500;
 }
 
 /// `MQVersion` ordinals that change behaviour.
@@ -47,6 +49,8 @@ pub mod version {
     pub const V4_9_4: i32 = 401;
     /// V5_0_0: compressed register bodies carry topic queue mappings.
     pub const V5_0_0: i32 = 413;
+    /// V5_3_1: requests of later versions get GO_AWAY while a server shuts down.
+    pub const V5_3_1: i32 = 475;
     /// V5_3_3: the version our replies carry, as the Java NameServer's do.
     pub const CURRENT: i32 = 479;
 }

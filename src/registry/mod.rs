@@ -6,10 +6,13 @@
 //! - [`list_cache`]: topic-list bodies, built once per snapshot.
 //! - [`snapshot`]: what readers see, published through `arc-swap`; route bodies
 //!   spliced from per-broker fragments on first read.
+//! - [`notify`]: NOTIFY_MIN_BROKER_ID_CHANGE (905) to the brokers of a group whose
+//!   lowest id changed (`notifyMinBrokerIdChanged`).
 //! - [`writer`]: the writer loop: applies writes in batches, persists KV and config
 //!   changes, publishes one snapshot per batch, then acknowledges.
 
 pub mod list_cache;
+pub mod notify;
 pub mod snapshot;
 pub mod tables;
 pub mod topic_queues;

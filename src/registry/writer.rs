@@ -17,6 +17,7 @@ use glommio::channels::local_channel::{self, LocalReceiver};
 use glommio::channels::shared_channel::{self, ConnectedSender};
 use protocol::codes::response;
 
+use super::notify::{self, Notifier};
 use super::snapshot::{Snapshot, SnapshotBuilder};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
@@ -55,6 +56,8 @@ pub struct Writer {
     metrics: MetricsHandle,
     /// The console's live view (see [`LiveTick`]).
     live: LiveTick,
+    /// Sends the 905s the writer decides on (see [`super::notify`]).
+    notifier: Notifier,
 }
 
 /// When the writer rebuilds the console's live view: never without a console
@@ -100,6 +103,7 @@ impl Writer {
                 console,
                 ..LiveTick::default()
             },
+            notifier: Notifier::default(),
         }
     }
 
@@ -198,6 +202,11 @@ impl Writer {
             WriteOp::PutKv { .. } | WriteOp::DeleteKv { .. } | WriteOp::UpdateConfig { .. }
         );
         let reply = self.apply(req.op, req.conn, Instant::now(), persist).await;
+        // Taken after every write, so the list never grows; sent only when enabled.
+        let departures = self.tables.take_min_id_departures();
+        if !departures.is_empty() && self.config.notify_min_broker_id_changed {
+            notify::after_departures(&self.tables, &mut self.notifier, departures);
+        }
         if let Some(tx) = req.reply {
             pending.push(Pending { tx, reply, durable });
         }
@@ -252,6 +261,7 @@ impl Writer {
                     .tables
                     .live(&reg.cluster, &reg.addr)
                     .map(|l| l.data_version);
+                let prev_min = notify::min_id(&self.tables, &reg.name);
                 match self
                     .tables
                     .register_broker_except_topics(&reg, conn, now, settings)
@@ -268,6 +278,14 @@ impl Writer {
                                 RegCount::Changed
                             },
                         );
+                        if self.config.notify_min_broker_id_changed {
+                            notify::after_register(
+                                &self.tables,
+                                &mut self.notifier,
+                                &reg,
+                                prev_min,
+                            );
+                        }
                         if let Some(puts) = puts {
                             // A body may list 200k topics: put them in slices, letting
                             // the connections of this core run in between.

@@ -495,6 +495,16 @@ impl Connection {
         }
         let oneway = cmd.is_oneway();
         let decoded = Instant::now();
+        if self.ctx.going_away.is_fired() {
+            if let Some(reply) = super::going_away::reply_for(&cmd) {
+                if !oneway {
+                    self.encode_reply(&cmd, serialize, &reply);
+                }
+                let code = (!oneway).then_some(reply.code);
+                self.ctx.stats().request(cmd.code, code, decoded.elapsed());
+                return Ok(());
+            }
+        }
         let outcome = {
             let snap = self.ctx.snapshot.load();
             handlers::handle(&snap, &cmd, body)

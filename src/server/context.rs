@@ -27,6 +27,9 @@ pub struct ShardContext {
     pub snapshot: Arc<ArcSwap<Snapshot>>,
     pub writer: ConnectedSender<WriteRequest>,
     pub shutdown: Signal,
+    /// Fired when a graceful shutdown begins (`enableShutdownGracefully`): requests
+    /// are answered GO_AWAY until `shutdown` fires ([`super::going_away`]).
+    pub going_away: Signal,
     /// Fired when a shutdown's drain time is up: connections still sending stop.
     pub force_close: Signal,
     /// Connection and frame limits shared by every shard.
@@ -54,6 +57,7 @@ impl ShardContext {
             snapshot,
             writer,
             shutdown,
+            going_away: Signal::new(),
             force_close: Signal::new(),
             limits,
             warnings: LimitWarnings::default(),

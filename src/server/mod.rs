@@ -11,6 +11,7 @@
 pub mod buffers;
 pub mod connection;
 pub mod context;
+pub mod going_away;
 pub mod limits;
 pub mod shard;
 pub mod signal;

@@ -3,7 +3,7 @@
 
 use std::os::fd::RawFd;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,32 +43,32 @@ pub async fn run_shard(
 
     // Polls the process-wide stop flag (set by the signal handler). Spawned before
     // anything else: glommio completes a shared-channel handshake only when the
-    // executor wakes up for some other reason, and this 50 ms timer guarantees it.
+    // executor wakes up for some other reason, and its 50 ms timer guarantees it.
     let shutdown = Signal::new();
-    let poller = {
-        let shutdown = shutdown.clone();
-        glommio::spawn_local(async move {
-            while !stop.load(Ordering::Relaxed) {
-                glommio::timer::sleep(Duration::from_millis(50)).await;
-            }
-            shutdown.fire();
-        })
-        .detach()
-    };
+    let going_away = Signal::new();
+    let poller = glommio::spawn_local(super::going_away::watch_stop(
+        stop,
+        snapshot.clone(),
+        going_away.clone(),
+        shutdown.clone(),
+    ))
+    .detach();
 
     // Connect the control channel concurrently with the writer channel (see
     // `run_writer` for the order on the other side).
     let control_rx = glommio::spawn_local(wiring.control.connect());
     let writer = wiring.to_writer.connect().await;
     let control_rx = control_rx.await;
-    let ctx = Rc::new(ShardContext::new(
+    let mut ctx = ShardContext::new(
         index,
         snapshot,
         writer,
         shutdown,
         wiring.limits,
         wiring.metrics,
-    ));
+    );
+    ctx.going_away = going_away;
+    let ctx = Rc::new(ctx);
     // Serving from here on.
     let _ = ready.send(index);
 

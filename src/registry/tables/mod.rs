@@ -108,6 +108,10 @@ pub struct Tables {
     /// The live table changed in what the console shows (an entry came, went, or
     /// changed connection or version; not a bare heartbeat).
     live_changed: bool,
+    /// (brokerName, address) of each unregistration that took out its group's
+    /// lowest id and left the group standing, until the writer takes them
+    /// ([`Tables::take_min_id_departures`]; upstream's `needNotifyBrokerMap`).
+    min_id_departures: Vec<(String, String)>,
 }
 
 /// Upstream's topicQueueTable is `new ConcurrentHashMap<>(1024)` (2048 buckets).
@@ -144,6 +148,7 @@ impl Default for Tables {
             removals: Vec::new(),
             defer_removals: false,
             live_changed: false,
+            min_id_departures: Vec::new(),
         }
     }
 }
@@ -258,6 +263,11 @@ impl Tables {
     /// Each broker group with how many topics hold one of its QueueData.
     pub fn topic_counts(&self) -> impl Iterator<Item = (&String, usize)> {
         self.broker_topics.iter().map(|(b, t)| (b, t.len()))
+    }
+
+    /// The departures recorded since the last call (see `min_id_departures`).
+    pub fn take_min_id_departures(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.min_id_departures)
     }
 
     /// Whether the live table changed for the console since the last call.

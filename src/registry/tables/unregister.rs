@@ -44,12 +44,18 @@ impl Tables {
 
         let mut removed = false;
         if let Some(bd) = self.broker_addr.get_mut(broker_name) {
+            // By the request's id, as upstream's `unRegisterBroker` compares it.
+            let was_min = bd.broker_addrs.keys().next() == Some(&broker_id);
             let before = bd.broker_addrs.len();
             bd.retain_addrs(|_, a| a != addr);
             let shrunk = bd.broker_addrs.len() != before;
             if bd.broker_addrs.is_empty() {
                 self.broker_addr.remove(broker_name);
                 removed = true;
+            }
+            if was_min && !removed {
+                self.min_id_departures
+                    .push((broker_name.to_string(), addr.to_string()));
             }
             if shrunk || removed {
                 self.broker_changed(broker_name);
