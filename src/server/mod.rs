@@ -12,6 +12,7 @@ pub mod buffers;
 pub mod connection;
 pub mod context;
 pub mod limits;
+pub mod proxy;
 pub mod shard;
 pub mod signal;
 
