@@ -78,11 +78,13 @@ fn exchange(addr: SocketAddr, parts: &[&[u8]]) -> Vec<u8> {
     read_raw_frame(&mut s)
 }
 
-/// A server with one broker serving topic `T`, and the exact reply bytes of a
-/// lookup of it on a plain connection.
-fn server_with_route(extra: &[(&str, &str)]) -> (TestServer, Vec<u8>) {
+/// A server with one broker serving topic `T` (registered over the returned
+/// client, which must stay open: closing it unregisters the broker), and the exact
+/// reply bytes of a lookup of it on a plain connection.
+fn server_with_route(extra: &[(&str, &str)]) -> (TestServer, Client, Vec<u8>) {
     let server = TestServer::start(extra);
-    server.client().register_ok(&BrokerReg::new(
+    let mut broker = server.client();
+    broker.register_ok(&BrokerReg::new(
         "C",
         "b",
         "10.0.0.9:10911",
@@ -90,7 +92,7 @@ fn server_with_route(extra: &[(&str, &str)]) -> (TestServer, Vec<u8>) {
         vec![topic("T", 6, 4), topic("T2", 6, 4)],
     ));
     let plain = exchange(server.addr, &[&lookup("T")]);
-    (server, plain)
+    (server, broker, plain)
 }
 
 fn scrape_metric(server: &TestServer, name: &str, labels: &str) -> f64 {
@@ -100,7 +102,7 @@ fn scrape_metric(server: &TestServer, name: &str, labels: &str) -> f64 {
 
 #[test]
 fn v1_and_v2_headers_then_a_lookup_get_the_plain_reply() {
-    let (server, plain) = server_with_route(&[]);
+    let (server, _broker, plain) = server_with_route(&[]);
     let v1 = b"PROXY TCP4 203.0.113.7 10.0.0.1 40001 9876\r\n".to_vec();
     let v1_6 = b"PROXY TCP6 2001:db8::7 ::1 40001 9876\r\n".to_vec();
     let unknown = b"PROXY UNKNOWN\r\n".to_vec();
@@ -147,7 +149,7 @@ fn v1_and_v2_headers_then_a_lookup_get_the_plain_reply() {
 
 #[test]
 fn a_header_split_at_every_byte_is_read_the_same() {
-    let (server, plain) = server_with_route(&[]);
+    let (server, _broker, plain) = server_with_route(&[]);
     let v1 = b"PROXY TCP4 203.0.113.7 10.0.0.1 40001 9876\r\n".to_vec();
     let v2h = v2_tcp4([203, 0, 113, 8], 40002, &tlv(0x02, b"example.com"));
     for header in [v1, v2h] {
@@ -166,7 +168,7 @@ fn a_header_split_at_every_byte_is_read_the_same() {
 
 #[test]
 fn the_header_address_is_the_connection_peer() {
-    let server = TestServer::start(&[("serverChannelMaxIdleTimeSeconds", "1")]);
+    let server = TestServer::start(&[("serverChannelMaxIdleTimeSeconds", "2")]);
     let http = server.http.expect("http");
     // A broker registering behind a proxy: the console shows the header's source.
     for (header, broker, peer) in [
