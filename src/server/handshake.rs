@@ -56,7 +56,7 @@ impl OpenError {
             OpenError::Closed => CloseReason::Shutdown,
             OpenError::Io(e) if e.kind() == io::ErrorKind::TimedOut => CloseReason::Idle,
             OpenError::Io(_) => CloseReason::Peer,
-            OpenError::Proxy(_) => CloseReason::BadFrame,
+            OpenError::Proxy(e) => e.close_reason(),
         }
     }
 }

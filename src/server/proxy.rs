@@ -23,7 +23,7 @@ use glommio::net::TcpStream;
 use protocol::proxy_header::{self, Parse, ProxyHeaderError, Version};
 
 use super::context::ShardContext;
-use crate::http::metrics::FrameReject;
+use crate::http::metrics::{CloseReason, FrameReject};
 
 /// How long a begun header may take to arrive whole. Netty has no such bound
 /// (a trickled header waits for the idle timeout); a real proxy sends the
@@ -49,6 +49,18 @@ pub enum ProxyError {
     Shutdown,
     #[error("reading a PROXY protocol header failed: {0}")]
     Io(io::Error),
+}
+
+impl ProxyError {
+    /// How the connection's close is counted: a bad or late header as a bad
+    /// frame, a peer leaving or a shutdown as such.
+    pub fn close_reason(&self) -> CloseReason {
+        match self {
+            ProxyError::Malformed(_) | ProxyError::Timeout { .. } => CloseReason::BadFrame,
+            ProxyError::PeerClosed { .. } | ProxyError::Io(_) => CloseReason::Peer,
+            ProxyError::Shutdown => CloseReason::Shutdown,
+        }
+    }
 }
 
 /// Takes a PROXY protocol header off the front of `buf` (the bytes read so far),
