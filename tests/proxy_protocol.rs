@@ -336,3 +336,31 @@ fn a_begun_header_must_arrive_within_the_deadline_a_plain_client_may_wait() {
         .count();
     assert_eq!(logged, 4);
 }
+
+#[test]
+fn a_peer_leaving_inside_its_header_is_not_a_bad_frame() {
+    let server = TestServer::start(&[]);
+    let mut c = server.client();
+    c.send_raw(b"PROXY TCP4 1.2.3.4").expect("send");
+    c.shutdown_write();
+    c.expect_closed(Duration::from_secs(3));
+    let closed = |reason: &str| {
+        scrape_metric(
+            &server,
+            "rocketmq_namesrv_connections_closed_total",
+            &format!("reason=\"{reason}\""),
+        )
+    };
+    wait_for(Duration::from_secs(3), "the close counted", || {
+        (closed("peer") == 1.0).then_some(())
+    });
+    assert_eq!(closed("bad_frame"), 0.0);
+    assert_eq!(
+        scrape_metric(
+            &server,
+            "rocketmq_namesrv_frames_rejected_total",
+            "reason=\"malformed\""
+        ),
+        0.0
+    );
+}
