@@ -54,6 +54,7 @@ fn every_fuzz_target_survives_a_bounded_run() {
         "properties",
         "config_update_roundtrip",
         "kv_file",
+        "proxy_header",
     ] {
         assert!(
             targets.iter().any(|t| t == required),

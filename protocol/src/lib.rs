@@ -21,6 +21,8 @@
 //! - [`frame`]: length-prefixed frames (`total_len | hdr_info | header | body`):
 //!   [`Frame::parse`], [`frame::next_request`] (the server's decoder, which reads
 //!   a body-less frame in place) and [`frame::encode`].
+//! - [`proxy_header`]: the PROXY protocol v1/v2 header a load balancer may put
+//!   before a connection's first frame (pure parser; the server does the I/O).
 //! - [`body`]: the bodies the NameServer reads and writes (routes, cluster info,
 //!   topic lists, KV tables, register bodies plain and zlib-compressed).
 //!
@@ -37,6 +39,7 @@ pub mod java_table;
 pub(crate) mod java_utf8;
 pub mod json;
 pub mod json_escape;
+pub mod proxy_header;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::{FrameError, HeaderError};

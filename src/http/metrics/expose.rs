@@ -335,6 +335,25 @@ impl Collector for Families {
             series,
             |e, n| counter(e, *n),
         )?;
+        let series = ["v1", "v2"]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let n = shards
+                    .iter()
+                    .map(|s| read(&s.proxy_headers[i]))
+                    .sum::<u64>();
+                (vec![("version", v.to_string())], n)
+            })
+            .collect();
+        family(
+            &mut enc,
+            "rocketmq_namesrv_proxy_headers",
+            "Connections that began with a PROXY protocol header, by version.",
+            MetricType::Counter,
+            series,
+            |e, n| counter(e, *n),
+        )?;
         let series = shards
             .iter()
             .enumerate()

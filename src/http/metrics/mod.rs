@@ -207,6 +207,8 @@ pub struct ShardMetrics {
     accepted: AtomicU64,
     closed: [AtomicU64; 6],
     frames_rejected: [AtomicU64; 4],
+    /// PROXY protocol headers taken, v1 then v2.
+    proxy_headers: [AtomicU64; 2],
     /// Registrations refused before they reached the writer (CRC, body).
     registrations_rejected: AtomicU64,
     /// Writes handed to the writer (the queue depth is this minus what it took).
@@ -221,6 +223,7 @@ impl Default for ShardMetrics {
             accepted: AtomicU64::new(0),
             closed: Default::default(),
             frames_rejected: Default::default(),
+            proxy_headers: Default::default(),
             registrations_rejected: AtomicU64::new(0),
             writes_sent: AtomicU64::new(0),
         }
@@ -251,6 +254,11 @@ impl ShardMetrics {
         if let Some(c) = self.frames_rejected.get(reason as usize) {
             bump(c, 1);
         }
+    }
+
+    /// A connection began with a PROXY protocol header (v2 if `v2`, else v1).
+    pub fn proxy_header(&self, v2: bool) {
+        bump(&self.proxy_headers[usize::from(v2)], 1);
     }
 
     pub fn registration_rejected(&self) {
