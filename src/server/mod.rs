@@ -3,6 +3,7 @@
 //!
 //! - [`shard`]: accept loop, writer control messages and shutdown drain of a shard.
 //! - [`context`]: what a shard's connections share.
+//! - [`going_away`]: the stop poller, and the GO_AWAY window of a graceful shutdown.
 //! - [`handshake`]: opening a connection (first bytes, PROXY header, TLS).
 //! - [`proxy`]: PROXY protocol header.
 //! - [`transport`]: the byte stream a connection is served over.
