@@ -296,6 +296,24 @@ fn disabled_reads_a_client_hello_as_a_bad_frame() {
     let err = tls_connect(server.addr, insecure_client()).map(|_| ());
     assert!(err.is_err(), "a TLS handshake with TLS disabled");
     wait_log_line(&server, &["bad frame; connection closed"]);
+    let m = scrape(server.http.expect("http listener"));
+    // A ClientHello's first bytes read as a frame length far over maxFrameLength.
+    assert_eq!(
+        metric(
+            &m,
+            "rocketmq_namesrv_frames_rejected_total",
+            "reason=\"too_long\""
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "rocketmq_namesrv_tls_handshakes_total",
+            "result=\"failed\""
+        ),
+        Some(0.0)
+    );
     // Plaintext as ever.
     let _broker = register_topic(&server);
     assert!(server.client().route("T1").is_some());
@@ -333,6 +351,22 @@ fn require_refuses_clients_without_a_trusted_certificate() {
     let reply = route_bytes(&mut tls, "T1").expect("reply");
     assert!(String::from_utf8_lossy(&reply).contains("\"code\":17"));
     wait_log_line(&server, &["TLS handshake failed"]);
+    let http = server.http.expect("http listener");
+    wait_for(Duration::from_secs(5), "handshake counts", || {
+        let m = scrape(http);
+        let n = |name: &str, labels: &str| metric(&m, name, labels);
+        (n("rocketmq_namesrv_tls_handshakes_total", "result=\"ok\"") == Some(1.0)
+            && n("rocketmq_namesrv_tls_handshakes_total", "result=\"failed\"") == Some(2.0)
+            && n(
+                "rocketmq_namesrv_tls_handshakes_total",
+                "result=\"timeout\"",
+            ) == Some(0.0)
+            && n(
+                "rocketmq_namesrv_connections_closed_total",
+                "reason=\"bad_frame\"",
+            ) == Some(2.0))
+        .then_some(())
+    });
 }
 
 #[test]
@@ -453,4 +487,27 @@ fn a_stalled_handshake_is_closed_at_its_deadline() {
     let took = started.elapsed();
     assert!(took >= Duration::from_secs(9), "closed after {took:?}");
     wait_log_line(&server, &["TLS handshake not done within 10s"]);
+    let m = scrape(server.http.expect("http listener"));
+    let n = |name: &str, labels: &str| metric(&m, name, labels);
+    assert_eq!(
+        n(
+            "rocketmq_namesrv_tls_handshakes_total",
+            "result=\"timeout\""
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        n(
+            "rocketmq_namesrv_frames_rejected_total",
+            "reason=\"timeout\""
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        n(
+            "rocketmq_namesrv_connections_closed_total",
+            "reason=\"bad_frame\""
+        ),
+        Some(1.0)
+    );
 }
