@@ -511,3 +511,38 @@ fn a_stalled_handshake_is_closed_at_its_deadline() {
         Some(1.0)
     );
 }
+
+#[test]
+fn tls_settings_that_cannot_serve_stop_the_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("namesrv.properties");
+    let kv = dir.path().join("kv.json");
+    let no_file = dir.path().join("no-such-tls.properties");
+    let no_file = no_file.display().to_string();
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("tls.test.mode.enable", "false")],
+            "TLS: tls.server.certPath is not set",
+        ),
+        (
+            &[("tls.server.mode", "strict")],
+            "TLS: tls.server.mode=strict: expected one of disabled, permissive, enforcing",
+        ),
+        (
+            &[
+                ("tls.test.mode.enable", "false"),
+                ("tls.server.certPath", "/nonexistent/server.pem"),
+                ("tls.server.keyPath", "/nonexistent/server.key"),
+            ],
+            "TLS: cannot read /nonexistent/server.pem",
+        ),
+    ];
+    for (settings, message) in cases {
+        let mut all = settings.to_vec();
+        all.push(("tls.config.file", &no_file));
+        write_props(&conf, &kv, &all);
+        let (status, _, stderr) = run_to_exit(&["-c", conf.to_str().expect("utf8")]);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(message), "{message} not in {stderr}");
+    }
+}
