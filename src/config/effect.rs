@@ -140,10 +140,10 @@ pub fn effect_of(key: &str) -> Option<Effect> {
     EFFECTS.iter().find(|(k, _)| *k == key).map(|(_, e)| *e)
 }
 
-/// True for keys the TLS settings own (`tls.server.mode`, `tls.config.file`, …).
-// HOOK(tls): consult the TLS engineer's list of TLS keys here instead of the prefix.
+/// Keys the TLS settings read or warn about themselves (`crate::server::tls::settings`).
 fn is_tls_key(key: &str) -> bool {
-    key.starts_with("tls.")
+    use crate::server::tls::settings::{TLS_KEYS, UNUSED_KEYS};
+    TLS_KEYS.contains(&key) || UNUSED_KEYS.contains(&key)
 }
 
 /// Why `key`, set by the operator, has no effect here; `None` if it has one (or

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use glommio::channels::shared_channel::ConnectedSender;
 
-use super::limits::{ConnLimits, LimitWarnings};
+use super::limits::{ConnLimits, LimitWarnings, RateLimitedWarn};
 use super::signal::{CloseSignal, Signal};
+use super::tls::TlsService;
 use crate::http::metrics::CloseReason;
 use crate::http::metrics::{MetricsHandle, ShardMetrics};
 use crate::registry::snapshot::Snapshot;
@@ -36,6 +37,10 @@ pub struct ShardContext {
     pub limits: Arc<ConnLimits>,
     /// This shard's rate-limited warnings of those limits.
     pub warnings: LimitWarnings,
+    /// TLS on this port (`None`: `tls.server.mode=disabled`).
+    pub tls: Option<Arc<TlsService>>,
+    /// Rate-limits the warnings of connections refused while opening (TLS, PROXY).
+    pub opening_refused: RateLimitedWarn,
     /// The process's counters; this shard writes only its own cells.
     metrics: MetricsHandle,
     /// Close signals of live connections, so the writer can close an expired broker's.
@@ -51,6 +56,7 @@ impl ShardContext {
         shutdown: Signal,
         limits: Arc<ConnLimits>,
         metrics: MetricsHandle,
+        tls: Option<Arc<TlsService>>,
     ) -> ShardContext {
         ShardContext {
             index,
@@ -61,6 +67,8 @@ impl ShardContext {
             force_close: Signal::new(),
             limits,
             warnings: LimitWarnings::default(),
+            tls,
+            opening_refused: RateLimitedWarn::default(),
             metrics,
             conns: RefCell::new(HashMap::new()),
             next_conn: Cell::new(1),

@@ -143,6 +143,32 @@ impl FrameReject {
     }
 }
 
+/// `rocketmq_namesrv_tls_handshakes_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsHandshake {
+    Ok = 0,
+    /// Refused by either side (a bad or missing client certificate, a protocol error).
+    Failed = 1,
+    /// Not done within the handshake deadline.
+    Timeout = 2,
+}
+
+impl TlsHandshake {
+    pub const ALL: [TlsHandshake; 3] = [
+        TlsHandshake::Ok,
+        TlsHandshake::Failed,
+        TlsHandshake::Timeout,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TlsHandshake::Ok => "ok",
+            TlsHandshake::Failed => "failed",
+            TlsHandshake::Timeout => "timeout",
+        }
+    }
+}
+
 /// `rocketmq_namesrv_broker_registrations_total{result}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registration {
@@ -209,6 +235,7 @@ pub struct ShardMetrics {
     frames_rejected: [AtomicU64; 4],
     /// PROXY protocol headers taken, v1 then v2.
     proxy_headers: [AtomicU64; 2],
+    tls_handshakes: [AtomicU64; 3],
     /// Registrations refused before they reached the writer (CRC, body).
     registrations_rejected: AtomicU64,
     /// Writes handed to the writer (the queue depth is this minus what it took).
@@ -224,6 +251,7 @@ impl Default for ShardMetrics {
             closed: Default::default(),
             frames_rejected: Default::default(),
             proxy_headers: Default::default(),
+            tls_handshakes: Default::default(),
             registrations_rejected: AtomicU64::new(0),
             writes_sent: AtomicU64::new(0),
         }
@@ -259,6 +287,13 @@ impl ShardMetrics {
     /// A connection began with a PROXY protocol header (v2 if `v2`, else v1).
     pub fn proxy_header(&self, v2: bool) {
         bump(&self.proxy_headers[usize::from(v2)], 1);
+    }
+
+    /// A TLS handshake on the RocketMQ port ended so.
+    pub fn tls_handshake(&self, result: TlsHandshake) {
+        if let Some(c) = self.tls_handshakes.get(result as usize) {
+            bump(c, 1);
+        }
     }
 
     pub fn registration_rejected(&self) {
