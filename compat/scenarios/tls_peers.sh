@@ -24,6 +24,7 @@
 #     certificate is refused, one with the CA's client certificate is served, one whose
 #     certificate another CA signed is refused; a plaintext client is still served (the
 #     mode is permissive: need.client.auth only concerns TLS clients).
+#  6. DIS: tls.server.mode=disabled: a TLS client gets no reply, a plaintext one does.
 set -uo pipefail
 
 KIND=${1:-${NAMESRV_KIND:-java}}
@@ -163,12 +164,13 @@ wait_registered_tls "$PERM"
 
 compat_check enf_serial_1001 serial_is "$ENF" 1001
 compat_check enf_clusterList_tls compat_until 30 \
-    compat_expect -e "^$C +$B +0 +$BARE " mqadmin_with "${TLS_ANON[@]}" clusterList -n "$ENF"
+    compat_expect -e "^$C +$B +0 +$BARE +V5_5_0 " mqadmin_with "${TLS_ANON[@]}" clusterList -n "$ENF"
 compat_check enf_updateTopic_tls compat_expect -e "create topic to $BARE success" \
     mqadmin_with "${TLS_ANON[@]}" updateTopic -n "$ENF" -c "$C" -t "$T" -r 4 -w 4
 compat_check enf_topicRoute_tls compat_until 30 \
-    compat_expect -e "\"$BARE\"" -e '"writeQueueNums" ?: ?4' -e '"readQueueNums" ?: ?4' \
-    -e '"perm" ?: ?6' -e "\"brokerName\" ?: ?\"$B\"" -e "\"cluster\" ?: ?\"$C\"" \
+    compat_expect -e "^\s*0:\"$BARE\"\$" -e '"writeQueueNums":4$' -e '"readQueueNums":4,$' \
+    -e '"perm":6,$' -e "\"brokerName\":\"$B\",\$" -e "\"cluster\":\"$C\",\$" -e '"topicSysFlag":0,$' \
+    -e '"enableActingMaster":false$' \
     mqadmin_with "${TLS_ANON[@]}" topicRoute -n "$ENF" -t "$T"
 compat_check enf_routeDump_tls compat_expect \
     -e "\"brokerAddrs\":\\{\"0\":\"$BARE\"\\}" -e '"readQueueNums":4,"writeQueueNums":4,"perm":6' \
@@ -218,20 +220,34 @@ REQ_KEYS=("${SERVER_CERT_KEYS[@]}" tls.server.need.client.auth=require "tls.serv
 # (otherwise it trusts any); ours always checks it against trustCertPath.
 [[ $KIND == java ]] && REQ_KEYS+=(tls.server.authClient=true)
 tls_namesrv "${REQ_KEYS[@]}"
-REQ=$NAMESRV_ADDR
-REQRE=$(qre "$REQ")
-config_ok() { # the 319 reply reached the client: its listenPort line
-    compat_expect -e "^============$REQRE============" -e "^listenPort +=  $NAMESRV_PORT\$" \
-        mqadmin_with "$@" getNamesrvConfig -n "$REQ"
+REQ=$NAMESRV_ADDR REQ_PID=$NAMESRV_PID
+# config_ok ADDR [-Dprop...]: mqadmin's getNamesrvConfig (319) got its reply: the
+# server's own listenPort line
+config_ok() {
+    local ns=$1
+    shift
+    compat_expect -e "^============$(qre "$ns")============" -e "^listenPort +=  ${ns##*:}\$" \
+        mqadmin_with "$@" getNamesrvConfig -n "$ns"
 }
+# config_refused ADDR [-Dprop...]: no reply reached mqadmin
 config_refused() {
-    compat_expect -x -v '^listenPort ' mqadmin_with "$@" getNamesrvConfig -n "$REQ"
+    local ns=$1
+    shift
+    compat_expect -x -v '^listenPort ' mqadmin_with "$@" getNamesrvConfig -n "$ns"
 }
-compat_check req_no_cert_refused config_refused "${TLS_ANON[@]}"
-compat_check req_ca_cert_accepted config_ok "${TLS_CLIENT[@]}"
-compat_check req_other_ca_refused config_refused "${TLS_ROGUE[@]}"
+compat_check req_no_cert_refused config_refused "$REQ" "${TLS_ANON[@]}"
+compat_check req_ca_cert_accepted config_ok "$REQ" "${TLS_CLIENT[@]}"
+compat_check req_other_ca_refused config_refused "$REQ" "${TLS_ROGUE[@]}"
 # need.client.auth concerns TLS clients only: the permissive server still serves plaintext
-compat_check req_plain_still_served config_ok
+compat_check req_plain_still_served config_ok "$REQ"
 compat_check req_routeDump_ca_cert compat_expect -e '"code":17' -x route_of "$REQ" "$T" "${TLS_CLIENT[@]}"
+compat_stop "$REQ_PID" 10
+
+# ------------------------------------------------------------------ 6. disabled
+
+tls_namesrv tls.server.mode=disabled
+DIS=$NAMESRV_ADDR
+compat_check dis_tls_refused config_refused "$DIS" "${TLS_ANON[@]}"
+compat_check dis_plain_served config_ok "$DIS"
 
 compat_finish
