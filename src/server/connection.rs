@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
 use protocol::codes::{request as rq, response};
 use protocol::frame::{self, next_request};
 use protocol::{FrameError, RemotingCommand, SerializeType};
@@ -34,6 +33,7 @@ use super::buffers::{self, SHRINK_ABOVE};
 use super::context::ShardContext;
 use super::limits::{BudgetExhausted, ConnPermit, FrameCharge};
 use super::signal::CloseSignal;
+use super::transport::Transport;
 use crate::config::ReplySerialize;
 use crate::handlers::{self, Outcome};
 use crate::http::metrics::{CloseReason, FrameReject};
@@ -43,7 +43,7 @@ use crate::reply::Reply;
 /// Bytes asked of the socket per read, adapted between these bounds: small for
 /// lookups (the read window is zero-filled first, so its size is paid per read),
 /// large while a big frame such as a registration streams in.
-const MIN_READ: usize = 2 * 1024;
+pub(super) const MIN_READ: usize = 2 * 1024;
 const MAX_READ: usize = 64 * 1024;
 
 /// Why a connection ended (for the log line).
@@ -74,10 +74,10 @@ fn millis_of(limit: Option<Duration>) -> u128 {
     limit.map_or(0, |d| d.as_millis())
 }
 
-pub struct Connection {
+pub struct Connection<S: Transport> {
     id: ConnId,
     peer: Option<SocketAddr>,
-    stream: TcpStream,
+    stream: S,
     ctx: Rc<ShardContext>,
     read_buf: BytesMut,
     write_buf: BytesMut,
@@ -103,15 +103,17 @@ pub struct Connection {
     _permit: ConnPermit,
 }
 
-impl Connection {
-    /// `peer` as the accept loop read it (one `getpeername` per connection).
+impl<S: Transport> Connection<S> {
+    /// `peer` as [`super::handshake::open`] found it; `read_buf` holds the bytes it
+    /// read and did not consume.
     pub fn new(
         id: ConnId,
-        stream: TcpStream,
+        stream: S,
         peer: Option<SocketAddr>,
+        read_buf: BytesMut,
         ctx: Rc<ShardContext>,
         permit: ConnPermit,
-    ) -> Connection {
+    ) -> Connection<S> {
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay failed");
         }
@@ -132,7 +134,7 @@ impl Connection {
             peer,
             stream,
             ctx,
-            read_buf: BytesMut::with_capacity(MIN_READ),
+            read_buf,
             write_buf: BytesMut::with_capacity(MIN_READ),
             read_size: MIN_READ,
             registered: false,
@@ -152,7 +154,11 @@ impl Connection {
 
     /// Serves the connection until the peer leaves, an error, `close` or shutdown.
     pub async fn run(mut self, close: CloseSignal) {
-        let end = self.serve(&close).await;
+        // The bytes the opening read count against the budget like any others.
+        let end = match self.frame_charge.set(self.read_buf.len()) {
+            Ok(()) => self.serve(&close).await,
+            Err(e) => End::FrameBudget(e),
+        };
         // Before anything the peer can see (the close): its budget is free again.
         self.frame_charge.release();
         match &end {
@@ -211,7 +217,7 @@ impl Connection {
         // Counted before the peer can see the close, so a peer that saw it can
         // count on the metrics having it.
         self.count_end(&end, &close);
-        let _ = self.stream.shutdown(std::net::Shutdown::Both).await;
+        let _ = self.stream.shutdown().await;
         if self.registered && !self.ctx.shutdown.is_fired() {
             let req = WriteRequest {
                 op: WriteOp::ConnectionClosed,

@@ -3,6 +3,9 @@
 //!
 //! - [`shard`]: accept loop, writer control messages and shutdown drain of a shard.
 //! - [`context`]: what a shard's connections share.
+//! - [`handshake`]: opening a connection (first bytes, PROXY header, TLS).
+//! - [`proxy`]: PROXY protocol header.
+//! - [`transport`]: the byte stream a connection is served over.
 //! - [`connection`]: frame loop of one client.
 //! - [`signal`]: single-core stop signals.
 //! - [`limits`]: process-wide connection and incomplete-frame limits.
@@ -11,9 +14,12 @@
 pub mod buffers;
 pub mod connection;
 pub mod context;
+pub mod handshake;
 pub mod limits;
+pub mod proxy;
 pub mod shard;
 pub mod signal;
+pub mod transport;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::IntoRawFd;

@@ -12,8 +12,8 @@ use glommio::channels::shared_channel::{SharedReceiver, SharedSender};
 use glommio::net::TcpListener;
 use glommio::sync::Gate;
 
-use super::connection::Connection;
 use super::context::ShardContext;
+use super::handshake;
 use super::limits::ConnLimits;
 use super::signal::Signal;
 use crate::http::metrics::{CloseReason, MetricsHandle};
@@ -186,10 +186,11 @@ async fn accept_loop(listener: &TcpListener, ctx: &Rc<ShardContext>, gate: &Gate
             }
         };
         let (id, close) = ctx.enroll();
-        let conn = Connection::new(id, stream, peer, ctx.clone(), permit);
         let ctx2 = ctx.clone();
+        // Opening (first bytes, PROXY header, TLS) runs in the connection's task:
+        // a client that sends nothing holds only itself.
         let spawned = gate.spawn(async move {
-            conn.run(close).await;
+            handshake::run(id, stream, peer, ctx2.clone(), permit, close).await;
             ctx2.forget(id);
         });
         match spawned {
