@@ -65,6 +65,10 @@ class TlsSocket:
             pass
 
 
+class HandshakeFailed(Exception):
+    """A server did not complete a TLS handshake: the phase cannot go on."""
+
+
 # (address -> {(version, cipher): count}) of every connection made
 NEGOTIATED = {}
 
@@ -76,7 +80,11 @@ def use_tls(ctx):
     def tls_init(self, addr, timeout=5.0):
         plain_init(self, addr, timeout)
         # the handshake runs under the connection's timeout; a failure ends the phase
-        tls = ctx.wrap_socket(self.sock, server_hostname=None)
+        try:
+            tls = ctx.wrap_socket(self.sock, server_hostname=None)
+        except (ssl.SSLError, OSError) as e:
+            self.sock.close()
+            raise HandshakeFailed(f"TLS handshake with {addr} failed: {e}") from e
         key = (tls.version(), tls.cipher()[0] if tls.cipher() else None)
         seen = NEGOTIATED.setdefault(addr, {})
         seen[key] = seen.get(key, 0) + 1
@@ -94,7 +102,12 @@ def main():
     import diff  # noqa: E402  (after the patch, which it does not depend on)
     sys.argv = [sys.argv[0], *args, "--phase", "main"]
     print("# TLS phase: diff.py's main sequence, every connection in TLS", flush=True)
-    rc = diff.main()
+    try:
+        rc = diff.main()
+    except HandshakeFailed as e:
+        print(f"DIFF {e}")
+        print("0 passed, 1 failed")
+        return 1
     addrs = {"java": diff_arg(args, "--java"), "ours": diff_arg(args, "--ours")}
     for who, addr in addrs.items():
         seen = NEGOTIATED.get(addr, {})
