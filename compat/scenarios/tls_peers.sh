@@ -215,10 +215,10 @@ compat_stop "$ENF_PID" 10
 
 # ------------------------------------------------------------------ 5. client certificates
 
-REQ_KEYS=("${SERVER_CERT_KEYS[@]}" tls.server.need.client.auth=require "tls.server.trustCertPath=$CERTS/compat-ca.pem")
-# Java checks a client certificate against trustCertPath only with tls.server.authClient=true
-# (otherwise it trusts any); ours always checks it against trustCertPath.
-[[ $KIND == java ]] && REQ_KEYS+=(tls.server.authClient=true)
+# tls.server.authClient=true: the client certificate is checked against trustCertPath
+# (without it, TlsHelper#buildSslContext trusts any client certificate)
+REQ_KEYS=("${SERVER_CERT_KEYS[@]}" tls.server.need.client.auth=require tls.server.authClient=true
+    "tls.server.trustCertPath=$CERTS/compat-ca.pem")
 tls_namesrv "${REQ_KEYS[@]}"
 REQ=$NAMESRV_ADDR REQ_PID=$NAMESRV_PID
 # config_ok ADDR [-Dprop...]: mqadmin's getNamesrvConfig (319) got its reply: the
