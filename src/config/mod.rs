@@ -227,8 +227,16 @@ impl Config {
         Ok(config)
     }
 
-    /// Every field and raw property, sorted by key.
+    /// Every field and raw property, sorted by key, without the secrets
+    /// (`tls.server.keyPassword`): what 319, `-p` and the console show.
     pub fn all_properties(&self) -> BTreeMap<&str, String> {
+        let mut all = self.all_properties_with_secrets();
+        all.retain(|k, _| !crate::server::tls::SECRET_KEYS.contains(k));
+        all
+    }
+
+    /// Every field and raw property, sorted by key (what the store file keeps).
+    fn all_properties_with_secrets(&self) -> BTreeMap<&str, String> {
         let mut all: BTreeMap<&str, String> = self
             .raw_properties
             .iter()
@@ -260,7 +268,7 @@ impl Config {
     /// [`Config::load_file`] on it gives back exactly this configuration (with
     /// `config_store_path` set to the file read).
     pub fn to_store_text(&self) -> String {
-        let all = self.all_properties();
+        let all = self.all_properties_with_secrets();
         store_text(all.iter().map(|(k, v)| (*k, v.as_str())))
     }
 

@@ -14,6 +14,7 @@ use glommio::channels::shared_channel::ConnectedSender;
 
 use super::limits::{ConnLimits, LimitWarnings};
 use super::signal::{CloseSignal, Signal};
+use super::tls::TlsService;
 use crate::http::metrics::CloseReason;
 use crate::http::metrics::{MetricsHandle, ShardMetrics};
 use crate::registry::snapshot::Snapshot;
@@ -33,6 +34,8 @@ pub struct ShardContext {
     pub limits: Arc<ConnLimits>,
     /// This shard's rate-limited warnings of those limits.
     pub warnings: LimitWarnings,
+    /// TLS on this port (`None`: `tls.server.mode=disabled`).
+    pub tls: Option<Arc<TlsService>>,
     /// The process's counters; this shard writes only its own cells.
     metrics: MetricsHandle,
     /// Close signals of live connections, so the writer can close an expired broker's.
@@ -48,6 +51,7 @@ impl ShardContext {
         shutdown: Signal,
         limits: Arc<ConnLimits>,
         metrics: MetricsHandle,
+        tls: Option<Arc<TlsService>>,
     ) -> ShardContext {
         ShardContext {
             index,
@@ -57,6 +61,7 @@ impl ShardContext {
             force_close: Signal::new(),
             limits,
             warnings: LimitWarnings::default(),
+            tls,
             metrics,
             conns: RefCell::new(HashMap::new()),
             next_conn: Cell::new(1),

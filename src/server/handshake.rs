@@ -18,13 +18,19 @@ use super::context::ShardContext;
 use super::limits::ConnPermit;
 use super::proxy::{self, ProxyError};
 use super::signal::CloseSignal;
-use crate::http::metrics::CloseReason;
+use super::tls::stream::{Prefixed, TlsStream};
+use super::tls::{TlsMode, HANDSHAKE_RECORD};
+use crate::http::metrics::{CloseReason, FrameReject};
 use crate::registry::ConnId;
 
 /// The byte stream a connection is served over.
 pub enum Stream {
     Plain(TcpStream),
+    Tls(Box<TlsStream>),
 }
+
+/// How long a TLS handshake may take (netty's `SslHandler` default).
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An opened connection.
 pub struct Opened {
@@ -47,6 +53,12 @@ pub enum OpenError {
     Io(io::Error),
     #[error(transparent)]
     Proxy(#[from] ProxyError),
+    #[error("plaintext connection refused: tls.server.mode=enforcing")]
+    PlaintextRefused,
+    #[error("TLS handshake failed: {0}")]
+    TlsFailed(io::Error),
+    #[error("TLS handshake not done within {0:?}")]
+    TlsTimeout(Duration),
 }
 
 impl OpenError {
@@ -56,7 +68,10 @@ impl OpenError {
             OpenError::Closed => CloseReason::Shutdown,
             OpenError::Io(e) if e.kind() == io::ErrorKind::TimedOut => CloseReason::Idle,
             OpenError::Io(_) => CloseReason::Peer,
-            OpenError::Proxy(_) => CloseReason::BadFrame,
+            OpenError::Proxy(_)
+            | OpenError::PlaintextRefused
+            | OpenError::TlsFailed(_)
+            | OpenError::TlsTimeout(_) => CloseReason::BadFrame,
         }
     }
 }
@@ -88,6 +103,9 @@ pub async fn run(
                     tracing::debug!(conn = id.0, ?peer, error = %e, "connection closed while opening")
                 }
             }
+            if let OpenError::TlsTimeout(_) = e {
+                ctx.stats().frame_rejected(FrameReject::Timeout);
+            }
             ctx.stats().closed(reason);
             return;
         }
@@ -96,6 +114,11 @@ pub async fn run(
     match stream {
         Stream::Plain(s) => {
             Connection::new(id, s, peer, buf, ctx, permit)
+                .run(close)
+                .await
+        }
+        Stream::Tls(s) => {
+            Connection::new(id, *s, peer, buf, ctx, permit)
                 .run(close)
                 .await
         }
@@ -123,11 +146,65 @@ pub async fn open(
     read_more(&mut stream, &mut buf, ctx, close).await?;
     let real = proxy::take_header(&mut stream, &mut buf, ctx).await?;
     let peer = real.or(peer);
+    if buf.is_empty() {
+        // The header was all there was so far.
+        read_more(&mut stream, &mut buf, ctx, close).await?;
+    }
+    let Some(tls) = ctx.tls.as_deref() else {
+        return Ok(Opened {
+            stream: Stream::Plain(stream),
+            peer,
+            buf,
+        });
+    };
+    if buf[0] != HANDSHAKE_RECORD {
+        if tls.mode == TlsMode::Enforcing {
+            return Err(OpenError::PlaintextRefused);
+        }
+        return Ok(Opened {
+            stream: Stream::Plain(stream),
+            peer,
+            buf,
+        });
+    }
+    let session = accept_tls(Prefixed::new(buf, stream), tls.current(), ctx, close).await?;
     Ok(Opened {
-        stream: Stream::Plain(stream),
+        stream: Stream::Tls(Box::new(session)),
         peer,
-        buf,
+        buf: BytesMut::new(),
     })
+}
+
+/// The server side of a TLS handshake, within [`TLS_HANDSHAKE_TIMEOUT`].
+async fn accept_tls(
+    io: Prefixed,
+    config: std::sync::Arc<rustls::ServerConfig>,
+    ctx: &ShardContext,
+    close: &CloseSignal,
+) -> Result<TlsStream, OpenError> {
+    enum Stop {
+        Timeout,
+        Closed,
+    }
+    let accept = futures_rustls::TlsAcceptor::from(config).accept(io);
+    let shutdown = ctx.shutdown.clone();
+    let stopped = async {
+        let deadline = async {
+            glommio::timer::sleep(TLS_HANDSHAKE_TIMEOUT).await;
+            Stop::Timeout
+        };
+        let closed = async {
+            futures_lite::future::or(close.wait(), shutdown.wait()).await;
+            Stop::Closed
+        };
+        Err(futures_lite::future::or(deadline, closed).await)
+    };
+    match futures_lite::future::or(async { Ok(accept.await) }, stopped).await {
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err(e)) => Err(OpenError::TlsFailed(e)),
+        Err(Stop::Timeout) => Err(OpenError::TlsTimeout(TLS_HANDSHAKE_TIMEOUT)),
+        Err(Stop::Closed) => Err(OpenError::Closed),
+    }
 }
 
 /// Appends at least one byte to `buf`, unless the peer leaves, the read deadline

@@ -6,6 +6,7 @@
 //! - [`handshake`]: opening a connection (first bytes, PROXY header, TLS).
 //! - [`proxy`]: PROXY protocol header.
 //! - [`transport`]: the byte stream a connection is served over.
+//! - [`tls`]: TLS on the same port.
 //! - [`connection`]: frame loop of one client.
 //! - [`signal`]: single-core stop signals.
 //! - [`limits`]: process-wide connection and incomplete-frame limits.
@@ -19,6 +20,7 @@ pub mod limits;
 pub mod proxy;
 pub mod shard;
 pub mod signal;
+pub mod tls;
 pub mod transport;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -57,6 +59,8 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
     #[error("cannot start executor {index}: {reason}")]
     Executor { index: usize, reason: String },
 }
@@ -104,6 +108,8 @@ impl Server {
             .and_then(|a| a.as_socket())
             .ok_or_else(|| ServerError::Address(config.bind_address.clone()))?;
 
+        // Certificates are read and made here, off the shards.
+        let tls = tls::TlsService::start(&config.raw_properties, stop.clone())?;
         let limits = limits::ConnLimits::new(&config);
         tracing::info!(
             max_connections = limits.max_total(),
@@ -135,6 +141,7 @@ impl Server {
                 control: crx,
                 limits: limits.clone(),
                 metrics: metrics.clone(),
+                tls: tls.clone(),
             });
         }
 

@@ -27,6 +27,7 @@ pub struct ShardWiring {
     pub control: SharedReceiver<ShardControl>,
     pub limits: Arc<ConnLimits>,
     pub metrics: MetricsHandle,
+    pub tls: Option<Arc<super::tls::TlsService>>,
 }
 
 /// Runs one shard until `stop` is set and its connections have finished.
@@ -68,6 +69,7 @@ pub async fn run_shard(
         shutdown,
         wiring.limits,
         wiring.metrics,
+        wiring.tls,
     ));
     // Serving from here on.
     let _ = ready.send(index);
