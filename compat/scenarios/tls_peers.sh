@@ -22,7 +22,8 @@
 #     (openssl s_client), without a restart, and TLS clients still work.
 #  5. REQ: tls.server.need.client.auth=require, trusting the CA: a TLS client without a
 #     certificate is refused, one with the CA's client certificate is served, one whose
-#     certificate another CA signed is refused; a plaintext client is still served (the
+#     certificate another CA signed is refused (also when a raw client presents it); a
+#     plaintext client is still served (the
 #     mode is permissive: need.client.auth only concerns TLS clients).
 #  6. DIS: tls.server.mode=disabled: a TLS client gets no reply, a plaintext one does.
 set -uo pipefail
@@ -128,6 +129,48 @@ f = c.recv_frame(5.0)
 print("reply:", "none, closed by the server" if f == b"" else ("timeout" if f is None else repr(f[:80])))
 sys.exit(0 if f == b"" else 1)
 PY
+}
+
+# tls_frame ADDR CERT_NAME|-: a 206 request over TLS (Python ssl, no server verification),
+# presenting $CERTS/CERT_NAME.pem whatever CA the server asks for (a JDK client sends only
+# a certificate of an issuer the server lists). Prints "reply code N" or "refused: why";
+# exits 0 on a reply.
+tls_frame() {
+    python3 - "$1" "$2" "$CERTS" "$COMPAT_DIR/differential" <<'PY'
+import socket, ssl, sys
+sys.path.insert(0, sys.argv[4])
+import rmq
+host, port = sys.argv[1].rsplit(":", 1)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+if sys.argv[2] != "-":
+    ctx.load_cert_chain(f"{sys.argv[3]}/{sys.argv[2]}.pem", f"{sys.argv[3]}/{sys.argv[2]}.key")
+try:
+    s = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=5))
+    # TLS 1.3: the server judges the client's certificate after the client's handshake ends
+    s.sendall(rmq.request(206, opaque=7))
+    buf = b""
+    while True:
+        frames, _ = rmq.split_frames(buf)
+        if frames:
+            break
+        chunk = s.recv(65536)
+        if not chunk:
+            sys.exit("refused: closed without a reply")
+        buf += chunk
+except (ssl.SSLError, OSError) as e:
+    sys.exit(f"refused: {e.__class__.__name__}: {e}")
+ty, header, _ = rmq.parts(frames[0])
+print("reply code", rmq.decode_header(ty, header)["code"])
+PY
+}
+# tls_frame_refused ADDR CERT_NAME|-
+tls_frame_refused() {
+    local out
+    out=$(tls_frame "$@" 2>&1) && { echo "served: $out"; return 1; }
+    echo "$out"
+    [[ "$out" == refused:* ]]
 }
 
 # route_of ADDR TOPIC [-Dprop...]: RouteDump's one-line route
@@ -238,6 +281,9 @@ config_refused() {
 compat_check req_no_cert_refused config_refused "$REQ" "${TLS_ANON[@]}"
 compat_check req_ca_cert_accepted config_ok "$REQ" "${TLS_CLIENT[@]}"
 compat_check req_other_ca_refused config_refused "$REQ" "${TLS_ROGUE[@]}"
+compat_check req_raw_other_ca_refused tls_frame_refused "$REQ" rogue
+compat_check req_raw_no_cert_refused tls_frame_refused "$REQ" -
+compat_check req_raw_ca_cert_served compat_expect -e '^reply code 0$' tls_frame "$REQ" client
 # need.client.auth concerns TLS clients only: the permissive server still serves plaintext
 compat_check req_plain_still_served config_ok "$REQ"
 compat_check req_routeDump_ca_cert compat_expect -e '"code":17' -x route_of "$REQ" "$T" "${TLS_CLIENT[@]}"
