@@ -6,7 +6,7 @@
 #   compat/differential/run.sh 5.3.3           # one release (fetched into .cache/peers/libns-<v>)
 #   DIFF_VERBOSE=1 compat/differential/run.sh  # also list the identical replies
 #
-# Three phases per release, each with a fresh pair of servers:
+# Four fixed phases per release, each with a fresh pair of servers:
 #   main: default configuration (JSON reply headers);
 #   alt:  ROCKETMQ binary reply headers (-Drocketmq.serialize.type=ROCKETMQ for Java,
 #         replySerializeType=ROCKETMQ for ours), enableAllTopicList=false,
