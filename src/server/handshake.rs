@@ -20,7 +20,7 @@ use super::proxy::{self, ProxyError};
 use super::signal::CloseSignal;
 use super::tls::stream::{Prefixed, TlsStream};
 use super::tls::{TlsMode, HANDSHAKE_RECORD};
-use crate::http::metrics::{CloseReason, FrameReject};
+use crate::http::metrics::{CloseReason, FrameReject, TlsHandshake};
 use crate::registry::ConnId;
 
 /// The byte stream a connection is served over.
@@ -199,12 +199,20 @@ async fn accept_tls(
         };
         Err(futures_lite::future::or(deadline, closed).await)
     };
-    match futures_lite::future::or(async { Ok(accept.await) }, stopped).await {
-        Ok(Ok(session)) => Ok(session),
-        Ok(Err(e)) => Err(OpenError::TlsFailed(e)),
-        Err(Stop::Timeout) => Err(OpenError::TlsTimeout(TLS_HANDSHAKE_TIMEOUT)),
-        Err(Stop::Closed) => Err(OpenError::Closed),
+    let (result, count) = match futures_lite::future::or(async { Ok(accept.await) }, stopped).await
+    {
+        Ok(Ok(session)) => (Ok(session), Some(TlsHandshake::Ok)),
+        Ok(Err(e)) => (Err(OpenError::TlsFailed(e)), Some(TlsHandshake::Failed)),
+        Err(Stop::Timeout) => (
+            Err(OpenError::TlsTimeout(TLS_HANDSHAKE_TIMEOUT)),
+            Some(TlsHandshake::Timeout),
+        ),
+        Err(Stop::Closed) => (Err(OpenError::Closed), None),
+    };
+    if let Some(count) = count {
+        ctx.stats().tls_handshake(count);
     }
+    result
 }
 
 /// Appends at least one byte to `buf`, unless the peer leaves, the read deadline

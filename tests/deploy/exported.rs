@@ -12,6 +12,7 @@ pub const COUNTERS: &[&str] = &[
     "rocketmq_namesrv_broker_unregistrations_total",
     "rocketmq_namesrv_snapshot_publishes_total",
     "rocketmq_namesrv_frames_rejected_total",
+    "rocketmq_namesrv_tls_handshakes_total",
     "rocketmq_namesrv_shard_requests_total",
     "process_cpu_seconds_total",
 ];

@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 
 use super::cells::{read, HistValue};
 use super::process::ProcessStats;
-use super::{Class, CloseReason, FrameReject, Registration, Unregistration};
+use super::{Class, CloseReason, FrameReject, Registration, TlsHandshake, Unregistration};
 use crate::http::console::ConsoleCtx;
 use crate::registry::snapshot::Snapshot;
 
@@ -331,6 +331,24 @@ impl Collector for Families {
             &mut enc,
             "rocketmq_namesrv_frames_rejected",
             "Frames refused (their connection closed), by reason.",
+            MetricType::Counter,
+            series,
+            |e, n| counter(e, *n),
+        )?;
+        let series = TlsHandshake::ALL
+            .iter()
+            .map(|r| {
+                let n = shards
+                    .iter()
+                    .map(|s| s.tls_handshakes.get(*r as usize).map_or(0, read))
+                    .sum::<u64>();
+                (vec![("result", r.label().to_string())], n)
+            })
+            .collect();
+        family(
+            &mut enc,
+            "rocketmq_namesrv_tls_handshakes",
+            "TLS handshakes on the RocketMQ port, by result.",
             MetricType::Counter,
             series,
             |e, n| counter(e, *n),

@@ -143,6 +143,32 @@ impl FrameReject {
     }
 }
 
+/// `rocketmq_namesrv_tls_handshakes_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsHandshake {
+    Ok = 0,
+    /// Refused by either side (a bad or missing client certificate, a protocol error).
+    Failed = 1,
+    /// Not done within the handshake deadline.
+    Timeout = 2,
+}
+
+impl TlsHandshake {
+    pub const ALL: [TlsHandshake; 3] = [
+        TlsHandshake::Ok,
+        TlsHandshake::Failed,
+        TlsHandshake::Timeout,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TlsHandshake::Ok => "ok",
+            TlsHandshake::Failed => "failed",
+            TlsHandshake::Timeout => "timeout",
+        }
+    }
+}
+
 /// `rocketmq_namesrv_broker_registrations_total{result}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registration {
@@ -207,6 +233,7 @@ pub struct ShardMetrics {
     accepted: AtomicU64,
     closed: [AtomicU64; 6],
     frames_rejected: [AtomicU64; 4],
+    tls_handshakes: [AtomicU64; 3],
     /// Registrations refused before they reached the writer (CRC, body).
     registrations_rejected: AtomicU64,
     /// Writes handed to the writer (the queue depth is this minus what it took).
@@ -221,6 +248,7 @@ impl Default for ShardMetrics {
             accepted: AtomicU64::new(0),
             closed: Default::default(),
             frames_rejected: Default::default(),
+            tls_handshakes: Default::default(),
             registrations_rejected: AtomicU64::new(0),
             writes_sent: AtomicU64::new(0),
         }
@@ -249,6 +277,12 @@ impl ShardMetrics {
 
     pub fn frame_rejected(&self, reason: FrameReject) {
         if let Some(c) = self.frames_rejected.get(reason as usize) {
+            bump(c, 1);
+        }
+    }
+
+    pub fn tls_handshake(&self, result: TlsHandshake) {
+        if let Some(c) = self.tls_handshakes.get(result as usize) {
             bump(c, 1);
         }
     }
