@@ -23,8 +23,8 @@
 #  5. REQ: tls.server.need.client.auth=require, trusting the CA: a TLS client without a
 #     certificate is refused, one with the CA's client certificate is served, one whose
 #     certificate another CA signed is refused (also when a raw client presents it); a
-#     plaintext client is still served (the
-#     mode is permissive: need.client.auth only concerns TLS clients).
+#     plaintext client is still served (the mode is permissive: need.client.auth only
+#     concerns TLS clients).
 #  6. DIS: tls.server.mode=disabled: a TLS client gets no reply, a plaintext one does.
 set -uo pipefail
 
