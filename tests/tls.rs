@@ -511,3 +511,67 @@ fn a_stalled_handshake_is_closed_at_its_deadline() {
         Some(1.0)
     );
 }
+
+#[test]
+fn tls_settings_that_cannot_serve_stop_the_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("namesrv.properties");
+    let kv = dir.path().join("kv.json");
+    let no_file = dir.path().join("no-such-tls.properties");
+    let no_file = no_file.display().to_string();
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("tls.test.mode.enable", "false")],
+            "TLS: tls.server.certPath is not set",
+        ),
+        (
+            &[("tls.server.mode", "strict")],
+            "TLS: tls.server.mode=strict: expected one of disabled, permissive, enforcing",
+        ),
+        (
+            &[
+                ("tls.test.mode.enable", "false"),
+                ("tls.server.certPath", "/nonexistent/server.pem"),
+                ("tls.server.keyPath", "/nonexistent/server.key"),
+            ],
+            "TLS: cannot read /nonexistent/server.pem",
+        ),
+    ];
+    for (settings, message) in cases {
+        let mut all = settings.to_vec();
+        all.push(("tls.config.file", &no_file));
+        write_props(&conf, &kv, &all);
+        let (status, _, stderr) = run_to_exit(&["-c", conf.to_str().expect("utf8")]);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(message), "{message} not in {stderr}");
+    }
+}
+
+#[test]
+fn a_reply_larger_than_the_socket_takes_arrives_whole_over_tls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A small send buffer: the reply's TLS records outgrow what the socket takes.
+    let server = start(&[
+        no_tls_file(dir.path()),
+        ("serverSocketSndBufSize".into(), "4096".into()),
+    ]);
+    let names: Vec<_> = (0..10_000)
+        .map(|i| topic(&format!("LargeReplyTopic-{i:05}"), 6, 1))
+        .collect();
+    let mut broker = server.client();
+    broker.register_ok(&BrokerReg::new("C", "big", "10.1.0.9:10911", 0, names));
+
+    let mut tls = tls_connect(server.addr, insecure_client()).expect("handshake");
+    let mut cmd = request(rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[]);
+    cmd.opaque = 5;
+    tls.write_all(&frame::encode_to_vec(&cmd, SerializeType::Json, None))
+        .expect("send 206");
+    // Let the server fill the socket before anything is read.
+    std::thread::sleep(Duration::from_millis(500));
+    let reply = read_frame_bytes(&mut tls).expect("206 reply");
+    let text = String::from_utf8_lossy(&reply);
+    assert!(reply.len() > 200_000, "{} bytes", reply.len());
+    assert!(text.contains("LargeReplyTopic-00000") && text.contains("LargeReplyTopic-09999"));
+    // The session goes on after it.
+    route_bytes(&mut tls, "LargeReplyTopic-00001").expect("route after");
+}

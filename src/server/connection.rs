@@ -474,6 +474,16 @@ impl<S: Transport> Connection<S> {
                 }
             }
         }
+        if S::BUFFERS_OUTPUT {
+            match super::transport::flush_unless(&mut self.stream, &self.ctx.force_close).await {
+                None => return Err(End::Forced { unsent: 0 }),
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    return Err(End::WriteTimeout { unsent: 0 });
+                }
+                Some(Err(e)) => return Err(End::Io(e)),
+                Some(Ok(())) => {}
+            }
+        }
         if deadline.is_some() {
             let _ = self.stream.set_write_timeout(self.write_timeout);
         }

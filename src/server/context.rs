@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use glommio::channels::shared_channel::ConnectedSender;
 
-use super::limits::{ConnLimits, LimitWarnings};
+use super::limits::{ConnLimits, LimitWarnings, RateLimitedWarn};
 use super::signal::{CloseSignal, Signal};
 use super::tls::TlsService;
 use crate::http::metrics::CloseReason;
@@ -36,6 +36,8 @@ pub struct ShardContext {
     pub warnings: LimitWarnings,
     /// TLS on this port (`None`: `tls.server.mode=disabled`).
     pub tls: Option<Arc<TlsService>>,
+    /// Rate-limits the warnings of connections refused while opening (TLS, PROXY).
+    pub opening_refused: RateLimitedWarn,
     /// The process's counters; this shard writes only its own cells.
     metrics: MetricsHandle,
     /// Close signals of live connections, so the writer can close an expired broker's.
@@ -62,6 +64,7 @@ impl ShardContext {
             limits,
             warnings: LimitWarnings::default(),
             tls,
+            opening_refused: RateLimitedWarn::default(),
             metrics,
             conns: RefCell::new(HashMap::new()),
             next_conn: Cell::new(1),

@@ -97,7 +97,9 @@ pub async fn run(
                     tracing::info!(conn = id.0, ?peer, "idle connection closed")
                 }
                 CloseReason::BadFrame => {
-                    tracing::warn!(conn = id.0, ?peer, error = %e, "connection refused while opening")
+                    if let Some(suppressed) = ctx.opening_refused.admit() {
+                        tracing::warn!(conn = id.0, ?peer, error = %e, suppressed, "connection refused while opening")
+                    }
                 }
                 _ => {
                     tracing::debug!(conn = id.0, ?peer, error = %e, "connection closed while opening")

@@ -12,6 +12,8 @@ use std::time::Duration;
 use futures_lite::{AsyncRead, AsyncWrite};
 use glommio::net::TcpStream;
 
+use super::signal::Signal;
+
 /// A connection's byte stream. The socket options act on the TCP socket under it.
 pub trait Transport: AsyncRead + AsyncWrite + Unpin {
     /// How long one read may wait for bytes (`None`: forever); it then fails with
@@ -20,11 +22,23 @@ pub trait Transport: AsyncRead + AsyncWrite + Unpin {
     /// How long one write may wait for room; it then fails with `TimedOut`.
     fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()>;
     fn set_nodelay(&self, on: bool) -> io::Result<()>;
+    /// Whether a write can leave bytes inside the stream (a TLS session's records)
+    /// that only [`Transport::flush_output`] sends; false for a plain socket, so the
+    /// plaintext frame loop compiles the flush away.
+    const BUFFERS_OUTPUT: bool;
+    /// Sends what the stream holds of what was written (see `BUFFERS_OUTPUT`).
+    fn flush_output(&mut self) -> impl Future<Output = io::Result<()>>;
     /// Ends the connection in both directions (a TLS session says so first).
     fn shutdown(&mut self) -> impl Future<Output = io::Result<()>>;
 }
 
 impl Transport for TcpStream {
+    const BUFFERS_OUTPUT: bool = false;
+
+    async fn flush_output(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
     fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, dur).map_err(io::Error::from)
     }
@@ -42,4 +56,14 @@ impl Transport for TcpStream {
             .await
             .map_err(io::Error::from)
     }
+}
+
+/// [`Transport::flush_output`] within the write timeout, unless `forced` (the end of
+/// a shutdown's drain) fires first: then `None`.
+pub async fn flush_unless<S: Transport>(stream: &mut S, forced: &Signal) -> Option<io::Result<()>> {
+    futures_lite::future::or(async { Some(stream.flush_output().await) }, async {
+        forced.wait().await;
+        None
+    })
+    .await
 }

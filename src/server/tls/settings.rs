@@ -31,6 +31,9 @@ pub const TLS_KEYS: &[&str] = &[
     CONFIG_FILE,
 ];
 
+/// Upstream keys the server side reads that we do not (docs/compat.md says why).
+pub const UNUSED_KEYS: &[&str] = &["tls.ciphers", "tls.protocols"];
+
 /// Keys whose values are never printed (319, `-p`, console, logs).
 pub const SECRET_KEYS: &[&str] = &[KEY_PASSWORD];
 
@@ -127,6 +130,11 @@ impl TlsSettings {
             settings.config_file = PathBuf::from(file.trim());
         }
         let from_file = read_file(&settings.config_file)?;
+        for key in from_file.keys().chain(raw.keys()) {
+            if UNUSED_KEYS.contains(&key.as_str()) {
+                tracing::warn!(key = %key, "TLS key has no effect here (rustls's defaults are used)");
+            }
+        }
         for (key, value) in from_file.iter().chain(raw.iter()) {
             settings.apply(key, value)?;
         }

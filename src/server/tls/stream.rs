@@ -68,6 +68,14 @@ impl AsyncWrite for Prefixed {
 }
 
 impl Transport for TlsStream {
+    // futures-rustls' `poll_write` takes plaintext while the socket is full and
+    // keeps the records it made of it.
+    const BUFFERS_OUTPUT: bool = true;
+
+    async fn flush_output(&mut self) -> io::Result<()> {
+        self.flush().await
+    }
+
     fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
         Transport::set_read_timeout(self.get_ref().0.tcp(), dur)
     }
