@@ -3,9 +3,10 @@
 //!
 //! - `compat/run ours`: every scenario under `compat/scenarios/` (a real 5.x broker,
 //!   master and slave, mqadmin 5.x and 4.9.x, the Java clients 5.x and 4.9.x, the Go
-//!   client) against this crate's `namesrv` binary;
+//!   client; `tls_peers.sh`: the same 5.x peers over TLS) against this crate's `namesrv`
+//!   binary;
 //! - `compat/differential/run.sh`: Apache's Java NameServer (5.3.3 and 5.5.0) and ours
-//!   side by side, replies compared byte for byte.
+//!   side by side, replies compared byte for byte (phase `tls`: inside TLS too).
 //!
 //! The first run fetches the peers (Maven Central, the Go module proxy) into
 //! `.cache/peers`, about 2.5 minutes; later runs need no network. A peer that cannot be
@@ -55,5 +56,6 @@ fn compat_scenarios_against_ours() {
 /// The differential test: Java NameServer 5.3.3 and 5.5.0 versus ours.
 #[test]
 fn compat_differential_against_java() {
-    run_script("compat/differential/run.sh", &[], 10 * 60);
+    // 14 min: 2 releases × (4 fixed phases, the `tls` one included, + 3 random seeds)
+    run_script("compat/differential/run.sh", &[], 14 * 60);
 }

@@ -6,12 +6,15 @@
 #   compat/differential/run.sh 5.3.3           # one release (fetched into .cache/peers/libns-<v>)
 #   DIFF_VERBOSE=1 compat/differential/run.sh  # also list the identical replies
 #
-# Three phases per release, each with a fresh pair of servers:
+# Four fixed phases per release, each with a fresh pair of servers:
 #   main: default configuration (JSON reply headers);
 #   alt:  ROCKETMQ binary reply headers (-Drocketmq.serialize.type=ROCKETMQ for Java,
 #         replySerializeType=ROCKETMQ for ours), enableAllTopicList=false,
 #         enableTopicList=false and orderMessageEnable=true;
 #   wait: needWaitForService=true (a few requests while route queries are refused);
+#   tls:  main's sequence with every connection inside TLS (tls_phase.py; both servers in
+#         their default TLS configuration: permissive, self-signed certificate;
+#         DIFF_TLS=0 skips it);
 #   random:SEED: randomized.py's seeded request sequence, one fresh pair per seed
 #         (DIFF_RANDOM_SEEDS, default "11 23 clock"; "clock" = a seed from the clock;
 #         DIFF_RANDOM_SECONDS per seed, default 20; DIFF_RANDOM_SEEDS= (empty) skips it).
@@ -47,6 +50,7 @@ for r in "${RELEASES[@]}"; do
     lib=$(lib_of "$r")
     [[ -f "$lib/rocketmq-namesrv-$r.jar" ]] || compat_die "rocketmq-namesrv $r not in $lib (compat/peers fetch-ns $r)"
     phases=(main alt wait)
+    [[ "${DIFF_TLS:-1}" != 0 ]] && phases+=(tls)
     for seed in ${DIFF_RANDOM_SEEDS-11 23 clock}; do phases+=("random:$seed"); done
     for phase in "${phases[@]}"; do
         ns_props=()
@@ -76,6 +80,9 @@ for r in "${RELEASES[@]}"; do
             [[ $seed == clock ]] && seed=$(($(date +%s%N) / 1000 % 1000000007))
             python3 "$COMPAT_DIR/differential/randomized.py" --java "$J_ADDR" --ours "$O_ADDR" \
                 --java-release "$r" --seed "$seed" --seconds "${DIFF_RANDOM_SECONDS:-20}" "${vflag[@]}" | tee "$out"
+        elif [[ $phase == tls ]]; then
+            python3 "$COMPAT_DIR/differential/tls_phase.py" --java "$J_ADDR" --ours "$O_ADDR" --fixture "$FIXTURE" \
+                --java-release "$r" --java-kv "$J_KV" --ours-kv "$O_KV" "${vflag[@]}" | tee "$out"
         else
             python3 "$COMPAT_DIR/differential/diff.py" --java "$J_ADDR" --ours "$O_ADDR" --fixture "$FIXTURE" \
                 --phase "$phase" --java-release "$r" --java-kv "$J_KV" --ours-kv "$O_KV" "${vflag[@]}" | tee "$out"
