@@ -493,6 +493,28 @@ impl<S: Transport> Connection<S> {
         }
         Ok(())
     }
+    /// During a graceful shutdown's window: GO_AWAY instead of the answer, for the
+    /// requests upstream sends it to (`going_away::reply_for`). Out of line and cold,
+    /// so the frame path it sits on stays as small as before.
+    #[cold]
+    #[inline(never)]
+    fn answer_going_away(
+        &mut self,
+        cmd: &RemotingCommand,
+        serialize: SerializeType,
+        decoded: Instant,
+    ) -> bool {
+        let Some(reply) = super::going_away::reply_for(cmd) else {
+            return false;
+        };
+        let oneway = cmd.is_oneway();
+        if !oneway {
+            self.encode_reply(cmd, serialize, &reply);
+        }
+        let code = (!oneway).then_some(reply.code);
+        self.ctx.stats().request(cmd.code, code, decoded.elapsed());
+        true
+    }
 
     async fn on_frame(
         &mut self,
@@ -511,15 +533,8 @@ impl<S: Transport> Connection<S> {
         }
         let oneway = cmd.is_oneway();
         let decoded = Instant::now();
-        if self.ctx.going_away.is_fired() {
-            if let Some(reply) = super::going_away::reply_for(&cmd) {
-                if !oneway {
-                    self.encode_reply(&cmd, serialize, &reply);
-                }
-                let code = (!oneway).then_some(reply.code);
-                self.ctx.stats().request(cmd.code, code, decoded.elapsed());
-                return Ok(());
-            }
+        if self.ctx.going_away.is_fired() && self.answer_going_away(&cmd, serialize, decoded) {
+            return Ok(());
         }
         let outcome = {
             let snap = self.ctx.snapshot.load();
