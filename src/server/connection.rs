@@ -113,6 +113,7 @@ impl<S: Transport> Connection<S> {
         read_buf: BytesMut,
         ctx: Rc<ShardContext>,
         permit: ConnPermit,
+        frame_charge: FrameCharge,
     ) -> Connection<S> {
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay failed");
@@ -143,7 +144,7 @@ impl<S: Transport> Connection<S> {
             frame_timeout,
             idle_timeout,
             write_timeout,
-            frame_charge: permit.frame_charge(),
+            frame_charge,
             reply_serialize: config.reply_serialize,
             // Protected from 318 (`Config::is_update_protected`): fixed per connection.
             max_frame: config.max_frame_length,
@@ -217,7 +218,8 @@ impl<S: Transport> Connection<S> {
         // Counted before the peer can see the close, so a peer that saw it can
         // count on the metrics having it.
         self.count_end(&end, &close);
-        let _ = self.stream.shutdown().await;
+        let at_once = matches!(end, End::Forced { .. } | End::WriteTimeout { .. });
+        let _ = self.stream.shutdown(at_once, &self.ctx.force_close).await;
         if self.registered && !self.ctx.shutdown.is_fired() {
             let req = WriteRequest {
                 op: WriteOp::ConnectionClosed,
