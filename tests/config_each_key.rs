@@ -75,7 +75,9 @@ fn rows() -> Vec<(&'static str, &'static str, Expect)> {
         (
             "notifyMinBrokerIdChanged",
             "true",
-            LiveTestedIn("the 905 work of issue 13 (branch drain)"),
+            LiveTestedIn(
+                "tests/notify_min_broker_id.rs (a_318_switching_the_key_on_takes_effect_at_once)",
+            ),
         ),
         (
             "enableControllerInNamesrv",
@@ -115,12 +117,16 @@ fn rows() -> Vec<(&'static str, &'static str, Expect)> {
         (
             "enableShutdownGracefully",
             "true",
-            LiveTestedIn("tests/shutdown_graceful.rs (branch drain)"),
+            LiveTestedIn(
+                "tests/shutdown_graceful.rs (a_318_switching_the_drain_on_is_read_at_the_signal)",
+            ),
         ),
         (
             "shutdownWaitTimeSeconds",
             "2",
-            LiveTestedIn("tests/shutdown_graceful.rs (branch drain)"),
+            LiveTestedIn(
+                "tests/shutdown_graceful.rs (a_318_switching_the_drain_on_is_read_at_the_signal)",
+            ),
         ),
         ("useEpollNativeSelector", "true", NoEffect),
         ("cores", "1", Refused),

@@ -173,3 +173,42 @@ fn without_the_key_sigterm_stops_at_once() {
     // No GO_AWAY: the connection is simply closed.
     c.expect_closed(Duration::from_secs(2));
 }
+
+#[test]
+fn a_318_switching_the_drain_on_is_read_at_the_signal() {
+    let mut server = TestServer::start(&[]);
+    let mut c = server.client();
+    // The stop poller reads the live setting when the signal comes.
+    update_ok(
+        &mut c,
+        &format!("enableShutdownGracefully=true\nshutdownWaitTimeSeconds={WAIT_S}\n"),
+    );
+    server.signal(libc::SIGTERM);
+    let signalled = Instant::now();
+    let mut opaque = 100;
+    loop {
+        opaque += 1;
+        c.send_raw(&raw_request(106, opaque, 479, 0)).unwrap();
+        let reply = read_raw_frame(&mut c);
+        if code_of(&reply) == 1500 {
+            assert_eq!(reply, java_go_away(opaque));
+            break;
+        }
+        assert_eq!(code_of(&reply), 0);
+        assert!(
+            signalled.elapsed() < Duration::from_secs(WAIT_S / 2),
+            "no GO_AWAY within {} s of SIGTERM",
+            WAIT_S / 2
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = server
+        .wait_exit(Duration::from_secs(WAIT_S * 2 + 10))
+        .unwrap_or_else(|| panic!("no exit after the window; stderr:\n{}", server.stderr()));
+    let took = signalled.elapsed();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        took >= Duration::from_millis(WAIT_S * 1000 - 100),
+        "exited after {took:?}, before the {WAIT_S} s window was over"
+    );
+}

@@ -586,3 +586,46 @@ fn a_reply_larger_than_the_socket_takes_arrives_whole_over_tls() {
     // The session goes on after it.
     route_bytes(&mut tls, "LargeReplyTopic-00001").expect("route after");
 }
+
+/// A TLS client that stops reading cannot hold the shutdown past its drain: the
+/// session's queued records and close_notify are given up when the drain ends
+/// (not sent for the whole write timeout).
+#[test]
+fn a_tls_client_that_stops_reading_does_not_hold_the_shutdown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = start(&[
+        no_tls_file(dir.path()),
+        ("serverSocketSndBufSize".into(), "4096".into()),
+        ("shutdownTimeoutMillis".into(), "1000".into()),
+        ("connectionWriteTimeoutMillis".into(), "60000".into()),
+    ]);
+    let names: Vec<_> = (0..10_000)
+        .map(|i| topic(&format!("StuckReaderTopic-{i:05}"), 6, 1))
+        .collect();
+    let mut broker = server.client();
+    broker.register_ok(&BrokerReg::new("C", "big", "10.1.0.9:10911", 0, names));
+
+    let mut tls = tls_connect(server.addr, insecure_client()).expect("handshake");
+    // Megabytes of replies the client never reads: the server's writes block.
+    for opaque in 0..30 {
+        let mut cmd = request(rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, &[]);
+        cmd.opaque = opaque;
+        tls.write_all(&frame::encode_to_vec(&cmd, SerializeType::Json, None))
+            .expect("send 206");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    server.signal(libc::SIGTERM);
+    let signalled = Instant::now();
+    let status = server
+        .wait_exit(Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("no exit; stderr:\n{}", server.stderr()));
+    let took = signalled.elapsed();
+    assert!(status.success(), "exit status {status}");
+    // The 1 s drain, then the close at once (a loaded machine adds seconds).
+    assert!(
+        took < Duration::from_secs(8),
+        "exited {took:?} after SIGTERM; stderr:\n{}",
+        server.stderr()
+    );
+    drop(tls);
+}
