@@ -75,7 +75,9 @@ fn rows() -> Vec<(&'static str, &'static str, Expect)> {
         (
             "notifyMinBrokerIdChanged",
             "true",
-            LiveTestedIn("the 905 work of issue 13 (branch drain)"),
+            LiveTestedIn(
+                "tests/notify_min_broker_id.rs (a_318_switching_the_key_on_takes_effect_at_once)",
+            ),
         ),
         (
             "enableControllerInNamesrv",
@@ -115,12 +117,16 @@ fn rows() -> Vec<(&'static str, &'static str, Expect)> {
         (
             "enableShutdownGracefully",
             "true",
-            LiveTestedIn("tests/shutdown_graceful.rs (branch drain)"),
+            LiveTestedIn(
+                "tests/shutdown_graceful.rs (a_318_switching_the_drain_on_is_read_at_the_signal)",
+            ),
         ),
         (
             "shutdownWaitTimeSeconds",
             "2",
-            LiveTestedIn("tests/shutdown_graceful.rs (branch drain)"),
+            LiveTestedIn(
+                "tests/shutdown_graceful.rs (a_318_switching_the_drain_on_is_read_at_the_signal)",
+            ),
         ),
         ("useEpollNativeSelector", "true", NoEffect),
         ("cores", "1", Refused),
@@ -238,6 +244,27 @@ fn refused_and_no_effect_keys_over_the_wire() {
     }
 }
 
+/// The TLS keys are read once at start: 318 refuses each of them (rather than
+/// accepting and ignoring it), a secret's value included.
+#[test]
+fn tls_keys_are_refused_by_318() {
+    use namesrv::server::tls::{settings::UNUSED_KEYS, TLS_KEYS};
+    let server = TestServer::start(&[]);
+    let mut admin = server.client();
+    let keys: Vec<&str> = TLS_KEYS.iter().chain(UNUSED_KEYS).copied().collect();
+    assert_eq!(keys.len(), 11);
+    for key in keys {
+        let before = config_text(&mut admin);
+        assert_eq!(
+            update(&mut admin, &format!("{key}=x")),
+            (16, Some(BLACK_LIST_REMARK.to_string())),
+            "{key}"
+        );
+        assert_eq!(config_text(&mut admin), before, "{key}");
+    }
+    assert!(!server.stderr().contains("=x"), "{}", server.stderr());
+}
+
 #[test]
 fn live_keys_take_effect_at_once() {
     for (key, value, expect) in rows() {
@@ -276,6 +303,7 @@ fn start_names_every_key_without_effect_in_one_line() {
         ("clientWorkerThreads", "4"),
         ("brokerClusterName", "X"),
         ("tls.server.mode", "enforcing"),
+        ("tls.client.keyPath", "/nowhere"),
         ("orderMessageEnable", "true"),
     ]);
     let err = plain(&server.stderr());
@@ -290,6 +318,8 @@ fn start_names_every_key_without_effect_in_one_line() {
         "useEpollNativeSelector: io_uring",
         "clientWorkerThreads: a key of Java's NettyClientConfig",
         "brokerClusterName: unknown key (Java ignores it silently)",
+        "tls.client.keyPath: the name server's own client side: ours sends only 905 \
+         notifications, in plaintext",
     ] {
         assert!(line.contains(key), "{key}: {line}");
     }

@@ -203,3 +203,32 @@ fn with_the_key_off_nothing_is_sent() {
     master.register_ok(&broker(&master_port.addr, 0, true));
     assert!(slave_port.accept(Duration::from_millis(800)).is_none());
 }
+
+#[test]
+fn a_318_switching_the_key_on_takes_effect_at_once() {
+    let server = TestServer::start(&[]);
+    let (master_port, slave_port) = (port(), port());
+    let mut master = server.client();
+    master.register_ok(&broker(&master_port.addr, 0, true));
+    let mut slave = server.client();
+    slave.register_ok(&broker(&slave_port.addr, 1, true));
+    // The writer reads the live setting when a master leaves.
+    update_ok(&mut server.client(), "notifyMinBrokerIdChanged=true");
+    drop(master);
+    assert_eq!(
+        slave_port.expect_frame(),
+        expected(
+            1,
+            &[
+                ("offlineBrokerAddr", &master_port.addr),
+                ("minBrokerAddr", &slave_port.addr),
+                ("minBrokerId", "1"),
+            ]
+        )
+    );
+    // And off again: the master's return tells nobody.
+    update_ok(&mut server.client(), "notifyMinBrokerIdChanged=false");
+    let mut master = server.client();
+    master.register_ok(&broker(&master_port.addr, 0, true));
+    assert!(slave_port.accept(Duration::from_millis(800)).is_none());
+}

@@ -267,6 +267,8 @@ fn malformed_headers_close_with_one_log_line() {
         let _ = c.send_raw(bytes);
         c.expect_closed(Duration::from_secs(3));
         eprintln!("{name}: closed");
+        // The warning is rate-limited (one a second per shard): space the cases.
+        thread::sleep(Duration::from_millis(1100));
     }
     let lines = wait_for(
         Duration::from_secs(5),
@@ -318,6 +320,8 @@ fn a_begun_header_must_arrive_within_the_deadline_a_plain_client_may_wait() {
             took >= Duration::from_millis(700) && took < Duration::from_millis(2500),
             "{begun:?} closed after {took:?}"
         );
+        // The warning is rate-limited (one a second per shard): space the cases.
+        thread::sleep(Duration::from_millis(400));
     }
     assert_eq!(
         scrape_metric(
@@ -363,4 +367,53 @@ fn a_peer_leaving_inside_its_header_is_not_a_bad_frame() {
         ),
         0.0
     );
+}
+
+#[test]
+fn begun_headers_count_against_the_incomplete_frame_budget() {
+    let (server, _broker, plain) = server_with_route(&[("maxIncompleteFrameBytes", "100000")]);
+    // One v2 header of 65 031 bytes (a custom TLV carries the bulk), sent in two parts.
+    let header = v2_tcp4([192, 0, 2, 5], 4000, &tlv(0xE0, &vec![b'p'; 65_000]));
+    let (first, rest) = header.split_at(60_000);
+
+    let mut a = connect(server.addr);
+    a.write_all(first).expect("send a");
+    thread::sleep(Duration::from_millis(300));
+    // 60 000 more bytes would hold 120 000 of begun headers: this one is closed.
+    let mut b = server.client();
+    let _ = b.send_raw(first);
+    b.expect_closed(Duration::from_secs(3));
+    assert_eq!(
+        scrape_metric(
+            &server,
+            "rocketmq_namesrv_frames_rejected_total",
+            "reason=\"budget\""
+        ),
+        1.0
+    );
+    assert_eq!(
+        scrape_metric(
+            &server,
+            "rocketmq_namesrv_connections_closed_total",
+            "reason=\"bad_frame\""
+        ),
+        1.0
+    );
+
+    // The first completes its header and is served; its charge is returned.
+    a.write_all(rest).expect("rest of a");
+    a.write_all(&lookup("T")).expect("lookup a");
+    assert_eq!(read_raw_frame(&mut a), plain);
+    let mut c = connect(server.addr);
+    c.write_all(first).expect("send c");
+    thread::sleep(Duration::from_millis(100));
+    c.write_all(rest).expect("rest of c");
+    c.write_all(&lookup("T")).expect("lookup c");
+    assert_eq!(read_raw_frame(&mut c), plain);
+    let logged = server
+        .stderr()
+        .lines()
+        .filter(|l| l.contains("incomplete-frame budget exhausted inside a PROXY protocol header"))
+        .count();
+    assert_eq!(logged, 1);
 }

@@ -141,7 +141,7 @@ pub fn effect_of(key: &str) -> Option<Effect> {
 }
 
 /// Keys the TLS settings read or warn about themselves (`crate::server::tls::settings`).
-fn is_tls_key(key: &str) -> bool {
+pub(super) fn is_tls_key(key: &str) -> bool {
     use crate::server::tls::settings::{TLS_KEYS, UNUSED_KEYS};
     TLS_KEYS.contains(&key) || UNUSED_KEYS.contains(&key)
 }
@@ -153,6 +153,9 @@ pub fn no_effect_reason(key: &str) -> Option<&'static str> {
         Some(Effect::Inert(reason)) => Some(reason),
         Some(Effect::Used | Effect::RefusedWhenTrue(_)) => None,
         None if is_tls_key(key) => None,
+        None if key.starts_with("tls.client.") => Some(
+            "the name server's own client side: ours sends only 905 notifications, in plaintext",
+        ),
         None if NETTY_CLIENT_KEYS.contains(&key) => Some(
             "a key of Java's NettyClientConfig (its outgoing client); this name server has no such client settings",
         ),
@@ -223,6 +226,7 @@ mod tests {
             "listenPort",
             "clientWorkerThreads",
             "tls.server.mode",
+            "tls.client.keyPath",
             "brokerClusterName",
         ])
         .expect("some");
@@ -231,6 +235,8 @@ mod tests {
             format!(
                 "serverWorkerThreads: {NO_POOLS}; clientWorkerThreads: a key of Java's NettyClientConfig \
                  (its outgoing client); this name server has no such client settings; \
+                 tls.client.keyPath: the name server's own client side: ours sends only 905 \
+                 notifications, in plaintext; \
                  brokerClusterName: unknown key (Java ignores it silently); kept, and shown by 319"
             )
         );

@@ -73,6 +73,21 @@ const UPSTREAM_BLACK_LIST: [&str; 4] = [
     "rocketmqHome",
 ];
 
+/// The before/after values of `key` as a log line may show them: a secret's
+/// (`tls.server.keyPassword`) values are masked, present or not.
+fn loggable_change(
+    key: &str,
+    before: Option<String>,
+    after: Option<String>,
+) -> (Option<String>, Option<String>) {
+    if crate::server::tls::SECRET_KEYS.contains(&key) {
+        let mask = |v: Option<String>| v.map(|_| "******".to_string());
+        (mask(before), mask(after))
+    } else {
+        (before, after)
+    }
+}
+
 impl Config {
     /// True if no 318 may change `key`, whatever `configBlackList` says: the
     /// fields marked protected (file paths, `configBlackList`, `bindAddress`,
@@ -82,6 +97,11 @@ impl Config {
     pub fn is_update_protected(key: &str) -> bool {
         if let Some(f) = field(key) {
             return f.update_protected;
+        }
+        // The TLS settings are read once at start (upstream: `TlsSystemConfig`'s
+        // statics): a 318 changing one would be accepted and ignored.
+        if super::effect::is_tls_key(key) {
+            return true;
         }
         let lower = key.to_ascii_lowercase();
         ["path", "dir", "home", "file"]
@@ -162,11 +182,37 @@ impl Config {
                 let before = self.get(key);
                 let after = next.get(key);
                 if before != after {
-                    tracing::info!(key = %key, from = ?before, to = ?after, "config updated");
+                    let (from, to) = loggable_change(key, before, after);
+                    tracing::info!(key = %key, from = ?from, to = ?to, "config updated");
                 }
             }
         }
         *self = next;
         Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::loggable_change;
+
+    #[test]
+    fn secrets_are_masked_other_values_shown() {
+        assert_eq!(
+            loggable_change(
+                "tls.server.keyPassword",
+                Some("old".into()),
+                Some("s3cret".into())
+            ),
+            (Some("******".into()), Some("******".into()))
+        );
+        assert_eq!(
+            loggable_change("tls.server.keyPassword", None, Some("s3cret".into())),
+            (None, Some("******".into()))
+        );
+        assert_eq!(
+            loggable_change("maxConnections", Some("1".into()), Some("2".into())),
+            (Some("1".into()), Some("2".into()))
+        );
     }
 }

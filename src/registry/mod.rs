@@ -9,10 +9,12 @@
 //! - [`notify`]: NOTIFY_MIN_BROKER_ID_CHANGE (905) to the brokers of a group whose
 //!   lowest id changed (`notifyMinBrokerIdChanged`).
 //! - [`writer`]: the writer loop: applies writes in batches, persists KV and config
-//!   changes, publishes one snapshot per batch, then acknowledges.
+//!   changes, publishes one snapshot per batch, then acknowledges; [`scan_tick`]:
+//!   the liveness scan's timer.
 
 pub mod list_cache;
 pub mod notify;
+pub mod scan_tick;
 pub mod snapshot;
 pub mod tables;
 pub mod topic_queues;

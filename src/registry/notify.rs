@@ -8,8 +8,8 @@
 //! unregistered id was the lowest and the group still has brokers, only for groups
 //! with `enableActingMaster`. Who and how, as `#notifyMinBrokerIdChanged` and
 //! `#chooseBrokerAddrsToNotify`: a oneway request over a connection of the name server's
-//! own to each broker's address (the broker's admin port, where its
-//! `AdminBrokerProcessor` answers 905; not the connection it registered over), to every
+//! own to each broker's registered address (the port its `AdminBrokerProcessor`
+//! answers 905 on; not the connection it registered over), to every
 //! broker of the group when one went offline, else to all but the lowest.
 //!
 //! The writer decides (it owns the tables); the connections are made by one thread of

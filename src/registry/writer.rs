@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -534,8 +534,7 @@ fn warn_if_over_limits(kv: &KvStore, config: &Config) {
 }
 
 /// Runs the writer on shard 0 (`server::start` spawns it there): one forwarder per
-/// shard feeds a local inbox; a timer feeds the liveness scan (upstream's
-/// `NamesrvController` schedules `RouteInfoManager#scanNotActiveBroker` the same way).
+/// shard feeds a local inbox; a timer ([`super::scan_tick`]) feeds the liveness scan.
 ///
 /// The writer's configuration starts as the one `snapshot` was published with;
 /// from then on the writer owns it and publishes every change with a snapshot.
@@ -565,41 +564,7 @@ pub async fn run_writer(
         })
         .detach();
     }
-    // The period is read from the published config on every tick, so a 318 of
-    // `scanNotActiveBrokerInterval` reschedules the scan (upstream's fixed-rate
-    // schedule keeps the period it started with).
-    {
-        let inbox = inbox_tx.clone();
-        let live = snapshot.clone();
-        let period = move || {
-            Duration::from_millis(live.load().config.scan_not_active_broker_interval.max(10) as u64)
-        };
-        glommio::spawn_local(async move {
-            let mut last = Instant::now();
-            while !stop.load(Ordering::Relaxed) {
-                glommio::timer::sleep(Duration::from_millis(50).min(period())).await;
-                let (now, every) = (Instant::now(), period());
-                if now < last + every {
-                    continue;
-                }
-                // Fixed rate while on time; after a shorter period, from now.
-                last = if now < last + every * 2 {
-                    last + every
-                } else {
-                    now
-                };
-                let req = WriteRequest {
-                    op: WriteOp::ScanExpired,
-                    conn: ConnId(u64::MAX),
-                    reply: None,
-                };
-                if inbox.send(req).await.is_err() {
-                    break;
-                }
-            }
-        })
-        .detach();
-    }
+    super::scan_tick::spawn(inbox_tx.clone(), snapshot.clone(), stop);
     drop(inbox_tx);
     let mut controls = Vec::new();
     for tx in to_shards {

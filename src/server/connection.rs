@@ -30,13 +30,13 @@ use protocol::frame::{self, next_request};
 use protocol::{FrameError, RemotingCommand, SerializeType};
 
 use super::buffers::{self, SHRINK_ABOVE};
+use super::conn_end::End;
 use super::context::ShardContext;
-use super::limits::{BudgetExhausted, ConnPermit, FrameCharge};
+use super::limits::{ConnPermit, FrameCharge};
 use super::signal::CloseSignal;
 use super::transport::Transport;
 use crate::config::ReplySerialize;
 use crate::handlers::{self, Outcome};
-use crate::http::metrics::{CloseReason, FrameReject};
 use crate::registry::{ConnId, WriteOp, WriteRequest};
 use crate::reply::Reply;
 
@@ -45,34 +45,6 @@ use crate::reply::Reply;
 /// large while a big frame such as a registration streams in.
 pub(super) const MIN_READ: usize = 2 * 1024;
 const MAX_READ: usize = 64 * 1024;
-
-/// Why a connection ended (for the log line).
-#[derive(Debug)]
-enum End {
-    PeerClosed,
-    Io(std::io::Error),
-    Frame(FrameError),
-    Closed,
-    /// The peer did not take its replies within the write deadline.
-    WriteTimeout {
-        unsent: usize,
-    },
-    /// A started frame did not complete within the frame deadline.
-    FrameTimeout {
-        held: usize,
-    },
-    /// The incomplete-frame budget of the process would be exceeded.
-    FrameBudget(BudgetExhausted),
-    /// The shutdown's drain time ran out while replies were still unsent.
-    Forced {
-        unsent: usize,
-    },
-}
-
-/// A deadline as the config key gives it, in milliseconds (0 = none), for logs.
-fn millis_of(limit: Option<Duration>) -> u128 {
-    limit.map_or(0, |d| d.as_millis())
-}
 
 pub struct Connection<S: Transport> {
     id: ConnId,
@@ -113,6 +85,7 @@ impl<S: Transport> Connection<S> {
         read_buf: BytesMut,
         ctx: Rc<ShardContext>,
         permit: ConnPermit,
+        frame_charge: FrameCharge,
     ) -> Connection<S> {
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay failed");
@@ -143,7 +116,7 @@ impl<S: Transport> Connection<S> {
             frame_timeout,
             idle_timeout,
             write_timeout,
-            frame_charge: permit.frame_charge(),
+            frame_charge,
             reply_serialize: config.reply_serialize,
             // Protected from 318 (`Config::is_update_protected`): fixed per connection.
             max_frame: config.max_frame_length,
@@ -161,63 +134,20 @@ impl<S: Transport> Connection<S> {
         };
         // Before anything the peer can see (the close): its budget is free again.
         self.frame_charge.release();
-        match &end {
-            End::PeerClosed | End::Closed => {
-                tracing::debug!(conn = self.id.0, peer = ?self.peer, reason = ?end, "connection closed")
-            }
-            End::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                tracing::info!(conn = self.id.0, peer = ?self.peer, "idle connection closed")
-            }
-            End::Io(e) => {
-                tracing::debug!(conn = self.id.0, peer = ?self.peer, error = %e, "connection error")
-            }
-            End::Frame(e) => {
-                tracing::warn!(conn = self.id.0, peer = ?self.peer, error = %e, "bad frame; connection closed")
-            }
-            End::WriteTimeout { unsent } => {
-                if let Some(suppressed) = self.ctx.warnings.write_timeout.admit() {
-                    tracing::warn!(
-                        conn = self.id.0,
-                        peer = ?self.peer,
-                        unsent,
-                        timeout_ms = millis_of(self.write_timeout),
-                        suppressed,
-                        "peer did not take its replies within the write deadline; connection closed"
-                    )
-                }
-            }
-            End::FrameTimeout { held } => {
-                if let Some(suppressed) = self.ctx.warnings.frame_timeout.admit() {
-                    tracing::warn!(
-                        conn = self.id.0,
-                        peer = ?self.peer,
-                        held,
-                        timeout_ms = millis_of(self.frame_timeout),
-                        suppressed,
-                        "frame not completed within the frame deadline; connection closed"
-                    )
-                }
-            }
-            End::FrameBudget(e) => {
-                if let Some(suppressed) = self.ctx.warnings.frame_budget.admit() {
-                    tracing::warn!(
-                        conn = self.id.0,
-                        peer = ?self.peer,
-                        wanted = e.wanted,
-                        budget = e.budget,
-                        suppressed,
-                        "incomplete-frame budget exhausted; connection closed"
-                    )
-                }
-            }
-            End::Forced { unsent } => {
-                tracing::debug!(conn = self.id.0, peer = ?self.peer, unsent, "connection closed at the end of the shutdown drain")
-            }
-        }
+        end.log(
+            self.id,
+            self.peer,
+            &self.ctx,
+            self.write_timeout,
+            self.frame_timeout,
+        );
         // Counted before the peer can see the close, so a peer that saw it can
         // count on the metrics having it.
-        self.count_end(&end, &close);
-        let _ = self.stream.shutdown().await;
+        end.count(&self.ctx, &close);
+        let _ = self
+            .stream
+            .shutdown(end.closes_at_once(), &self.ctx.force_close)
+            .await;
         if self.registered && !self.ctx.shutdown.is_fired() {
             let req = WriteRequest {
                 op: WriteOp::ConnectionClosed,
@@ -230,40 +160,6 @@ impl<S: Transport> Connection<S> {
                 self.ctx.stats().write_sent();
             }
         }
-    }
-
-    /// Counts the connection's end (and a refused frame that caused it).
-    fn count_end(&self, end: &End, close: &CloseSignal) {
-        let stats = self.ctx.stats();
-        let reason = match end {
-            End::PeerClosed => CloseReason::Peer,
-            End::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => CloseReason::Idle,
-            End::Io(_) => CloseReason::Peer,
-            End::Frame(e) => {
-                stats.frame_rejected(match e {
-                    FrameError::TooLong { .. } => FrameReject::TooLong,
-                    _ => FrameReject::Malformed,
-                });
-                CloseReason::BadFrame
-            }
-            End::FrameTimeout { .. } => {
-                stats.frame_rejected(FrameReject::Timeout);
-                CloseReason::BadFrame
-            }
-            End::FrameBudget(_) => {
-                stats.frame_rejected(FrameReject::Budget);
-                CloseReason::BadFrame
-            }
-            End::WriteTimeout { .. } => CloseReason::Limit,
-            End::Forced { .. } => CloseReason::Shutdown,
-            // Closed by its close signal (for the reason its sender gave) or by
-            // the shutdown.
-            End::Closed => match close.reason() {
-                Some(reason) => reason,
-                None => CloseReason::Shutdown,
-            },
-        };
-        stats.closed(reason);
     }
 
     async fn serve(&mut self, close: &CloseSignal) -> End {

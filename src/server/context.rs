@@ -48,12 +48,20 @@ pub struct ShardContext {
     next_conn: Cell<u64>,
 }
 
+/// The process's stop signals as one shard sees them.
+pub struct StopSignals {
+    /// The process stops: every connection is closed.
+    pub shutdown: Signal,
+    /// The graceful drain began: requests are answered with GO_AWAY.
+    pub going_away: Signal,
+}
+
 impl ShardContext {
     pub fn new(
         index: usize,
         snapshot: Arc<ArcSwap<Snapshot>>,
         writer: ConnectedSender<WriteRequest>,
-        shutdown: Signal,
+        stop: StopSignals,
         limits: Arc<ConnLimits>,
         metrics: MetricsHandle,
         tls: Option<Arc<TlsService>>,
@@ -62,8 +70,8 @@ impl ShardContext {
             index,
             snapshot,
             writer,
-            shutdown,
-            going_away: Signal::new(),
+            shutdown: stop.shutdown,
+            going_away: stop.going_away,
             force_close: Signal::new(),
             limits,
             warnings: LimitWarnings::default(),

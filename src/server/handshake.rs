@@ -15,7 +15,7 @@ use glommio::net::TcpStream;
 
 use super::connection::{Connection, MIN_READ};
 use super::context::ShardContext;
-use super::limits::ConnPermit;
+use super::limits::{BudgetExhausted, ConnPermit, FrameCharge};
 use super::proxy::{self, ProxyError};
 use super::signal::CloseSignal;
 use super::tls::stream::{Prefixed, TlsStream};
@@ -59,6 +59,8 @@ pub enum OpenError {
     TlsFailed(io::Error),
     #[error("TLS handshake not done within {0:?}")]
     TlsTimeout(Duration),
+    #[error("incomplete-frame budget exhausted while opening ({} of {} bytes)", .0.wanted, .0.budget)]
+    FrameBudget(#[from] BudgetExhausted),
 }
 
 impl OpenError {
@@ -69,9 +71,10 @@ impl OpenError {
             OpenError::Io(e) if e.kind() == io::ErrorKind::TimedOut => CloseReason::Idle,
             OpenError::Io(_) => CloseReason::Peer,
             OpenError::Proxy(e) => e.close_reason(),
-            OpenError::PlaintextRefused | OpenError::TlsFailed(_) | OpenError::TlsTimeout(_) => {
-                CloseReason::BadFrame
-            }
+            OpenError::PlaintextRefused
+            | OpenError::TlsFailed(_)
+            | OpenError::TlsTimeout(_)
+            | OpenError::FrameBudget(_) => CloseReason::BadFrame,
         }
     }
 }
@@ -85,7 +88,9 @@ pub async fn run(
     permit: ConnPermit,
     close: CloseSignal,
 ) {
-    let opened = match open(stream, peer, &ctx, &close).await {
+    // Created here so the bytes read while opening count against the budget.
+    let mut charge = permit.frame_charge();
+    let opened = match open(stream, peer, &ctx, &close, &mut charge).await {
         Ok(opened) => opened,
         Err(e) => {
             let reason = match (&e, close.reason()) {
@@ -105,8 +110,10 @@ pub async fn run(
                     tracing::debug!(conn = id.0, ?peer, error = %e, "connection closed while opening")
                 }
             }
-            if let OpenError::TlsTimeout(_) = e {
-                ctx.stats().frame_rejected(FrameReject::Timeout);
+            match e {
+                OpenError::TlsTimeout(_) => ctx.stats().frame_rejected(FrameReject::Timeout),
+                OpenError::FrameBudget(_) => ctx.stats().frame_rejected(FrameReject::Budget),
+                _ => {}
             }
             ctx.stats().closed(reason);
             return;
@@ -115,12 +122,12 @@ pub async fn run(
     let Opened { stream, peer, buf } = opened;
     match stream {
         Stream::Plain(s) => {
-            Connection::new(id, s, peer, buf, ctx, permit)
+            Connection::new(id, s, peer, buf, ctx, permit, charge)
                 .run(close)
                 .await
         }
         Stream::Tls(s) => {
-            Connection::new(id, *s, peer, buf, ctx, permit)
+            Connection::new(id, *s, peer, buf, ctx, permit, charge)
                 .run(close)
                 .await
         }
@@ -134,6 +141,7 @@ pub async fn open(
     peer: Option<SocketAddr>,
     ctx: &ShardContext,
     close: &CloseSignal,
+    charge: &mut FrameCharge,
 ) -> Result<Opened, OpenError> {
     let idle = ctx
         .snapshot
@@ -145,13 +153,17 @@ pub async fn open(
         tracing::debug!(error = %e, "set_read_timeout failed");
     }
     let mut buf = BytesMut::with_capacity(MIN_READ);
-    read_more(&mut stream, &mut buf, ctx, close).await?;
-    let real = proxy::take_header(&mut stream, &mut buf, ctx).await?;
+    read_first(&mut stream, &mut buf, ctx, close).await?;
+    charge.set_every_byte(buf.len())?;
+    let real = proxy::take_header(&mut stream, &mut buf, ctx, charge).await?;
     let peer = real.or(peer);
     if buf.is_empty() {
         // The header was all there was so far.
-        read_more(&mut stream, &mut buf, ctx, close).await?;
+        read_first(&mut stream, &mut buf, ctx, close).await?;
     }
+    // What is left (the start of the first frame or ClientHello) stays charged
+    // until the frame loop takes over the charge.
+    charge.set_every_byte(buf.len())?;
     let Some(tls) = ctx.tls.as_deref() else {
         return Ok(Opened {
             stream: Stream::Plain(stream),
@@ -217,37 +229,59 @@ async fn accept_tls(
     result
 }
 
-/// Appends at least one byte to `buf`, unless the peer leaves, the read deadline
-/// passes or the connection is closed first.
-async fn read_more(
+/// The first bytes of a connection, under the idle deadline, unless it is closed
+/// or the shard shuts down first.
+async fn read_first(
     stream: &mut TcpStream,
     buf: &mut BytesMut,
     ctx: &ShardContext,
     close: &CloseSignal,
 ) -> Result<(), OpenError> {
+    let stop = futures_lite::future::or(close.wait(), ctx.shutdown.wait());
+    read_more(stream, buf, MIN_READ, stop)
+        .await
+        .map_err(|e| match e {
+            ReadStop::PeerClosed => OpenError::PeerClosed,
+            ReadStop::Io(e) => OpenError::Io(e),
+            ReadStop::Stopped(()) => OpenError::Closed,
+        })
+}
+
+/// How a read while opening ended without a byte.
+pub(super) enum ReadStop<T> {
+    PeerClosed,
+    Io(io::Error),
+    /// The caller's `stop` came first, with this.
+    Stopped(T),
+}
+
+/// Appends at least one byte (at most `chunk`) to `buf`, unless the peer leaves,
+/// the read fails or `stop` completes first. Used for the first bytes and for the
+/// rest of a PROXY header ([`super::proxy`]).
+pub(super) async fn read_more<T>(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    chunk: usize,
+    stop: impl std::future::Future<Output = T>,
+) -> Result<(), ReadStop<T>> {
     let len = buf.len();
-    buf.resize(len + MIN_READ, 0);
+    buf.resize(len + chunk, 0);
     let read = {
         let window = &mut buf[len..];
-        let shutdown = ctx.shutdown.clone();
-        futures_lite::future::or(async { Some(stream.read(window).await) }, async {
-            futures_lite::future::or(close.wait(), shutdown.wait()).await;
-            None
+        futures_lite::future::or(async { Ok(stream.read(window).await) }, async {
+            Err(stop.await)
         })
         .await
     };
-    match read {
-        Some(Ok(n)) if n > 0 => {
+    let ended = match read {
+        Ok(Ok(n)) if n > 0 => {
             buf.truncate(len + n);
-            Ok(())
+            return Ok(());
         }
-        other => {
-            buf.truncate(len);
-            Err(match other {
-                None => OpenError::Closed,
-                Some(Err(e)) => OpenError::Io(e),
-                Some(Ok(_)) => OpenError::PeerClosed,
-            })
-        }
-    }
+        Ok(Ok(_)) => ReadStop::PeerClosed,
+        Ok(Err(e)) => ReadStop::Io(e),
+        Err(t) => ReadStop::Stopped(t),
+    };
+    buf.truncate(len);
+    Err(ended)
 }

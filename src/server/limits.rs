@@ -196,7 +196,19 @@ impl FrameCharge {
     /// frame (nothing is charged up to [`UNCHARGED_BYTES`]). Fails, charging
     /// nothing more, if the total would exceed the budget.
     pub fn set(&mut self, held: usize) -> Result<(), BudgetExhausted> {
-        let want = if held > UNCHARGED_BYTES { held } else { 0 };
+        self.charge(if held > UNCHARGED_BYTES { held } else { 0 })
+    }
+
+    /// Like [`FrameCharge::set`], charging every byte of `held`: for the bytes read
+    /// while a connection opens (a PROXY header of up to 64 KiB, the first bytes of
+    /// a TLS handshake). [`UNCHARGED_BYTES`] spares the frame loop's reads the
+    /// shared counter; an opening is once per connection, and many begun headers
+    /// must not hold memory beyond the budget.
+    pub fn set_every_byte(&mut self, held: usize) -> Result<(), BudgetExhausted> {
+        self.charge(held)
+    }
+
+    fn charge(&mut self, want: usize) -> Result<(), BudgetExhausted> {
         if want == self.charged {
             return Ok(());
         }

@@ -8,12 +8,13 @@
 //! - [`proxy`]: PROXY protocol header.
 //! - [`transport`]: the byte stream a connection is served over.
 //! - [`tls`]: TLS on the same port.
-//! - [`connection`]: frame loop of one client.
+//! - [`connection`]: frame loop of one client; [`conn_end`]: how it ended (log, counters).
 //! - [`signal`]: single-core stop signals.
 //! - [`limits`]: process-wide connection and incomplete-frame limits.
 //! - [`buffers`]: giving back buffers that grew for a large frame.
 
 pub mod buffers;
+pub mod conn_end;
 pub mod connection;
 pub mod context;
 pub mod going_away;

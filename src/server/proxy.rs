@@ -18,11 +18,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use futures_lite::AsyncReadExt;
 use glommio::net::TcpStream;
 use protocol::proxy_header::{self, Parse, ProxyHeaderError, Version};
 
 use super::context::ShardContext;
+use super::handshake::{read_more, ReadStop};
+use super::limits::{BudgetExhausted, FrameCharge};
 use crate::http::metrics::{CloseReason, FrameReject};
 
 /// How long a begun header may take to arrive whole. Netty has no such bound
@@ -49,6 +50,8 @@ pub enum ProxyError {
     Shutdown,
     #[error("reading a PROXY protocol header failed: {0}")]
     Io(io::Error),
+    #[error("incomplete-frame budget exhausted inside a PROXY protocol header ({} of {} bytes)", .0.wanted, .0.budget)]
+    FrameBudget(BudgetExhausted),
 }
 
 impl ProxyError {
@@ -56,7 +59,9 @@ impl ProxyError {
     /// frame, a peer leaving or a shutdown as such.
     pub fn close_reason(&self) -> CloseReason {
         match self {
-            ProxyError::Malformed(_) | ProxyError::Timeout { .. } => CloseReason::BadFrame,
+            ProxyError::Malformed(_) | ProxyError::Timeout { .. } | ProxyError::FrameBudget(_) => {
+                CloseReason::BadFrame
+            }
             ProxyError::PeerClosed { .. } | ProxyError::Io(_) => CloseReason::Peer,
             ProxyError::Shutdown => CloseReason::Shutdown,
         }
@@ -74,6 +79,7 @@ pub async fn take_header(
     stream: &mut TcpStream,
     buf: &mut BytesMut,
     ctx: &ShardContext,
+    charge: &mut FrameCharge,
 ) -> Result<Option<SocketAddr>, ProxyError> {
     let mut started: Option<(Instant, Duration)> = None;
     loop {
@@ -109,6 +115,10 @@ pub async fn take_header(
             });
         };
         read_some(stream, buf, ctx, left).await?;
+        charge.set_every_byte(buf.len()).map_err(|e| {
+            ctx.stats().frame_rejected(FrameReject::Budget);
+            ProxyError::FrameBudget(e)
+        })?;
     }
 }
 
@@ -129,36 +139,30 @@ async fn read_some(
     ctx: &ShardContext,
     left: Duration,
 ) -> Result<(), ProxyError> {
-    let len = buf.len();
-    buf.resize(len + READ_CHUNK, 0);
-    let read = {
-        let window = &mut buf[len..];
-        let shutdown = ctx.shutdown.clone();
-        let stop = async {
-            let timer = async {
-                glommio::timer::sleep(left).await;
-                Err(ProxyError::Timeout {
-                    millis: deadline(ctx).as_millis(),
-                    held: len,
-                })
-            };
-            let shut = async {
-                shutdown.wait().await;
-                Err(ProxyError::Shutdown)
-            };
-            futures_lite::future::or(timer, shut).await
+    let held = buf.len();
+    let stop = async {
+        let timer = async {
+            glommio::timer::sleep(left).await;
+            ProxyError::Timeout {
+                millis: deadline(ctx).as_millis(),
+                held,
+            }
         };
-        futures_lite::future::or(async { Ok(stream.read(window).await) }, stop).await
+        let shut = async {
+            ctx.shutdown.wait().await;
+            ProxyError::Shutdown
+        };
+        futures_lite::future::or(timer, shut).await
     };
-    let got = match read {
-        Ok(Ok(0)) => Err(ProxyError::PeerClosed { held: len }),
-        Ok(Ok(n)) => Ok(n),
-        Ok(Err(e)) => Err(ProxyError::Io(e)),
-        Err(e) => Err(e),
-    };
-    buf.truncate(len + *got.as_ref().unwrap_or(&0));
+    let got = read_more(stream, buf, READ_CHUNK, stop)
+        .await
+        .map_err(|e| match e {
+            ReadStop::PeerClosed => ProxyError::PeerClosed { held },
+            ReadStop::Io(e) => ProxyError::Io(e),
+            ReadStop::Stopped(e) => e,
+        });
     if matches!(got, Err(ProxyError::Timeout { .. })) {
         ctx.stats().frame_rejected(FrameReject::Timeout);
     }
-    got.map(|_| ())
+    got
 }

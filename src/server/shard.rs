@@ -12,7 +12,7 @@ use glommio::channels::shared_channel::{SharedReceiver, SharedSender};
 use glommio::net::TcpListener;
 use glommio::sync::Gate;
 
-use super::context::ShardContext;
+use super::context::{ShardContext, StopSignals};
 use super::handshake;
 use super::limits::ConnLimits;
 use super::signal::Signal;
@@ -60,17 +60,18 @@ pub async fn run_shard(
     let control_rx = glommio::spawn_local(wiring.control.connect());
     let writer = wiring.to_writer.connect().await;
     let control_rx = control_rx.await;
-    let mut ctx = ShardContext::new(
+    let ctx = Rc::new(ShardContext::new(
         index,
         snapshot,
         writer,
-        shutdown,
+        StopSignals {
+            shutdown,
+            going_away,
+        },
         wiring.limits,
         wiring.metrics,
         wiring.tls,
-    );
-    ctx.going_away = going_away;
-    let ctx = Rc::new(ctx);
+    ));
     // Serving from here on.
     let _ = ready.send(index);
 

@@ -28,8 +28,10 @@ pub trait Transport: AsyncRead + AsyncWrite + Unpin {
     const BUFFERS_OUTPUT: bool;
     /// Sends what the stream holds of what was written (see `BUFFERS_OUTPUT`).
     fn flush_output(&mut self) -> impl Future<Output = io::Result<()>>;
-    /// Ends the connection in both directions (a TLS session says so first).
-    fn shutdown(&mut self) -> impl Future<Output = io::Result<()>>;
+    /// Ends the connection in both directions. A TLS session says so first unless
+    /// `at_once` (the peer stopped taking bytes, or the drain ended); that goodbye
+    /// is given up when `forced` fires or after [`GOODBYE_LIMIT`].
+    fn shutdown(&mut self, at_once: bool, forced: &Signal) -> impl Future<Output = io::Result<()>>;
 }
 
 impl Transport for TcpStream {
@@ -51,12 +53,17 @@ impl Transport for TcpStream {
         TcpStream::set_nodelay(self, on).map_err(io::Error::from)
     }
 
-    async fn shutdown(&mut self) -> io::Result<()> {
+    async fn shutdown(&mut self, _at_once: bool, _forced: &Signal) -> io::Result<()> {
         TcpStream::shutdown(self, Shutdown::Both)
             .await
             .map_err(io::Error::from)
     }
 }
+
+/// How long a closing TLS session may take to send its queued records and
+/// close_notify: a peer that stops reading must not hold the close (nor a
+/// shutdown's drain) for its whole write timeout.
+pub const GOODBYE_LIMIT: Duration = Duration::from_secs(1);
 
 /// [`Transport::flush_output`] within the write timeout, unless `forced` (the end of
 /// a shutdown's drain) fires first: then `None`.

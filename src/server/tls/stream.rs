@@ -12,7 +12,8 @@ use bytes::{Buf, BytesMut};
 use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use glommio::net::TcpStream;
 
-use crate::server::transport::Transport;
+use crate::server::signal::Signal;
+use crate::server::transport::{Transport, GOODBYE_LIMIT};
 
 pub type TlsStream = futures_rustls::server::TlsStream<Prefixed>;
 
@@ -43,6 +44,10 @@ impl AsyncRead for Prefixed {
             let n = this.head.len().min(buf.len());
             buf[..n].copy_from_slice(&this.head[..n]);
             this.head.advance(n);
+            if this.head.is_empty() {
+                // Gives the allocation back: the session outlives its first bytes.
+                this.head = BytesMut::new();
+            }
             return Poll::Ready(Ok(n));
         }
         Pin::new(&mut this.tcp).poll_read(cx, buf)
@@ -88,9 +93,25 @@ impl Transport for TlsStream {
         Transport::set_nodelay(self.get_ref().0.tcp(), on)
     }
 
-    async fn shutdown(&mut self) -> io::Result<()> {
-        // close_notify first (bounded by the write timeout), then the socket.
-        let notified = self.close().await;
+    async fn shutdown(&mut self, at_once: bool, forced: &Signal) -> io::Result<()> {
+        // close_notify first (futures-rustls' `poll_close` flushes every queued
+        // record before it), raced against the drain's end and a short limit;
+        // then the socket.
+        let notified = if at_once {
+            Ok(())
+        } else {
+            let goodbye = async { Some(self.close().await) };
+            let given_up = async {
+                futures_lite::future::or(forced.wait(), async {
+                    glommio::timer::sleep(GOODBYE_LIMIT).await;
+                })
+                .await;
+                None
+            };
+            futures_lite::future::or(goodbye, given_up)
+                .await
+                .unwrap_or(Ok(()))
+        };
         let closed = TcpStream::shutdown(self.get_ref().0.tcp(), Shutdown::Both)
             .await
             .map_err(io::Error::from);
