@@ -50,12 +50,16 @@ fn run_script(script: &str, args: &[&str], limit_secs: u64) {
 /// Every compat scenario against our namesrv.
 #[test]
 fn compat_scenarios_against_ours() {
-    run_script("compat/run", &["ours"], 25 * 60);
+    // A hang guard, not a target: about 15 min on a quiet 2-core machine, running
+    // beside the differential below.
+    run_script("compat/run", &["ours"], 40 * 60);
 }
 
 /// The differential test: Java NameServer 5.3.3 and 5.5.0 versus ours.
 #[test]
 fn compat_differential_against_java() {
-    // 14 min: 2 releases × (4 fixed phases, the `tls` one included, + 3 random seeds)
-    run_script("compat/differential/run.sh", &[], 14 * 60);
+    // A hang guard, not a target: 2 releases × (4 fixed phases, the `tls` one
+    // included, + 3 random seeds) take about 12 min beside the scenarios above on a
+    // 2-core machine, and more when it is loaded.
+    run_script("compat/differential/run.sh", &[], 30 * 60);
 }
