@@ -11,7 +11,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use common::codes::request as rq;
-use common::{request, topic, update_ok, wait_for, BrokerReg, Client, TestServer};
+use common::{request, strip_ansi, topic, update_ok, wait_for, BrokerReg, Client, TestServer};
 use namesrv::config::FIELDS;
 use protocol::SerializeType;
 
@@ -160,24 +160,6 @@ fn shows(text: &str, key: &str, value: &str) -> bool {
     text.lines().any(|l| l == format!("{key}={value}"))
 }
 
-/// The log text without its ANSI colour escapes.
-fn plain(log: &str) -> String {
-    let mut out = String::with_capacity(log.len());
-    let mut chars = log.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for e in chars.by_ref() {
-                if e == 'm' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn update(c: &mut Client, body: &str) -> (i32, Option<String>) {
     let r = c.ask(rq::UPDATE_NAMESRV_CONFIG, &[], Some(body.as_bytes()));
     (r.0.code, r.0.remark)
@@ -214,7 +196,7 @@ fn refused_and_no_effect_keys_over_the_wire() {
                 assert!(shows(&config_text(&mut admin), key, value), "{key}");
                 let what = format!("the no-effect log line of {key}");
                 wait_for(Duration::from_secs(5), &what, || {
-                    plain(&server.stderr())
+                    strip_ansi(&server.stderr())
                         .lines()
                         .any(|l| {
                             l.contains("318: config key accepted, but it has no effect here")
@@ -306,7 +288,7 @@ fn start_names_every_key_without_effect_in_one_line() {
         ("tls.client.keyPath", "/nowhere"),
         ("orderMessageEnable", "true"),
     ]);
-    let err = plain(&server.stderr());
+    let err = strip_ansi(&server.stderr());
     let lines: Vec<&str> = err
         .lines()
         .filter(|l| l.contains("config keys with no effect in this name server"))
@@ -340,7 +322,7 @@ fn update_of_a_kept_unknown_key_is_logged_with_its_reason() {
     update_ok(&mut admin, "clientWorkerThreads=6");
     assert!(shows(&config_text(&mut admin), "clientWorkerThreads", "6"));
     wait_for(Duration::from_secs(5), "the no-effect log line", || {
-        plain(&server.stderr())
+        strip_ansi(&server.stderr())
             .lines()
             .any(|l| {
                 l.contains("318: config key accepted, but it has no effect here")

@@ -445,24 +445,6 @@ fn drippers_cannot_starve_the_probes_of_another_source() {
     }
 }
 
-/// The text of a log line without its colour escapes (`ESC [ ... m`).
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::new();
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for e in chars.by_ref() {
-                if e == 'm' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[test]
 fn console_pages_carry_nosniff_and_a_content_security_policy() {
     let s = TestServer::start(&[]);

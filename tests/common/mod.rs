@@ -800,3 +800,22 @@ pub fn update_ok(c: &mut Client, body: &str) {
     let r = c.ask(rq::UPDATE_NAMESRV_CONFIG, &[], Some(body.as_bytes()));
     assert_eq!((r.0.code, r.0.remark.as_deref()), (0, None), "{body}");
 }
+
+/// The text of a log line or log without the colour escapes (`ESC [ ... m`) the
+/// log formatter may add.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for e in chars.by_ref() {
+                if e.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::common::{parse_boot_line, write_props};
+use crate::common::{parse_boot_line, strip_ansi, write_props};
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(10);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -109,24 +109,6 @@ fn collect_lines(r: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
             }
         }
     });
-}
-
-/// The line without the colour escapes (`ESC [ ... m`) the log formatter may add.
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for e in chars.by_ref() {
-                if e.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The HTTP listener's address in a log line that mentions HTTP: the last
