@@ -1,7 +1,7 @@
 //! Decrypting a password-protected private key (`tls.server.keyPassword`), as
 //! upstream's `TlsHelper#buildSslContext` has netty's
 //! `SslContextBuilder.forServer(cert, key, password)` do. We decrypt PKCS#8
-//! PBES2 (PBKDF2 or scrypt with AES-CBC, DES-EDE3-CBC or DES-CBC); the older
+//! PBES2 (PBKDF2 or scrypt with AES-CBC or DES-EDE3-CBC); the older
 //! schemes the JDK also reads (PKCS#12 PBE such as `PBE-SHA1-RC4-128`, PBES1,
 //! OpenSSL's traditional `Proc-Type: 4,ENCRYPTED`) are refused with the
 //! openssl command that converts them. The password is never logged.
@@ -30,6 +30,9 @@ pub const CONVERT: &str =
     "openssl pkcs8 -topk8 -v2 aes-256-cbc -in key.pem -out key-pbes2.pem (openssl asks for the old and the new password)";
 
 const PEM_LABEL: &str = "ENCRYPTED PRIVATE KEY";
+
+/// PKCS#5 v2's PBES2.
+const PBES2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.13");
 
 /// Whether `pem` holds a key this module is for (PKCS#8 encrypted, or
 /// OpenSSL's traditional encrypted form, which it names in its refusal).
@@ -68,10 +71,16 @@ pub fn decrypt(
             scheme: name.to_string(),
         });
     }
-    let info =
-        EncryptedPrivateKeyInfo::try_from(der).map_err(|e| EncryptedKeyError::Unsupported {
-            scheme: format!("an encryption scheme of OID {oid} ({e})"),
-        })?;
+    let info = EncryptedPrivateKeyInfo::try_from(der).map_err(|e| {
+        let scheme = if oid == PBES2 {
+            // A cipher such as single DES (netty refuses it too) or an
+            // unknown PRF; the parser's error names its OID.
+            format!("PBES2 with a cipher or key derivation we do not decrypt ({e})")
+        } else {
+            format!("the scheme of OID {oid} ({e})")
+        };
+        EncryptedKeyError::Unsupported { scheme }
+    })?;
     let password = password.ok_or(EncryptedKeyError::NoPassword)?;
     let plain = info.decrypt(password).map_err(|e| match e {
         // pkcs5 0.7 reports bad CBC padding (a wrong key) as `EncryptFailed`.
@@ -141,7 +150,7 @@ fn unsupported_scheme(oid: &ObjectIdentifier) -> Option<&'static str> {
         "1.2.840.113549.1.5.10" => "PBES1 PBE-SHA1-DES",
         "1.2.840.113549.1.5.11" => "PBES1 PBE-SHA1-RC2-64",
         other if other.starts_with(PKCS12_PBE) => "a PKCS#12 PBE scheme",
-        other if other.starts_with(PBES1) && other != "1.2.840.113549.1.5.13" => "a PBES1 scheme",
+        other if other.starts_with(PBES1) && other != PBES2.to_string() => "a PBES1 scheme",
         _ => return None,
     };
     Some(name)
@@ -167,6 +176,25 @@ mod tests {
         assert_eq!(
             decrypt(KEY, None).err(),
             Some(EncryptedKeyError::NoPassword)
+        );
+    }
+
+    #[test]
+    fn decrypts_scrypt_and_refuses_single_des() {
+        let scrypt = include_bytes!("../../../tests/fixtures/tls/key-scrypt.pem");
+        assert!(matches!(
+            decrypt(scrypt, Some("rocketmq")),
+            Ok(PrivateKeyDer::Pkcs8(_))
+        ));
+        let des = include_bytes!("../../../tests/fixtures/tls/key-des.pem");
+        assert_eq!(
+            decrypt(des, Some("rocketmq")).err(),
+            Some(EncryptedKeyError::Unsupported {
+                scheme:
+                    "PBES2 with a cipher or key derivation we do not decrypt \
+                         (PKCS#8 ASN.1 error: unknown/unsupported OID: 1.3.14.3.2.7 at DER byte 77)"
+                        .to_string()
+            })
         );
     }
 
