@@ -5,6 +5,9 @@
 //! a rustls client.
 
 mod common;
+// Encrypted private keys (`tls.server.keyPassword`), sharing this file's helpers.
+#[path = "tls/encrypted_key.rs"]
+mod encrypted_key;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};

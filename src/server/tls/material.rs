@@ -17,6 +17,7 @@ use rustls::{
     DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
 };
 
+use super::encrypted_key::{self, EncryptedKeyError};
 use super::settings::{self, ClientAuth, TlsSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +28,11 @@ pub enum MaterialError {
     Read { path: PathBuf, reason: String },
     #[error("{path}: {reason}")]
     Pem { path: PathBuf, reason: String },
-    #[error("{path}: an encrypted private key (tls.server.keyPassword) is not supported; store it as unencrypted PKCS#8")]
-    EncryptedKey { path: PathBuf },
+    #[error("{path}: {source}")]
+    EncryptedKey {
+        path: PathBuf,
+        source: EncryptedKeyError,
+    },
     #[error("cannot build the TLS configuration: {0}")]
     Rustls(String),
     #[error("cannot make the self-signed certificate: {0}")]
@@ -105,20 +109,8 @@ pub fn from_files(
 ) -> Result<Arc<ServerConfig>, MaterialError> {
     let path = |p: &Option<PathBuf>| p.clone().unwrap_or_default();
     let key_path = path(&settings.key_path);
-    if String::from_utf8_lossy(&files.key).contains("BEGIN ENCRYPTED PRIVATE KEY") {
-        return Err(MaterialError::EncryptedKey { path: key_path });
-    }
-    if settings.key_password.is_some() {
-        tracing::warn!(
-            key = settings::KEY_PASSWORD,
-            "the private key is not encrypted; the key password is not used"
-        );
-    }
     let chain = certs(&path(&settings.cert_path), &files.cert)?;
-    let key = PrivateKeyDer::from_pem_slice(&files.key).map_err(|e| MaterialError::Pem {
-        path: key_path,
-        reason: e.to_string(),
-    })?;
+    let key = private_key(settings, &key_path, &files.key)?;
     let verifier = client_verifier(settings, files)?;
     let builder = builder()?;
     let builder = match verifier {
@@ -129,6 +121,35 @@ pub fn from_files(
         .with_single_cert(chain, key)
         .map_err(|e| MaterialError::Rustls(e.to_string()))?;
     Ok(Arc::new(config))
+}
+
+/// The server's key: decrypted with `tls.server.keyPassword` when encrypted
+/// (netty's `SslContext#toPrivateKey`), else read as it is.
+fn private_key(
+    settings: &TlsSettings,
+    path: &Path,
+    pem: &[u8],
+) -> Result<PrivateKeyDer<'static>, MaterialError> {
+    if encrypted_key::is_encrypted(pem) {
+        return encrypted_key::decrypt(pem, settings.key_password.as_deref()).map_err(|source| {
+            MaterialError::EncryptedKey {
+                path: path.to_path_buf(),
+                source,
+            }
+        });
+    }
+    if settings.key_password.is_some() {
+        // Netty refuses this pair ("File does not contain valid private key");
+        // the key is usable as it is, so we only warn (docs/compat.md).
+        tracing::warn!(
+            key = settings::KEY_PASSWORD,
+            "the private key is not encrypted; the key password is not used"
+        );
+    }
+    PrivateKeyDer::from_pem_slice(pem).map_err(|e| MaterialError::Pem {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// How client certificates are asked for and checked (`need.client.auth`,

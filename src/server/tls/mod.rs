@@ -3,10 +3,12 @@
 //! session, others stay plaintext unless `tls.server.mode=enforcing`.
 //!
 //! - [`settings`]: the `tls.*` keys.
+//! - [`encrypted_key`]: decrypting a key protected by `tls.server.keyPassword`.
 //! - [`material`]: certificate, key and trust files to a `rustls::ServerConfig`.
 //! - [`reload`]: watching those files and publishing a rebuilt configuration.
 //! - [`stream`]: the TLS stream a connection is served over.
 
+pub mod encrypted_key;
 pub mod material;
 pub mod reload;
 pub mod settings;
