@@ -1,16 +1,20 @@
 //! Decrypting a password-protected private key (`tls.server.keyPassword`), as
 //! upstream's `TlsHelper#buildSslContext` has netty's
 //! `SslContextBuilder.forServer(cert, key, password)` do. We decrypt PKCS#8
-//! PBES2 (PBKDF2 or scrypt with AES-CBC or DES-EDE3-CBC); the older
-//! schemes the JDK also reads (PKCS#12 PBE such as `PBE-SHA1-RC4-128`, PBES1,
-//! OpenSSL's traditional `Proc-Type: 4,ENCRYPTED`) are refused with the
-//! openssl command that converts them. The password is never logged.
+//! PBES2 (PBKDF2 or scrypt with AES-CBC or DES-EDE3-CBC) and PKCS#12 PBE
+//! `PBE-SHA1-RC4-128` (RocketMQ's TLS guide) and `PBE-SHA1-3DES`
+//! ([`super::pkcs12_pbe`]); the older schemes the JDK also reads (the other
+//! PKCS#12 PBE ciphers, PBES1, OpenSSL's traditional `Proc-Type: 4,ENCRYPTED`)
+//! are refused with the openssl command that converts them. The password is
+//! never logged.
 
 use pkcs8::der::asn1::{ObjectIdentifier, OctetStringRef};
-use pkcs8::der::{Reader, SliceReader};
+use pkcs8::der::{Encode, Reader, SliceReader};
 use pkcs8::spki::AlgorithmIdentifierRef;
 use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfo, SecretDocument};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use super::pkcs12_pbe;
 
 /// What a reader of the key file is told is wrong with it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -66,6 +70,10 @@ pub fn decrypt(
     // The scheme's OID first: pkcs5 rejects the ones it does not know with a
     // bare "unknown OID", and the reader deserves the scheme's name.
     let oid = scheme_oid(der)?;
+    if pkcs12_pbe::handles(&oid) {
+        let password = password.ok_or(EncryptedKeyError::NoPassword)?;
+        return decrypt_pkcs12(der, &oid, password);
+    }
     if let Some(name) = unsupported_scheme(&oid) {
         return Err(EncryptedKeyError::Unsupported {
             scheme: name.to_string(),
@@ -104,6 +112,34 @@ pub fn decrypt(
     )))
 }
 
+/// `der`'s key decrypted by PKCS#12 PBE scheme `oid`.
+fn decrypt_pkcs12(
+    der: &[u8],
+    oid: &ObjectIdentifier,
+    password: &str,
+) -> Result<PrivateKeyDer<'static>, EncryptedKeyError> {
+    let malformed = |e: pkcs8::der::Error| EncryptedKeyError::Malformed(e.to_string());
+    let mut reader = SliceReader::new(der).map_err(malformed)?;
+    let (params, data) = reader
+        .sequence(|r| {
+            let algorithm: AlgorithmIdentifierRef<'_> = r.decode()?;
+            let data: OctetStringRef<'_> = r.decode()?;
+            let params = match algorithm.parameters {
+                Some(any) => any.to_der()?,
+                None => Vec::new(),
+            };
+            Ok((params, data.as_bytes().to_vec()))
+        })
+        .map_err(malformed)?;
+    let plain = pkcs12_pbe::decrypt(oid, &params, &data, password).map_err(|e| match e {
+        pkcs12_pbe::Pkcs12PbeError::Padding => EncryptedKeyError::WrongPassword,
+        other => EncryptedKeyError::Malformed(other.to_string()),
+    })?;
+    // RC4 has no padding to check: a wrong password shows here only.
+    PrivateKeyInfo::try_from(plain.as_slice()).map_err(|_| EncryptedKeyError::WrongPassword)?;
+    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(plain)))
+}
+
 /// The first `ENCRYPTED PRIVATE KEY` block of `text` (a file may also hold
 /// comments or the certificate).
 fn pem_block(text: &str) -> Result<&str, EncryptedKeyError> {
@@ -137,9 +173,7 @@ fn unsupported_scheme(oid: &ObjectIdentifier) -> Option<&'static str> {
     const PBES1: &str = "1.2.840.113549.1.5.";
     let oid = oid.to_string();
     let name = match oid.as_str() {
-        "1.2.840.113549.1.12.1.1" => "PKCS#12 PBE-SHA1-RC4-128",
         "1.2.840.113549.1.12.1.2" => "PKCS#12 PBE-SHA1-RC4-40",
-        "1.2.840.113549.1.12.1.3" => "PKCS#12 PBE-SHA1-3DES",
         "1.2.840.113549.1.12.1.4" => "PKCS#12 PBE-SHA1-2DES",
         "1.2.840.113549.1.12.1.5" => "PKCS#12 PBE-SHA1-RC2-128",
         "1.2.840.113549.1.12.1.6" => "PKCS#12 PBE-SHA1-RC2-40",
@@ -199,12 +233,19 @@ mod tests {
     }
 
     #[test]
-    fn names_the_pkcs12_scheme_it_refuses() {
-        assert_eq!(
-            decrypt(RC4, Some("rocketmq")).err(),
-            Some(EncryptedKeyError::Unsupported {
-                scheme: "PKCS#12 PBE-SHA1-RC4-128".to_string()
-            })
-        );
+    fn decrypts_pkcs12_pbe_with_the_right_password_only() {
+        let des3: &[u8] = include_bytes!("../../../tests/fixtures/tls/key-pbe-sha1-3des.pem");
+        let plain = decrypt(KEY, Some("rocketmq")).expect("PBES2 key");
+        for key in [RC4, des3] {
+            assert_eq!(decrypt(key, Some("rocketmq")).ok(), Some(plain.clone_key()));
+            assert_eq!(
+                decrypt(key, Some("wrong")).err(),
+                Some(EncryptedKeyError::WrongPassword)
+            );
+            assert_eq!(
+                decrypt(key, None).err(),
+                Some(EncryptedKeyError::NoPassword)
+            );
+        }
     }
 }

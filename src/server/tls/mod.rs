@@ -10,6 +10,7 @@
 
 pub mod encrypted_key;
 pub mod material;
+pub mod pkcs12_pbe;
 pub mod reload;
 pub mod settings;
 pub mod stream;
