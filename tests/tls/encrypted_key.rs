@@ -78,6 +78,7 @@ fn a_wrong_password_or_an_unsupported_scheme_stops_the_start() {
         ("key-rc4.pem", "wrong-password", "cannot decrypt the private key: wrong tls.server.keyPassword".to_string()),
         ("key-pbe-sha1-3des.pem", "wrong-password", "cannot decrypt the private key: wrong tls.server.keyPassword".to_string()),
         ("key-rc4.pem", "", "the private key is encrypted; set tls.server.keyPassword".to_string()),
+        ("key-pbe-sha1-2des.pem", PASSWORD, format!("the private key is encrypted with PKCS#12 PBE-SHA1-2DES, which is not supported; {convert}")),
         ("key-traditional.pem", PASSWORD, format!("the private key is encrypted with OpenSSL's traditional PEM encryption (Proc-Type: 4,ENCRYPTED), which is not supported; {convert}")),
     ];
     for (key, password, reason) in cases {
