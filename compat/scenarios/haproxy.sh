@@ -148,12 +148,15 @@ PY
 # log_peers_are_clients FRONTEND: some of our connection log lines name a client address
 # HAProxy logged for FRONTEND, and none names HAProxy's own source address (the socket's
 # peer, which the header replaces). Lines naming neither are the port probes that connect
-# straight to us.
+# straight to us; connections closed before any header are left out.
 log_peers_are_clients() {
     local clients own seen ok=0 p
     clients=$(haproxy_clients "$1")
     own=$(sed -n 's/.* bsrc=\(127\.0\.0\.1:[0-9]*\)$/\1/p' "$HA_LOG" | sort -u)
-    seen=$(sed 's/\x1b\[[0-9;]*m//g' "$NAMESRV_LOG" | sed -n 's/.*connection closed.*peer=Some(\([0-9.]*:[0-9]*\)).*/\1/p' | sort -u)
+    # A connection HAProxy closed before its header ("closed while opening": a client
+    # that left before HAProxy sent anything) has only the socket's peer to show.
+    seen=$(sed 's/\x1b\[[0-9;]*m//g' "$NAMESRV_LOG" | grep -v 'closed while opening' \
+        | sed -n 's/.*connection closed.*peer=Some(\([0-9.]*:[0-9]*\)).*/\1/p' | sort -u)
     echo "our close lines' peers: $(tr '\n' ' ' <<<"$seen")"
     echo "HAProxy $1 clients: $(tr '\n' ' ' <<<"$clients")"
     echo "HAProxy's own sources: $(tr '\n' ' ' <<<"$own")"
