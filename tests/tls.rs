@@ -322,22 +322,28 @@ fn disabled_reads_a_client_hello_as_a_bad_frame() {
     assert!(server.client().route("T1").is_some());
 }
 
+/// A server whose certificate `ca` signed, asking clients for one as `mode` says and
+/// checking it against `ca` (`authClient=true`).
+fn start_with_client_auth(dir: &Path, ca: &Ca, mode: &str) -> TestServer {
+    write_leaf(dir, &ca.issue("server"));
+    std::fs::write(dir.join("ca.pem"), &ca.pem).expect("ca");
+    let mut settings = file_settings(dir);
+    settings.extend([
+        ("tls.server.need.client.auth".into(), mode.into()),
+        ("tls.server.authClient".into(), "true".into()),
+        (
+            "tls.server.trustCertPath".into(),
+            dir.join("ca.pem").display().to_string(),
+        ),
+    ]);
+    start(&settings)
+}
+
 #[test]
 fn require_refuses_clients_without_a_trusted_certificate() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = Ca::new("test CA");
-    write_leaf(dir.path(), &ca.issue("server"));
-    std::fs::write(dir.path().join("ca.pem"), &ca.pem).expect("ca");
-    let mut settings = file_settings(dir.path());
-    settings.extend([
-        ("tls.server.need.client.auth".into(), "require".into()),
-        ("tls.server.authClient".into(), "true".into()),
-        (
-            "tls.server.trustCertPath".into(),
-            dir.path().join("ca.pem").display().to_string(),
-        ),
-    ]);
-    let server = start(&settings);
+    let server = start_with_client_auth(dir.path(), &ca, "require");
 
     // No certificate: TLS 1.3 reports the refusal at the first read.
     let refused = tls_connect(server.addr, client_trusting(&ca, None))
@@ -376,18 +382,7 @@ fn require_refuses_clients_without_a_trusted_certificate() {
 fn optional_accepts_clients_with_and_without_a_certificate() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = Ca::new("test CA");
-    write_leaf(dir.path(), &ca.issue("server"));
-    std::fs::write(dir.path().join("ca.pem"), &ca.pem).expect("ca");
-    let mut settings = file_settings(dir.path());
-    settings.extend([
-        ("tls.server.need.client.auth".into(), "optional".into()),
-        ("tls.server.authClient".into(), "true".into()),
-        (
-            "tls.server.trustCertPath".into(),
-            dir.path().join("ca.pem").display().to_string(),
-        ),
-    ]);
-    let server = start(&settings);
+    let server = start_with_client_auth(dir.path(), &ca, "optional");
     for cert in [None, Some(ca.issue("client"))] {
         let mut tls =
             tls_connect(server.addr, client_trusting(&ca, cert.as_ref())).expect("handshake");
