@@ -88,25 +88,7 @@ fn requests_in_the_window_get_go_away_then_exit_zero() {
 
     // (kill(2) returns before the server has seen the signal: normal answers
     // until it has.)
-    let mut normal = 0;
-    let mut opaque = 100;
-    loop {
-        opaque += 1;
-        c.send_raw(&raw_request(106, opaque, 479, 0)).unwrap();
-        let reply = read_raw_frame(&mut c);
-        if code_of(&reply) == 1500 {
-            assert_eq!(reply, java_go_away(opaque));
-            break;
-        }
-        assert_eq!(code_of(&reply), 0);
-        normal += 1;
-        assert!(
-            signalled.elapsed() < Duration::from_secs(WAIT_S / 2),
-            "no GO_AWAY within {} s of SIGTERM ({normal} normal replies)",
-            WAIT_S / 2
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    await_go_away(&mut c, signalled);
     // A oneway gets nothing; a client of V5_3_1 or older is served as usual.
     c.send_raw(&raw_request(106, 200, 479, 2)).unwrap();
     c.send_raw(&raw_request(106, 201, 475, 0)).unwrap();
@@ -185,23 +167,7 @@ fn a_318_switching_the_drain_on_is_read_at_the_signal() {
     );
     server.signal(libc::SIGTERM);
     let signalled = Instant::now();
-    let mut opaque = 100;
-    loop {
-        opaque += 1;
-        c.send_raw(&raw_request(106, opaque, 479, 0)).unwrap();
-        let reply = read_raw_frame(&mut c);
-        if code_of(&reply) == 1500 {
-            assert_eq!(reply, java_go_away(opaque));
-            break;
-        }
-        assert_eq!(code_of(&reply), 0);
-        assert!(
-            signalled.elapsed() < Duration::from_secs(WAIT_S / 2),
-            "no GO_AWAY within {} s of SIGTERM",
-            WAIT_S / 2
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    await_go_away(&mut c, signalled);
     let status = server
         .wait_exit(Duration::from_secs(WAIT_S * 2 + 10))
         .unwrap_or_else(|| panic!("no exit after the window; stderr:\n{}", server.stderr()));
@@ -211,4 +177,29 @@ fn a_318_switching_the_drain_on_is_read_at_the_signal() {
         took >= Duration::from_millis(WAIT_S * 1000 - 100),
         "exited after {took:?}, before the {WAIT_S} s window was over"
     );
+}
+
+/// Asks until the answer is GO_AWAY (exactly Java's frame), which must come within
+/// half the window of `signalled`; answers before it are normal ones (kill(2)
+/// returns before the server has seen the signal).
+fn await_go_away(c: &mut Client, signalled: Instant) {
+    let mut normal = 0;
+    let mut opaque = 100;
+    loop {
+        opaque += 1;
+        c.send_raw(&raw_request(106, opaque, 479, 0)).unwrap();
+        let reply = read_raw_frame(c);
+        if code_of(&reply) == 1500 {
+            assert_eq!(reply, java_go_away(opaque));
+            return;
+        }
+        assert_eq!(code_of(&reply), 0);
+        normal += 1;
+        assert!(
+            signalled.elapsed() < Duration::from_secs(WAIT_S / 2),
+            "no GO_AWAY within {} s of SIGTERM ({normal} normal replies)",
+            WAIT_S / 2
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
