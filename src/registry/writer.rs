@@ -261,7 +261,13 @@ impl Writer {
                     .tables
                     .live(&reg.cluster, &reg.addr)
                     .map(|l| l.data_version);
-                let prev_min = notify::min_id(&self.tables, &reg.name);
+                // Only looked up when 905s are on: nothing extra per registration otherwise.
+                let notify_on = self.config.notify_min_broker_id_changed;
+                let prev_min = if notify_on {
+                    notify::min_id(&self.tables, &reg.name)
+                } else {
+                    None
+                };
                 match self
                     .tables
                     .register_broker_except_topics(&reg, conn, now, settings)
@@ -278,7 +284,7 @@ impl Writer {
                                 RegCount::Changed
                             },
                         );
-                        if self.config.notify_min_broker_id_changed {
+                        if notify_on {
                             notify::after_register(
                                 &self.tables,
                                 &mut self.notifier,
