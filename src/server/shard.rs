@@ -28,6 +28,7 @@ pub struct ShardWiring {
     pub limits: Arc<ConnLimits>,
     pub metrics: MetricsHandle,
     pub tls: Option<Arc<super::tls::TlsService>>,
+    pub auth: Option<Arc<crate::auth::AuthService>>,
 }
 
 /// Runs one shard until `stop` is set and its connections have finished.
@@ -71,7 +72,8 @@ pub async fn run_shard(
         wiring.limits,
         wiring.metrics,
         wiring.tls,
-    ));
+    )
+    .with_auth(wiring.auth));
     // Serving from here on.
     let _ = ready.send(index);
 
