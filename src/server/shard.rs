@@ -61,19 +61,21 @@ pub async fn run_shard(
     let control_rx = glommio::spawn_local(wiring.control.connect());
     let writer = wiring.to_writer.connect().await;
     let control_rx = control_rx.await;
-    let ctx = Rc::new(ShardContext::new(
-        index,
-        snapshot,
-        writer,
-        StopSignals {
-            shutdown,
-            going_away,
-        },
-        wiring.limits,
-        wiring.metrics,
-        wiring.tls,
-    )
-    .with_auth(wiring.auth));
+    let ctx = Rc::new(
+        ShardContext::new(
+            index,
+            snapshot,
+            writer,
+            StopSignals {
+                shutdown,
+                going_away,
+            },
+            wiring.limits,
+            wiring.metrics,
+            wiring.tls,
+        )
+        .with_auth(wiring.auth),
+    );
     // Serving from here on.
     let _ = ready.send(index);
 
