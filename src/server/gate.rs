@@ -69,7 +69,7 @@ pub(super) fn count_refusal(
             conn = conn.0,
             ?peer,
             code,
-            reason = denial.reason.label(),
+            reason = %denial.reason.label(),
             remark = %denial.remark,
             suppressed,
             "request refused by the authentication check"
