@@ -449,7 +449,7 @@ mod reload {
         assert_eq!(service.accounts().len(), 1);
         assert!(service.accounts().get("RocketMQ").is_some());
 
-        // Good again, with one more account (same length as nothing: the hash sees it).
+        // Good again, with one more account.
         assert!(std::fs::write(&path, TWO).is_ok());
         assert!(wait_for(&service, |a| a.len() == 2));
         let admin = service.accounts().get("rocketmq2").map(|a| a.admin);
