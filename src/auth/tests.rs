@@ -482,3 +482,48 @@ mod reload {
         assert!(matches!(e, Some(crate::auth::AccountsError::Io { .. })));
     }
 }
+
+mod yaml_numbers {
+    use crate::auth::accounts::{Accounts, AccountsError};
+
+    fn secret_of(value: &str) -> Result<Vec<u8>, AccountsError> {
+        let yaml = format!("accounts:\n  - accessKey: abcdefgh\n    secretKey: {value}\n");
+        Accounts::parse(&yaml).map(|a| {
+            a.get("abcdefgh")
+                .map(|x| x.secret().to_vec())
+                .unwrap_or_default()
+        })
+    }
+
+    #[test]
+    fn integers_are_their_digits_as_java_reads_them() {
+        // The values Java's `AclUtils#getYamlDataObject` gives for the same text.
+        for (text, java) in [
+            ("12345678", "12345678"),
+            ("+1234567", "1234567"),
+            ("0x1234567", "19088743"),
+            ("12345678901234567890", "12345678901234567890"),
+            ("\"01234567\"", "01234567"),
+            ("'1.5e10xx'", "1.5e10xx"),
+        ] {
+            assert_eq!(
+                secret_of(text).ok(),
+                Some(java.as_bytes().to_vec()),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn fractions_and_exponents_must_be_quoted() {
+        for text in ["12345678.5", "1e10"] {
+            match secret_of(text) {
+                Err(AccountsError::Yaml { line, message, .. }) => {
+                    assert_eq!(line, 3, "{text}");
+                    assert!(message.contains("quote the value"), "{message}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+}
