@@ -342,4 +342,44 @@ mod tests {
         // A valid Base64 prefix of the MAC is not enough.
         assert!(!verify(&fields, b"", b"12345678", "qij/uwizWhQy5fp7"));
     }
+
+    /// The signed content built the slow, obvious way: a map keyed by UTF-16
+    /// units (a later duplicate replaces an earlier one), `Signature` dropped.
+    fn reference(ext: &[(String, String)], body: &[u8]) -> Vec<u8> {
+        let mut map = std::collections::BTreeMap::new();
+        for (k, v) in ext {
+            map.insert(
+                k.encode_utf16().collect::<Vec<u16>>(),
+                (k.clone(), v.clone()),
+            );
+        }
+        let mut out = Vec::new();
+        for (k, v) in map.values() {
+            if k != SIGNATURE {
+                out.extend_from_slice(v.as_bytes());
+            }
+        }
+        out.extend_from_slice(body);
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matches_the_obvious_construction(
+            fields in proptest::collection::vec(
+                ("[a-cA\u{FF61}\u{1F600}]{0,3}|Signature", "[x-z\u{e9}\u{1F600}]{0,4}"),
+                0..24,
+            ),
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..16),
+        ) {
+            let mut mac = HmacSha1::new_from_slice(b"secret-key").map_err(|e| {
+                proptest::test_runner::TestCaseError::fail(e.to_string())
+            })?;
+            mac.update(&reference(&fields, &body));
+            let want: [u8; 20] = mac.finalize().into_bytes().into();
+            proptest::prop_assert_eq!(signature(&fields, &body, b"secret-key"), want);
+            let b64 = signature_base64(&fields, &body, b"secret-key");
+            proptest::prop_assert!(verify(&fields, &body, b"secret-key", &b64));
+        }
+    }
 }
