@@ -118,7 +118,7 @@ impl Accounts {
             serde_norway::from_str(yaml).map_err(|e| AccountsError::Yaml {
                 path: file.to_path_buf(),
                 line: e.location().map(|l| l.line()).unwrap_or(0),
-                message: e.to_string(),
+                message: without_quoted_values(&e.to_string()),
             })?;
         let raw = raw.unwrap_or_default();
         let invalid = |reason: String| AccountsError::Invalid {
@@ -190,6 +190,25 @@ impl Accounts {
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
     }
+}
+
+/// A YAML error with every double-quoted value blanked: serde quotes the value it
+/// could not take (`invalid type: string "...", expected a sequence`), which in a
+/// misindented file can be a secret.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"...\"");
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// At most [`SHOWN_KEY_CHARS`] of an access key, quoted.
