@@ -4,6 +4,12 @@
 //! order of a Java `TreeMap<String, String>` and leaving `Signature` out, followed
 //! by the body bytes, with HMAC-SHA1 keyed by the secret key; the Base64 of that
 //! MAC travels as the `Signature` ext field.
+//!
+//! A server checks the same content (5.x `DefaultAuthenticationContextBuilder#build`,
+//! which also leaves out `_UNIQUE_KEY_QUERY` for clients up to 4.9.3: a field of
+//! broker queries that never reaches a name server). [`verify`] compares MACs, not
+//! Base64 text, but the decoder takes canonical Base64 only, so it accepts exactly
+//! the strings Java's `equals` would.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -339,6 +345,14 @@ mod tests {
         assert!(!verify(&fields, b"", b"12345678", "not base64!"));
         assert!(!verify(&fields, b"", b"12345678", ""));
         assert!(!verify(&fields, b"", b"12345678", &"A".repeat(4000)));
+        // Non-canonical Base64 of the same bytes (trailing bits set) is refused,
+        // as Java's string comparison refuses it.
+        assert!(!verify(
+            &fields,
+            b"",
+            b"12345678",
+            "qij/uwizWhQy5fp70E15Y7+y++R="
+        ));
         // A valid Base64 prefix of the MAC is not enough.
         assert!(!verify(&fields, b"", b"12345678", "qij/uwizWhQy5fp7"));
     }
