@@ -99,17 +99,22 @@ producer_no_route() {
     rc=$?
     echo "$out" | grep -v '^\s*at ' | head -n 20
     echo "(exit $rc)"
-    [[ $rc -ne 0 ]] && grep -q '^SENT 0$' <<<"$out" && grep -q "No route info of this topic: $T" <<<"$out"
+    [[ $rc -ne 0 ]] && grep -q '^SENT 0$' <<<"$out" && grep -q "No route info of this topic: $T\$" <<<"$out" &&
+        grep -q 'CODE: 16  DESC: access denied: request code 105 needs an account (no AccessKey)$' <<<"$out"
 }
 
-# go_no_route: the Go producer without credentials finds no route for $T
+# go_no_route: the Go producer without credentials finds no route for $T (its log level
+# hides the name server's answer: the no_access_key count shows the refusals were ours)
 go_no_route() {
-    local out rc
+    local out rc before after
+    before=$(denied_count no_access_key) || return 1
     out=$(compat_go produce -n "$NS" -t "$T" -c 1 -timeout 20 -g compat_auth_go_pg_unsigned -prefix gou 2>&1)
     rc=$?
+    after=$(denied_count no_access_key) || return 1
     echo "$out" | head -n 20
-    echo "(exit $rc)"
-    [[ $rc -ne 0 ]] && grep -q '^SENT 0$' <<<"$out" && grep -q "route info not found" <<<"$out"
+    echo "(exit $rc; requests_denied_total{reason=\"no_access_key\"} $before -> $after)"
+    [[ $rc -ne 0 ]] && grep -q '^SENT 0$' <<<"$out" && ((after > before)) &&
+        grep -q "^send 0: the topic=$T route info not found\$" <<<"$out"
 }
 
 # denied_count REASON: rocketmq_namesrv_requests_denied_total{reason=REASON} from /metrics
@@ -138,4 +143,31 @@ denied_reasons_seen() {
     local r ok=0
     for r in "$@"; do denied_at_least "$r" 1 || ok=1; done
     return $ok
+}
+
+# mqadmin_refused WHO CODE SUBCOMMAND ARGS...: mqadmin as WHO (client: a non-admin account,
+# none: no tools.yml) gets NO_PERMISSION for request CODE, with our remark (mqadmin prints
+# the exception on stderr and exits 0), and prints no success line
+mqadmin_refused() {
+    local who=$1 code=$2 out want
+    shift 2
+    case "$who" in
+        client) want="request code $code needs an admin account; AccessKey \\[$CLIENT_AK\\] is not one" ;;
+        none) want="request code $code needs an account \\(no AccessKey\\)" ;;
+        *) echo "mqadmin_refused: unknown identity $who"; return 2 ;;
+    esac
+    out=$(mqadmin_as "$who" "$@" 2>&1)
+    echo "\$ mqadmin_as $who $*"
+    grep -v '^\s*at ' <<<"$out"
+    grep -Eq "CODE: 16  DESC: access denied: $want\$" <<<"$out" || { echo ">> no /CODE: 16 … $want/"; return 1; }
+    if grep -Eq ' success|\] OK, |^productEnvName ' <<<"$out"; then echo ">> a success line"; return 1; fi
+    return 0
+}
+
+# denied_exactly REASON N
+denied_exactly() {
+    local got
+    got=$(denied_count "$1") || return 1
+    echo "requests_denied_total{reason=\"$1\"} = $got (want $2)"
+    ((got == $2))
 }
