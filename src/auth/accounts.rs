@@ -271,7 +271,10 @@ impl RawAccount {
 }
 
 /// A YAML scalar of any type: `secretKey: 12345678` in upstream's own example is
-/// a number, which Java reads as the string of its digits.
+/// a number, which Java reads as the string of its digits. Integers are read by
+/// YAML 1.2 rules (`0x1F` is 31, `017` and `1_000` stay as written); Java's
+/// SnakeYAML reads YAML 1.1 (`017` is octal 15): docs/compat.md says to quote
+/// such keys.
 enum Scalar {
     Text(String),
     Bool(bool),
@@ -308,8 +311,12 @@ impl<'de> Deserialize<'de> for Scalar {
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
                 Ok(Scalar::Text(v.to_string()))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar::Text(v.to_string()))
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar, E> {
+                // Java's SnakeYAML prints such a number as a Java double
+                // (`1.23456785E7`); rather than guess, ask for a quoted value.
+                Err(E::custom(
+                    "a number with a fraction or an exponent; quote the value",
+                ))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
                 Ok(Scalar::Bool(v))
