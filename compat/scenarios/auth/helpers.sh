@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Helpers of compat/scenarios/auth_peers.sh (sourced after compat/lib.sh; they read NS, NSRE,
-# T, B, KIND, the *_AK/*_SK account variables and HTTP_PORT of the scenario).
+# Helpers of compat/scenarios/auth_peers.sh, sourced after compat/lib.sh and the scenario's
+# account variables (*_AK, *_SK); they read its NS, NSRE, T, B, BA and HTTP_PORT when called.
 
 qre() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g'; }
 
@@ -24,11 +24,16 @@ mqadmin_as() {
         -Drocketmq.home.dir="$home" org.apache.rocketmq.tools.command.MQAdminStartup "$@"
 }
 
-# the admin account's signing properties for the drivers (compat/java Credentials)
-admin_props() { echo "-Dcompat.accessKey=$ADMIN_AK" "-Dcompat.secretKey=$ADMIN_SK"; }
+# the admin account's signing properties for the drivers (compat/java Credentials); the
+# scenario sets the account variables before it sources this file
+ADMIN_PROPS=("-Dcompat.accessKey=$ADMIN_AK" "-Dcompat.secretKey=$ADMIN_SK")
 
-# route_of TOPIC: RouteDump's one-line route, unsigned while anonymous reads are on
-route_of() { compat_java5 RouteDump "$NS" "$1"; }
+# route_of TOPIC [-Dprop...]: RouteDump's one-line route (unsigned unless properties sign it)
+route_of() {
+    local topic=$1
+    shift
+    compat_java5 "$@" RouteDump "$NS" "$topic"
+}
 
 # route_code CODE TOPIC [-Dprop...]: RouteDump gets the error CODE
 route_code() {
@@ -42,20 +47,17 @@ route_code() {
 # route_absent TOPIC: TOPIC_NOT_EXIST (17)
 route_absent() { route_code 17 "$1"; }
 
-# route_has TOPIC TEXT: the route holds TEXT (and the broker's address)
+# route_has TOPIC TEXT [-Dprop...]: the route holds TEXT (and the broker's address)
 route_has() {
-    local out
-    out=$(route_of "$1") || { echo "$out"; return 1; }
+    local out topic=$1 text=$2
+    shift 2
+    out=$(route_of "$topic" "$@") || { echo "$out"; return 1; }
     echo "$out"
-    [[ "$out" == *"$2"* && "$out" == *"\"$BA\""* ]]
+    [[ "$out" == *"$text"* && "$out" == *"\"$BA\""* ]]
 }
 
 # kv_get NS KEY: GET_KV_CONFIG (101) signed by the admin account
-kv_get() {
-    local p
-    read -r -a p <<<"$(admin_props)"
-    compat_java5 "${p[@]}" KvGet "$NS" "$1" "$2"
-}
+kv_get() { compat_java5 "${ADMIN_PROPS[@]}" KvGet "$NS" "$1" "$2"; }
 # kv_code CODE NS KEY [-Dprop...|""]: GET_KV_CONFIG answers CODE; signed by the admin
 # account unless other properties are given ("" for none: unsigned)
 kv_code() {
@@ -65,7 +67,7 @@ kv_code() {
         local a
         for a in "$@"; do [[ -n "$a" ]] && p+=("$a"); done
     else
-        read -r -a p <<<"$(admin_props)"
+        p=("${ADMIN_PROPS[@]}")
     fi
     out=$(compat_java5 "${p[@]}" KvGet "$NS" "$ns" "$key")
     rc=$?
@@ -83,12 +85,12 @@ wipe_then_check() {
     compat_expect -e "wipe write perm of broker\\[$B\\] in name server\\[$NSRE\\] OK, [1-9]" \
         mqadmin_as admin wipeWritePerm -b "$B" -n "$NS" || return 1
     # a periodic broker re-registration (every 30 s) restores perm 6; a retry covers that race
-    route_has "$T" '"perm":4'
+    route_has "$T" '"perm":4' "${ADMIN_PROPS[@]}"
 }
 add_then_check() {
     compat_expect -e "add write perm of broker\\[$B\\] in name server\\[$NSRE\\] OK, [1-9]" \
         mqadmin_as admin addWritePerm -b "$B" -n "$NS" || return 1
-    route_has "$T" '"perm":6'
+    route_has "$T" '"perm":6' "${ADMIN_PROPS[@]}"
 }
 
 # producer_no_route: an unsigned 5.x producer finds no route for $T (its route lookup is
