@@ -51,7 +51,7 @@ fn run_script(script: &str, args: &[&str], limit_secs: u64) {
 /// Every compat scenario against our namesrv.
 #[test]
 fn compat_scenarios_against_ours() {
-    // A hang guard, not a target: about 15 min on a quiet 2-core machine, running
+    // A hang guard, not a target: about 20 min on a quiet 2-core machine, running
     // beside the differential below.
     run_script("compat/run", &["ours"], 40 * 60);
 }
