@@ -4,6 +4,12 @@
 //! order of a Java `TreeMap<String, String>` and leaving `Signature` out, followed
 //! by the body bytes, with HMAC-SHA1 keyed by the secret key; the Base64 of that
 //! MAC travels as the `Signature` ext field.
+//!
+//! A server checks the same content (5.x `DefaultAuthenticationContextBuilder#build`,
+//! which also leaves out `_UNIQUE_KEY_QUERY` for clients up to 4.9.3: a field of
+//! broker queries that never reaches a name server). [`verify`] compares MACs, not
+//! Base64 text, but the decoder takes canonical Base64 only, so it accepts exactly
+//! the strings Java's `equals` would.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -339,7 +345,55 @@ mod tests {
         assert!(!verify(&fields, b"", b"12345678", "not base64!"));
         assert!(!verify(&fields, b"", b"12345678", ""));
         assert!(!verify(&fields, b"", b"12345678", &"A".repeat(4000)));
+        // Non-canonical Base64 of the same bytes (trailing bits set) is refused,
+        // as Java's string comparison refuses it.
+        assert!(!verify(
+            &fields,
+            b"",
+            b"12345678",
+            "qij/uwizWhQy5fp70E15Y7+y++R="
+        ));
         // A valid Base64 prefix of the MAC is not enough.
         assert!(!verify(&fields, b"", b"12345678", "qij/uwizWhQy5fp7"));
+    }
+
+    /// The signed content built the slow, obvious way: a map keyed by UTF-16
+    /// units (a later duplicate replaces an earlier one), `Signature` dropped.
+    fn reference(ext: &[(String, String)], body: &[u8]) -> Vec<u8> {
+        let mut map = std::collections::BTreeMap::new();
+        for (k, v) in ext {
+            map.insert(
+                k.encode_utf16().collect::<Vec<u16>>(),
+                (k.clone(), v.clone()),
+            );
+        }
+        let mut out = Vec::new();
+        for (k, v) in map.values() {
+            if k != SIGNATURE {
+                out.extend_from_slice(v.as_bytes());
+            }
+        }
+        out.extend_from_slice(body);
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matches_the_obvious_construction(
+            fields in proptest::collection::vec(
+                ("[a-cA\u{FF61}\u{1F600}]{0,3}|Signature", "[x-z\u{e9}\u{1F600}]{0,4}"),
+                0..24,
+            ),
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..16),
+        ) {
+            let mut mac = HmacSha1::new_from_slice(b"secret-key").map_err(|e| {
+                proptest::test_runner::TestCaseError::fail(e.to_string())
+            })?;
+            mac.update(&reference(&fields, &body));
+            let want: [u8; 20] = mac.finalize().into_bytes().into();
+            proptest::prop_assert_eq!(signature(&fields, &body, b"secret-key"), want);
+            let b64 = signature_base64(&fields, &body, b"secret-key");
+            proptest::prop_assert!(verify(&fields, &body, b"secret-key", &b64));
+        }
     }
 }

@@ -360,6 +360,15 @@ accounts:
             Err(AccountsError::Yaml { line, .. }) => assert_eq!(line, 3),
             other => panic!("expected a YAML error, got {other:?}"),
         }
+        // A value serde quotes in its message is left out (it may be a secret).
+        match Accounts::parse("accounts: \"s3cret-value\"\n") {
+            Err(AccountsError::Yaml { line, message, .. }) => {
+                assert_eq!(line, 1);
+                assert!(!message.contains("s3cret"), "{message}");
+                assert!(message.contains("expected a sequence"), "{message}");
+            }
+            other => panic!("expected a YAML error, got {other:?}"),
+        }
         // The wrong shape is a YAML error too.
         assert!(matches!(
             Accounts::parse("accounts: 5\n"),
