@@ -3,8 +3,9 @@
 //!
 //! - `compat/run ours`: every scenario under `compat/scenarios/` (a real 5.x broker,
 //!   master and slave, mqadmin 5.x and 4.9.x, the Java clients 5.x and 4.9.x, the Go
-//!   client; `tls_peers.sh`: the same 5.x peers over TLS) against this crate's `namesrv`
-//!   binary;
+//!   client; `tls_peers.sh`: the same 5.x peers over TLS; `auth_peers.sh`: the same
+//!   peers signing their requests, with `authenticationEnabled=true`) against this
+//!   crate's `namesrv` binary;
 //! - `compat/differential/run.sh`: Apache's Java NameServer (5.3.3 and 5.5.0) and ours
 //!   side by side, replies compared byte for byte (phase `tls`: inside TLS too).
 //!
@@ -50,7 +51,7 @@ fn run_script(script: &str, args: &[&str], limit_secs: u64) {
 /// Every compat scenario against our namesrv.
 #[test]
 fn compat_scenarios_against_ours() {
-    // A hang guard, not a target: about 15 min on a quiet 2-core machine, running
+    // A hang guard, not a target: about 20 min on a quiet 2-core machine, running
     // beside the differential below.
     run_script("compat/run", &["ours"], 40 * 60);
 }

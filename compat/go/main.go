@@ -3,6 +3,9 @@
 //	gopeer produce -n 127.0.0.1:9876 -t Topic -c 100 [-g group] [-prefix p]
 //	gopeer consume -n 127.0.0.1:9876 -t Topic -g group -c 100 [-timeout 60] [-prefix p]
 //
+// -ak KEY -sk SECRET (both commands) sign every request, name-server ones included, with the
+// client's ACL interceptor (WithCredentials: AccessKey and Signature ext fields).
+//
 // Output lines match the Java drivers: "SENT n" and "RECEIVED n".
 // The exit status is non-zero when fewer than -c messages were sent/received.
 package main
@@ -24,7 +27,7 @@ import (
 )
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: gopeer produce|consume -n addr -t topic [-g group] [-c count] [-timeout sec] [-prefix p]")
+	fmt.Fprintln(os.Stderr, "usage: gopeer produce|consume -n addr -t topic [-g group] [-c count] [-timeout sec] [-prefix p] [-ak key -sk secret]")
 	os.Exit(2)
 }
 
@@ -41,36 +44,43 @@ func main() {
 	timeout := fs.Int("timeout", 60, "seconds to wait (consume) / overall (produce)")
 	prefix := fs.String("prefix", "compat-go", "message body prefix")
 	logLevel := fs.String("log", "error", "client log level")
+	ak := fs.String("ak", "", "access key: sign requests (WithCredentials)")
+	sk := fs.String("sk", "", "secret key for -ak")
 	_ = fs.Parse(os.Args[2:])
 	if *topic == "" {
 		usage()
 	}
 	rlog.SetLogLevel(*logLevel)
 	addrs := strings.Split(*addr, ";")
+	creds := primitive.Credentials{AccessKey: *ak, SecretKey: *sk}
 
 	switch cmd {
 	case "produce":
 		if *group == "" {
 			*group = "compat_go_producer"
 		}
-		os.Exit(produce(addrs, *topic, *group, *count, *timeout, *prefix))
+		os.Exit(produce(addrs, creds, *topic, *group, *count, *timeout, *prefix))
 	case "consume":
 		if *group == "" {
 			*group = "compat_go_consumer"
 		}
-		os.Exit(consume(addrs, *topic, *group, *count, *timeout, *prefix))
+		os.Exit(consume(addrs, creds, *topic, *group, *count, *timeout, *prefix))
 	default:
 		usage()
 	}
 }
 
-func produce(addrs []string, topic, group string, n, timeoutSec int, prefix string) int {
-	p, err := rocketmq.NewProducer(
+func produce(addrs []string, creds primitive.Credentials, topic, group string, n, timeoutSec int, prefix string) int {
+	opts := []producer.Option{
 		producer.WithNsResolver(primitive.NewPassthroughResolver(addrs)),
 		producer.WithGroupName(group),
 		producer.WithRetry(2),
-		producer.WithSendMsgTimeout(5*time.Second),
-	)
+		producer.WithSendMsgTimeout(5 * time.Second),
+	}
+	if !creds.IsEmpty() {
+		opts = append(opts, producer.WithCredentials(creds))
+	}
+	p, err := rocketmq.NewProducer(opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "new producer:", err)
 		fmt.Println("SENT 0")
@@ -105,12 +115,16 @@ func produce(addrs []string, topic, group string, n, timeoutSec int, prefix stri
 	return 0
 }
 
-func consume(addrs []string, topic, group string, n, timeoutSec int, prefix string) int {
-	c, err := rocketmq.NewPushConsumer(
+func consume(addrs []string, creds primitive.Credentials, topic, group string, n, timeoutSec int, prefix string) int {
+	opts := []consumer.Option{
 		consumer.WithNsResolver(primitive.NewPassthroughResolver(addrs)),
 		consumer.WithGroupName(group),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
-	)
+	}
+	if !creds.IsEmpty() {
+		opts = append(opts, consumer.WithCredentials(creds))
+	}
+	c, err := rocketmq.NewPushConsumer(opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "new consumer:", err)
 		fmt.Println("RECEIVED 0")

@@ -24,7 +24,9 @@ public final class KvGet {
         }
         String ns = args[1];
         String key = args.length > 2 ? args[2] : null;
-        DefaultMQAdminExt admin = new DefaultMQAdminExt();
+        // -Dcompat.accessKey/-Dcompat.secretKey: sign with AclClientRPCHook (see Credentials)
+        var hook = Credentials.hook();
+        DefaultMQAdminExt admin = hook == null ? new DefaultMQAdminExt() : new DefaultMQAdminExt(hook);
         admin.setNamesrvAddr(args[0]);
         admin.setInstanceName("compat-" + ProcessHandle.current().pid());
         Map<String, String> out = new LinkedHashMap<>();

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
  *   Producer <namesrvAddr> <topic> <count> [group] [bodyPrefix]
  *
  * Prints "SENT n" (n = messages acknowledged SEND_OK) and exits 0 only if n == count.
+ * With -Dcompat.accessKey=AK -Dcompat.secretKey=SK every request is signed (Credentials).
  * Uses only API common to rocketmq-client 4.9.x and 5.x.
  */
 public final class Producer {
@@ -28,7 +29,9 @@ public final class Producer {
         String prefix = args.length > 4 ? args[4] : "compat";
         int sent = 0;
         int rc = 1;
-        DefaultMQProducer producer = new DefaultMQProducer(group);
+        // -Dcompat.accessKey/-Dcompat.secretKey: sign with AclClientRPCHook (see Credentials)
+        var hook = Credentials.hook();
+        DefaultMQProducer producer = hook == null ? new DefaultMQProducer(group) : new DefaultMQProducer(group, hook);
         try {
             producer.setNamesrvAddr(namesrv);
             producer.setInstanceName("compat-" + ProcessHandle.current().pid());

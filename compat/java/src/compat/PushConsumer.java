@@ -1,6 +1,7 @@
 package compat;
 
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
@@ -18,6 +19,7 @@ import java.util.concurrent.TimeUnit;
  *   PushConsumer <namesrvAddr> <topic> <group> <count> [timeoutSec] [bodyPrefix]
  *
  * Prints "RECEIVED n" and exits 0 only if n >= count. Consumes from the first offset.
+ * With -Dcompat.accessKey=AK -Dcompat.secretKey=SK every request is signed (Credentials).
  * Uses only API common to rocketmq-client 4.9.x and 5.x.
  */
 public final class PushConsumer {
@@ -35,7 +37,10 @@ public final class PushConsumer {
 
         Set<String> seen = ConcurrentHashMap.newKeySet();
         CountDownLatch done = new CountDownLatch(1);
-        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(group);
+        // -Dcompat.accessKey/-Dcompat.secretKey: sign with AclClientRPCHook (see Credentials)
+        var hook = Credentials.hook();
+        DefaultMQPushConsumer consumer = hook == null ? new DefaultMQPushConsumer(group)
+            : new DefaultMQPushConsumer(group, hook, new AllocateMessageQueueAveragely());
         int rc = 1;
         try {
             consumer.setNamesrvAddr(namesrv);

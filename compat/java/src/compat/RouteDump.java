@@ -32,7 +32,9 @@ public final class RouteDump {
             System.exit(2);
         }
         String topic = args[1];
-        DefaultMQAdminExt admin = new DefaultMQAdminExt();
+        // -Dcompat.accessKey/-Dcompat.secretKey: sign with AclClientRPCHook (see Credentials)
+        var hook = Credentials.hook();
+        DefaultMQAdminExt admin = hook == null ? new DefaultMQAdminExt() : new DefaultMQAdminExt(hook);
         admin.setNamesrvAddr(args[0]);
         admin.setInstanceName("compat-" + ProcessHandle.current().pid());
         int rc = 1;
