@@ -159,6 +159,7 @@ where
         server_pids: c.server_pids.iter().map(|&p| Some(p)).collect(),
         live: !c.no_live && (c.live || std::io::stderr().is_terminal()),
         worker_threads: threads,
+        credentials: c.credentials(),
     };
     let Some(rt) = runtime(threads) else {
         return ExitCode::from(2);
