@@ -4,12 +4,14 @@
 //!
 //! - [`address`]: the address patterns of whitelists.
 //! - [`accounts`]: the accounts file.
+//! - [`policy`]: who may send which request (the gate's decision).
 //! - [`reload`]: the thread that watches the file and publishes new accounts.
 //!
 //! The signature itself is computed by `protocol::acl`, shared with clients.
 
 pub mod accounts;
 pub mod address;
+pub mod policy;
 pub mod reload;
 #[cfg(test)]
 mod tests;
