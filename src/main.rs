@@ -116,10 +116,8 @@ fn main() -> ExitCode {
     let auth = if config.authentication_enabled {
         let path = std::path::Path::new(&config.auth_config_path);
         match namesrv::auth::AuthService::start(path, stop.clone()) {
-            Ok(a) => {
-                tracing::info!(file = %path.display(), accounts = a.accounts().len(), "authentication on");
-                Some(a)
-            }
+            // `AuthService::start` logs the file and its account count.
+            Ok(a) => Some(a),
             Err(e) => {
                 tracing::error!(error = %e, "cannot load the accounts file; refusing to start");
                 eprintln!("namesrv: authenticationEnabled=true: {e}; refusing to start");

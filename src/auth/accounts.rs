@@ -48,23 +48,6 @@ pub enum AccountsError {
     Invalid { path: PathBuf, reason: String },
 }
 
-impl AccountsError {
-    pub(super) fn in_file(self, file: &Path) -> AccountsError {
-        match self {
-            AccountsError::Yaml { line, message, .. } => AccountsError::Yaml {
-                path: file.to_path_buf(),
-                line,
-                message,
-            },
-            AccountsError::Invalid { reason, .. } => AccountsError::Invalid {
-                path: file.to_path_buf(),
-                reason,
-            },
-            io => io,
-        }
-    }
-}
-
 /// One account. `Debug` shows no secret.
 #[derive(Clone)]
 pub struct Account {
@@ -117,15 +100,29 @@ impl fmt::Debug for Accounts {
 impl Accounts {
     /// Reads the YAML text of an accounts file (errors name no file; [`Accounts::load`] does).
     pub fn parse(yaml: &str) -> Result<Accounts, AccountsError> {
+        Accounts::parse_from(yaml, Path::new(NO_FILE))
+    }
+
+    /// Reads and parses the accounts file at `path`; an error names the file.
+    pub fn load(path: &Path) -> Result<Accounts, AccountsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| AccountsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Accounts::parse_from(&text, path)
+    }
+
+    /// [`Accounts::parse`] of the text of `file`, which errors and warnings name.
+    pub(super) fn parse_from(yaml: &str, file: &Path) -> Result<Accounts, AccountsError> {
         let raw: Option<RawFile> =
             serde_norway::from_str(yaml).map_err(|e| AccountsError::Yaml {
-                path: PathBuf::from(NO_FILE),
+                path: file.to_path_buf(),
                 line: e.location().map(|l| l.line()).unwrap_or(0),
-                message: e.to_string(),
+                message: without_quoted_values(&e.to_string()),
             })?;
         let raw = raw.unwrap_or_default();
         let invalid = |reason: String| AccountsError::Invalid {
-            path: PathBuf::from(NO_FILE),
+            path: file.to_path_buf(),
             reason,
         };
         let mut ignored = BTreeSet::new();
@@ -161,6 +158,7 @@ impl Accounts {
             let keys: Vec<&str> = ignored.iter().map(String::as_str).collect();
             let permissions = keys.iter().any(|k| PERMISSION_KEYS.contains(k));
             tracing::warn!(
+                file = %file.display(),
                 keys = %keys.join(", "),
                 "accounts file: keys ignored{}",
                 if permissions {
@@ -174,15 +172,6 @@ impl Accounts {
             by_key,
             global_white,
         })
-    }
-
-    /// Reads and parses the accounts file at `path`; an error names the file.
-    pub fn load(path: &Path) -> Result<Accounts, AccountsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AccountsError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Accounts::parse(&text).map_err(|e| e.in_file(path))
     }
 
     /// Whether `peer` is in `globalWhiteRemoteAddresses` (it passes every check).
@@ -201,6 +190,25 @@ impl Accounts {
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
     }
+}
+
+/// A YAML error with every double-quoted value blanked: serde quotes the value it
+/// could not take (`invalid type: string "...", expected a sequence`), which in a
+/// misindented file can be a secret.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"...\"");
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// At most [`SHOWN_KEY_CHARS`] of an access key, quoted.
@@ -271,7 +279,10 @@ impl RawAccount {
 }
 
 /// A YAML scalar of any type: `secretKey: 12345678` in upstream's own example is
-/// a number, which Java reads as the string of its digits.
+/// a number, which Java reads as the string of its digits. Integers are read by
+/// YAML 1.2 rules (`0x1F` is 31, `017` and `1_000` stay as written); Java's
+/// SnakeYAML reads YAML 1.1 (`017` is octal 15): docs/compat.md says to quote
+/// such keys.
 enum Scalar {
     Text(String),
     Bool(bool),
@@ -308,8 +319,12 @@ impl<'de> Deserialize<'de> for Scalar {
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
                 Ok(Scalar::Text(v.to_string()))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar::Text(v.to_string()))
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar, E> {
+                // Java's SnakeYAML prints such a number as a Java double
+                // (`1.23456785E7`); rather than guess, ask for a quoted value.
+                Err(E::custom(
+                    "a number with a fraction or an exponent; quote the value",
+                ))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
                 Ok(Scalar::Bool(v))

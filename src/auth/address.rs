@@ -219,12 +219,19 @@ fn v4_spans(text: &str) -> Option<[Span; 4]> {
 
 /// Groups of an IPv6 range, with `::` standing for as many zero groups as are
 /// missing (`AclUtils#expandIP`).
-fn v6_spans(text: &str) -> Option<[Span; 8]> {
+fn v6_spans<'a>(text: &'a str) -> Option<[Span; 8]> {
+    // Groups of one side of `::`; an empty group (`1::2::3`, `1:::2`) is malformed.
+    let side = |t: &'a str| -> Option<Vec<&'a str>> {
+        if t.is_empty() {
+            return Some(Vec::new());
+        }
+        let groups: Vec<&str> = t.split(':').collect();
+        (!groups.iter().any(|g| g.is_empty())).then_some(groups)
+    };
     let groups: Vec<&str> = match text.split_once("::") {
         Some((head, tail)) => {
-            let head: Vec<&str> = head.split(':').filter(|g| !g.is_empty()).collect();
-            let tail: Vec<&str> = tail.split(':').filter(|g| !g.is_empty()).collect();
-            if head.len() + tail.len() > 7 || tail.iter().any(|g| g.contains("::")) {
+            let (head, tail) = (side(head)?, side(tail)?);
+            if head.len() + tail.len() > 7 {
                 return None;
             }
             let zeros = 8 - head.len() - tail.len();

@@ -51,7 +51,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Accounts, AccountsError> {
         path: path.to_path_buf(),
         reason: format!("not UTF-8 text: {e}"),
     })?;
-    Accounts::parse(text).map_err(|e| e.in_file(path))
+    Accounts::parse_from(text, path)
 }
 
 /// The first load, remembering which version of the file it read.

@@ -457,8 +457,16 @@ impl<S: Transport> Connection<S> {
             return Ok(());
         }
         if let Some(auth) = &self.ctx.auth {
-            let allowed =
-                super::gate::authorize(&self.ctx, auth, self.peer, &cmd, body.as_ref()).await;
+            let (ctx, peer, body) = (&self.ctx, self.peer, body.as_ref());
+            let allowed = match super::gate::authorize(ctx, auth, peer, &cmd, body) {
+                Some(verdict) => verdict,
+                None => {
+                    Box::pin(super::gate::authorize_off_shard(
+                        ctx, auth, peer, &cmd, body,
+                    ))
+                    .await
+                }
+            };
             if let Err(denial) = allowed {
                 self.refuse(&cmd, serialize, denial, decoded);
                 return Ok(());

@@ -18,34 +18,59 @@ use crate::auth::policy::{self, Denial};
 use crate::auth::AuthService;
 use crate::registry::ConnId;
 
-/// Whether the request may be served. A REGISTER_BROKER whose body is decoded off
-/// the shard (`handlers::decodes_off_shard`) is checked on the shard's blocking
-/// thread too: its Signature is an HMAC over the whole body, megabytes at times.
+/// Whether the request may be served, decided here on the shard; `None` for a
+/// REGISTER_BROKER whose body is decoded off the shard
+/// (`handlers::decodes_off_shard`): its Signature is an HMAC over the whole body,
+/// megabytes at times, so [`authorize_off_shard`] checks it on the blocking thread.
 #[inline(never)]
-pub(super) async fn authorize(
+pub(super) fn authorize(
+    ctx: &ShardContext,
+    auth: &AuthService,
+    peer: Option<SocketAddr>,
+    cmd: &RemotingCommand,
+    body: Option<&Bytes>,
+) -> Option<Result<(), Denial>> {
+    let len = body.map_or(0, Bytes::len);
+    if cmd.code == rq::REGISTER_BROKER && crate::handlers::decodes_off_shard(cmd, len) {
+        return None;
+    }
+    let body = body.map_or(&[][..], |b| b.as_ref());
+    let anonymous = ctx.snapshot.load().config.anonymous_route_read;
+    Some(policy::decide(
+        &auth.accounts(),
+        cmd,
+        body,
+        peer_ip(peer),
+        anonymous,
+    ))
+}
+
+/// [`authorize`] of a large registration, on the shard's blocking thread. The
+/// connection boxes this future, so its frame loop's own future does not grow.
+pub(super) async fn authorize_off_shard(
     ctx: &ShardContext,
     auth: &AuthService,
     peer: Option<SocketAddr>,
     cmd: &RemotingCommand,
     body: Option<&Bytes>,
 ) -> Result<(), Denial> {
-    // Without a known peer (a PROXY `LOCAL` header has none) no whitelist can match.
-    let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip());
     let anonymous = ctx.snapshot.load().config.anonymous_route_read;
-    let len = body.map_or(0, Bytes::len);
-    if cmd.code == rq::REGISTER_BROKER && crate::handlers::decodes_off_shard(cmd, len) {
-        let accounts = Arc::clone(&*auth.accounts());
-        let cmd = cmd.clone();
-        let body = body.cloned();
-        return glommio::executor()
-            .spawn_blocking(move || {
-                let body = body.as_deref().unwrap_or(&[]);
-                policy::decide(&accounts, &cmd, body, peer, anonymous)
-            })
-            .await;
-    }
-    let body = body.map_or(&[][..], |b| b.as_ref());
-    policy::decide(&auth.accounts(), cmd, body, peer, anonymous)
+    let accounts = Arc::clone(&*auth.accounts());
+    let cmd = cmd.clone();
+    let body = body.cloned();
+    let peer = peer_ip(peer);
+    glommio::executor()
+        .spawn_blocking(move || {
+            let body = body.as_deref().unwrap_or(&[]);
+            policy::decide(&accounts, &cmd, body, peer, anonymous)
+        })
+        .await
+}
+
+/// The address whitelists are matched against. Without a known peer (the socket
+/// gave none) no whitelist but `*` can match.
+fn peer_ip(peer: Option<SocketAddr>) -> IpAddr {
+    peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip())
 }
 
 /// Counts a refusal (a refused registration is a rejected one too) and logs it,
@@ -69,7 +94,7 @@ pub(super) fn count_refusal(
             conn = conn.0,
             ?peer,
             code,
-            reason = denial.reason.label(),
+            reason = %denial.reason.label(),
             remark = %denial.remark,
             suppressed,
             "request refused by the authentication check"
