@@ -89,6 +89,10 @@ pub struct Common {
     /// Also send this `SecurityToken` (signed with the rest; needs --access-key).
     #[arg(long, requires = "access_key", value_name = "TOKEN")]
     pub security_token: Option<String>,
+    /// Sign the brokers' requests only; route lookups go anonymous, as unsigned
+    /// producers and consumers send them (needs --access-key).
+    #[arg(long, requires = "access_key")]
+    pub unsigned_lookups: bool,
 }
 
 impl Common {

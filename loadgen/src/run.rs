@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub worker_threads: usize,
     /// Sign every request with this account (`--access-key`/`--secret-key`).
     pub credentials: Option<Credentials>,
+    /// With `credentials`: route lookups are sent unsigned (`--unsigned-lookups`).
+    pub unsigned_lookups: bool,
 }
 
 async fn resolve(targets: &[String]) -> Result<Vec<SocketAddr>> {
@@ -181,7 +183,7 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         targets: targets.clone(),
         routes: RouteRequests::new(
             &topo,
-            shared.creds.clone(),
+            shared.creds.clone().filter(|_| !opts.unsigned_lookups),
             sc.clients.version,
             sc.clients.accept_standard_json,
         ),

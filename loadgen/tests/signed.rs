@@ -1,7 +1,8 @@
 //! Signed loadgen (`--access-key`/`--secret-key`) against the real `namesrv` with
 //! authentication on and anonymous route reads off: with the account's keys every
 //! registration, heartbeat and lookup is accepted and every route verifies; with
-//! no keys or a wrong secret the run fails and says the server refused it.
+//! no keys or a wrong secret the run fails and says the server refused it, and
+//! anonymous lookups (`--unsigned-lookups`) are each counted as refused.
 
 mod common;
 
@@ -94,6 +95,25 @@ async fn signed_runs_verify_and_unsigned_runs_are_refused() {
         );
         assert!(r.op(0, Op::Heartbeat).map(|o| o.count).unwrap_or(0) > 0);
     }
+
+    // Signed brokers, anonymous lookups (--unsigned-lookups): the brokers register,
+    // every lookup is refused with NO_PERMISSION and counted as such.
+    let mut o = opts(&srv, Some(creds.clone()));
+    o.unsigned_lookups = true;
+    let r = run(&tiny_with("closed", &[]), &o)
+        .await
+        .expect("unsigned lookups");
+    let route = r.op(0, Op::Route).expect("route op");
+    assert!(route.count > 100, "{} lookups", route.count);
+    assert_eq!(route.errors, route.count, "{:?}", route.error_kinds);
+    assert_eq!(
+        route.error_kinds.get("code_16").copied(),
+        Some(route.count),
+        "{:?}",
+        route.error_kinds
+    );
+    assert_eq!(r.verification.routes_checked, 0);
+    assert_eq!(r.op(0, Op::Register).map(|o| o.errors), Some(0));
 
     // No keys, or a wrong secret: the brokers' registrations are refused, so the
     // run cannot start, and the error says why.
