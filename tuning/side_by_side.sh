@@ -17,7 +17,9 @@
 #   lines, `;`-separated), SCRAPE_A=1 / SCRAPE_B=1 (GET /metrics once a second from that
 #   side, from LOADGEN_CPUS, as a Prometheus elsewhere would), ROUNDS=12, DURATION=8s,
 #   WARMUP=3s, CONNS=64, IN_FLIGHT=16, SERVER_CPUS=0, LOADGEN_CPUS=1, RESULTS=dir
-#   (default .cache/side-by-side/<timestamp>), STEP_TIMEOUT=120.
+#   (default .cache/side-by-side/<timestamp>), STEP_TIMEOUT=120, A_LOADGEN_ARGS /
+#   B_LOADGEN_ARGS (extra loadgen arguments of that side, split on spaces, e.g.
+#   B_LOADGEN_ARGS="--access-key K --secret-key S" so only side B signs its requests).
 # Output: RESULTS/summary.txt (per-round ratio A/B, mean, bootstrap 95 % interval), the
 # loadgen JSON of every run, server logs. Everything it starts is stopped on exit.
 set -euo pipefail
@@ -29,6 +31,8 @@ A_BIN=${A_BIN:-$REPO/target/release/namesrv}
 B_BIN=${B_BIN:-$REPO/target/release/namesrv}
 A_PROPS=${A_PROPS:-}
 B_PROPS=${B_PROPS:-}
+read -r -a A_LG_ARGS <<<"${A_LOADGEN_ARGS:-}"
+read -r -a B_LG_ARGS <<<"${B_LOADGEN_ARGS:-}"
 ROUNDS=${ROUNDS:-12}
 DURATION=${DURATION:-8s}
 WARMUP=${WARMUP:-3s}
@@ -79,6 +83,8 @@ start() {
 }
 
 log "A: $A_BIN [$A_PROPS] scrape=${SCRAPE_A:-0}; B: $B_BIN [$B_PROPS] scrape=${SCRAPE_B:-0}"
+# Only whether a side signs is logged: its arguments may hold a secret key.
+log "loadgen extra arguments: A ${#A_LG_ARGS[@]}, B ${#B_LG_ARGS[@]}"
 log "rounds $ROUNDS, window $DURATION after $WARMUP, $CONNS connections x $IN_FLIGHT in flight each side; servers on CPUs $SERVER_CPUS, loadgen on $LOADGEN_CPUS"
 for ((r = 0; r < ROUNDS; r++)); do
     if ((r % 2 == 0)); then first=A; else first=B; fi
@@ -99,10 +105,12 @@ for ((r = 0; r < ROUNDS; r++)); do
     lg=()
     for side in A B; do
         port="PORT_$side" pid="PID_$side"
+        if [[ $side == A ]]; then extra=("${A_LG_ARGS[@]+"${A_LG_ARGS[@]}"}"); else extra=("${B_LG_ARGS[@]+"${B_LG_ARGS[@]}"}"); fi
         spawn "$RESULTS/r$r-$side.txt" timeout -k 10 "$STEP_TIMEOUT" taskset -c "$LOADGEN_CPUS" \
             "$LOADGEN" run max-lookup -t "127.0.0.1:${!port}" --server-pid "${!pid}" --no-live \
             --json "$RESULTS/r$r-$side.json" --set "warmup=\"$WARMUP\"" --duration "$DURATION" \
-            --set clients.closed_connections="$CONNS" --set clients.closed_in_flight="$IN_FLIGHT"
+            --set clients.closed_connections="$CONNS" --set clients.closed_in_flight="$IN_FLIGHT" \
+            "${extra[@]+"${extra[@]}"}"
         lg+=("$SPAWNED")
     done
     for p in "${lg[@]}"; do

@@ -78,6 +78,35 @@ pub struct Common {
     /// Never print the live line.
     #[arg(long, conflicts_with = "live")]
     pub no_live: bool,
+    /// Sign every request (lookups, registrations, heartbeats, ...) as a client with
+    /// `AclClientRPCHook` does, with this account's access key; needs --secret-key.
+    /// A lookup is signed once per topic, so loadgen adds no HMAC per request.
+    #[arg(long, requires = "secret_key", value_name = "KEY")]
+    pub access_key: Option<String>,
+    /// The account's secret key (needs --access-key). Visible in `ps`: use a test account.
+    #[arg(long, requires = "access_key", value_name = "SECRET")]
+    pub secret_key: Option<String>,
+    /// Also send this `SecurityToken` (signed with the rest; needs --access-key).
+    #[arg(long, requires = "access_key", value_name = "TOKEN")]
+    pub security_token: Option<String>,
+    /// Sign the brokers' requests only; route lookups go anonymous, as unsigned
+    /// producers and consumers send them (needs --access-key).
+    #[arg(long, requires = "access_key")]
+    pub unsigned_lookups: bool,
+}
+
+impl Common {
+    /// The account to sign with, when --access-key and --secret-key are given.
+    pub fn credentials(&self) -> Option<crate::auth::Credentials> {
+        match (&self.access_key, &self.secret_key) {
+            (Some(ak), Some(sk)) => Some(crate::auth::Credentials::new(
+                ak,
+                sk,
+                self.security_token.as_deref(),
+            )),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use protocol::codes::version;
 use protocol::SerializeType;
 
+use crate::auth::RouteRequests;
 use crate::conn::{Conn, Shared, Waiter};
-use crate::requests;
 use crate::rng::{Rng, Zipf};
 use crate::scenario::{HeaderKind, Scenario, TargetMode};
 use crate::stats::{ErrKind, Local, Op, Outcome};
@@ -23,6 +23,8 @@ pub struct ClientEnv {
     pub topo: Arc<Topology>,
     pub shared: Arc<Shared>,
     pub targets: Arc<Vec<SocketAddr>>,
+    /// The route lookups, signed once per topic when the run signs.
+    pub routes: RouteRequests,
 }
 
 impl ClientEnv {
@@ -31,6 +33,12 @@ impl ClientEnv {
             HeaderKind::Json => SerializeType::Json,
             HeaderKind::Binary => SerializeType::Rocketmq,
         }
+    }
+
+    /// The GET_ROUTEINFO_BY_TOPIC request for `topic`, signed if the run signs.
+    pub fn route(&self, topic: u32) -> protocol::RemotingCommand {
+        self.routes
+            .get(topic, &self.topo.topics[topic as usize].name)
     }
 
     /// Whether route replies (code 105) must come in the legacy dialect: below
@@ -122,7 +130,6 @@ async fn drive(
 ) {
     let hub = env.shared.hub.clone();
     let legacy = env.legacy();
-    let (ver, accept) = (env.sc.clients.version, env.sc.clients.accept_standard_json);
     let mut conn = connect(&env, t).await;
     let mut local = Local::new(t);
     let mut retry_at = Instant::now();
@@ -160,11 +167,10 @@ async fn drive(
                     due_i
                 };
                 for &topic in &clients[i].topics {
-                    let name = &env.topo.topics[topic as usize].name;
                     match conn.as_mut() {
                         Some(c) => {
-                            c.push(
-                                requests::route(name, ver, accept),
+                            c.push_signed(
+                                env.route(topic),
                                 None,
                                 Some(Waiter::Route {
                                     topic,

@@ -14,7 +14,6 @@ use tokio::net::TcpStream;
 
 use crate::client::ClientEnv;
 use crate::conn::record_route;
-use crate::requests;
 use crate::rng::{Rng, Zipf};
 use crate::stats::{ErrKind, Local, Op, Outcome};
 
@@ -53,12 +52,7 @@ struct Loop {
 impl Loop {
     fn push(&mut self, now: Instant) {
         let topic = self.zipf.sample(&mut self.rng) as u32;
-        let c = &self.env.sc.clients;
-        let mut cmd = requests::route(
-            &self.env.topo.topics[topic as usize].name,
-            c.version,
-            c.accept_standard_json,
-        );
+        let mut cmd = self.env.route(topic);
         self.opaque = self.opaque.wrapping_add(1).max(1);
         cmd.opaque = self.opaque;
         frame::encode(&cmd, self.env.serialize(), None, &mut self.wbuf);

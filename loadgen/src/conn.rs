@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::auth::Credentials;
 use crate::stats::{ErrKind, Hub, Local, Op, Outcome};
 use crate::verify::{Verdict, Verifier};
 
@@ -56,6 +57,8 @@ fn lock(p: &PendingMap) -> std::sync::MutexGuard<'_, HashMap<i32, Pending>> {
 pub struct Shared {
     pub verifier: Arc<Verifier>,
     pub hub: Arc<Hub>,
+    /// Sign every request with these (`--access-key`/`--secret-key`).
+    pub creds: Option<Arc<Credentials>>,
 }
 
 pub struct Conn {
@@ -121,9 +124,25 @@ impl Conn {
         })
     }
 
-    /// Encodes a request into the write buffer (sent by [`Conn::flush`]). A
-    /// `None` waiter sends it oneway. Returns the opaque.
+    /// Encodes a request into the write buffer (sent by [`Conn::flush`]),
+    /// signed when the run has credentials. A `None` waiter sends it oneway.
+    /// Returns the opaque.
     pub fn push(
+        &mut self,
+        mut cmd: RemotingCommand,
+        body: Option<&[u8]>,
+        waiter: Option<Waiter>,
+    ) -> i32 {
+        if let Some(creds) = &self.shared.creds {
+            creds.sign(&mut cmd, body);
+        }
+        self.push_signed(cmd, body, waiter)
+    }
+
+    /// [`Conn::push`] for a request that is already signed (or needs no
+    /// signature): a signature does not cover the opaque, so one made once
+    /// per topic serves every lookup of it.
+    pub fn push_signed(
         &mut self,
         mut cmd: RemotingCommand,
         body: Option<&[u8]>,

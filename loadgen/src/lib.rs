@@ -9,9 +9,11 @@
 //! - [`expected`], [`verify`]: the ground truth and the route check;
 //! - [`stats`], [`monitor`], [`procstat`], [`result`]: measurement;
 //! - [`report`], [`plan`], [`compare`], [`cli`]: output and commands;
+//! - [`auth`]: signed requests (`--access-key`/`--secret-key`);
 //! - [`attack`]: the hostile clients of `loadgen attack`.
 
 pub mod attack;
+pub mod auth;
 pub mod broker;
 pub mod churn;
 pub mod cli;

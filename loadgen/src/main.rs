@@ -159,6 +159,8 @@ where
         server_pids: c.server_pids.iter().map(|&p| Some(p)).collect(),
         live: !c.no_live && (c.live || std::io::stderr().is_terminal()),
         worker_threads: threads,
+        credentials: c.credentials(),
+        unsigned_lookups: c.unsigned_lookups,
     };
     let Some(rt) = runtime(threads) else {
         return ExitCode::from(2);

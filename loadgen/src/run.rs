@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch, Semaphore};
 
+use crate::auth::{Credentials, RouteRequests};
 use crate::broker::{self, BrokerEnv, StartupReport};
 use crate::churn;
 use crate::client::{self, ClientEnv};
@@ -34,6 +35,10 @@ pub struct RunOptions {
     pub live: bool,
     /// Tokio worker threads loadgen runs on (for the bottleneck check).
     pub worker_threads: usize,
+    /// Sign every request with this account (`--access-key`/`--secret-key`).
+    pub credentials: Option<Credentials>,
+    /// With `credentials`: route lookups are sent unsigned (`--unsigned-lookups`).
+    pub unsigned_lookups: bool,
 }
 
 async fn resolve(targets: &[String]) -> Result<Vec<SocketAddr>> {
@@ -61,6 +66,25 @@ fn run_prefix() -> String {
     format!("lg{:06x}_", mix & 0xFF_FFFF)
 }
 
+/// Why no registration succeeded, as far as the replies tell: the server's own
+/// words when it answered (a refusal, code 16, needs --access-key/--secret-key),
+/// else the question whether anything listens there.
+fn registration_hint(hub: &Hub, targets: &[String]) -> String {
+    let first = hub.with_series(|s, _| {
+        s.iter()
+            .filter(|((_, op), _)| *op == Op::Register)
+            .find_map(|(_, series)| series.examples.first().cloned())
+    });
+    match first {
+        Some(ex) if ex.contains("code 16 ") => format!(
+            "{ex}: refused (NO_PERMISSION): the server checks signatures, give \
+             --access-key/--secret-key of an account it knows"
+        ),
+        Some(ex) => ex,
+        None => format!("is a name server listening on {}?", targets.join(", ")),
+    }
+}
+
 pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
     let targets = Arc::new(resolve(&opts.targets).await?);
     let mut sc = sc.clone();
@@ -83,6 +107,7 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
     let shared = Arc::new(Shared {
         verifier,
         hub: hub.clone(),
+        creds: opts.credentials.clone().map(Arc::new),
     });
     let mut pids = opts.server_pids.clone();
     pids.resize(targets.len(), None);
@@ -146,9 +171,9 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         let _ = stop_tx.send(true);
         let _ = monitor.finish().await;
         return Err(Error::Startup(format!(
-            "no broker registration succeeded ({} errors): is a name server listening on {}?",
+            "no broker registration succeeded ({} errors): {}",
             startup.errors,
-            opts.targets.join(", ")
+            registration_hint(&hub, &opts.targets)
         )));
     }
     let cenv = Arc::new(ClientEnv {
@@ -156,6 +181,12 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         topo: topo.clone(),
         shared: shared.clone(),
         targets: targets.clone(),
+        routes: RouteRequests::new(
+            &topo,
+            shared.creds.clone().filter(|_| !opts.unsigned_lookups),
+            sc.clients.version,
+            sc.clients.accept_standard_json,
+        ),
     });
     if sc.sweep != Sweep::Off {
         run_sweep(

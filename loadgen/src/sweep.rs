@@ -13,7 +13,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::client::ClientEnv;
-use crate::requests;
 use crate::verify::Verdict;
 
 /// Requests in flight per target.
@@ -120,7 +119,6 @@ async fn one_round(
     pending: &[u32],
     deadline: Instant,
 ) -> Result<(Vec<u32>, Option<Instant>, Option<String>), String> {
-    let c = &env.sc.clients;
     let legacy = env.legacy();
     let verifier = &env.shared.verifier;
     let mut inflight: std::collections::HashMap<i32, u32> = std::collections::HashMap::new();
@@ -135,11 +133,7 @@ async fn one_round(
         while next < pending.len() && inflight.len() < WINDOW {
             let topic = pending[next];
             next += 1;
-            let mut cmd = requests::route(
-                &env.topo.topics[topic as usize].name,
-                c.version,
-                c.accept_standard_json,
-            );
+            let mut cmd = env.route(topic);
             opaque = opaque.wrapping_add(1).max(1);
             cmd.opaque = opaque;
             frame::encode(&cmd, env.serialize(), None, &mut wbuf);

@@ -82,6 +82,15 @@ impl Verifier {
                 c => Verdict::Wrong(ErrKind::Code(c), format!("response code {c}")),
             };
         }
+        if code == response::NO_PERMISSION {
+            // A refusal is the server's access check, never a route in transition.
+            return Verdict::Wrong(
+                ErrKind::Code(code),
+                "response code 16 (NO_PERMISSION): the server wants signed lookups \
+                 (--access-key/--secret-key)"
+                    .into(),
+            );
+        }
         let gen = self.exp.topic_gen(topic);
         let key = cache_key(gen, code, body);
         let slot = &self.cache[(topic as usize * self.targets + target) * 2 + legacy as usize];

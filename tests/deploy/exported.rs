@@ -14,6 +14,7 @@ pub const COUNTERS: &[&str] = &[
     "rocketmq_namesrv_frames_rejected_total",
     "rocketmq_namesrv_proxy_headers_total",
     "rocketmq_namesrv_tls_handshakes_total",
+    "rocketmq_namesrv_requests_denied_total",
     "rocketmq_namesrv_shard_requests_total",
     "process_cpu_seconds_total",
 ];

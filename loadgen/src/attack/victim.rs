@@ -62,6 +62,7 @@ pub fn shared() -> Arc<Shared> {
     Arc::new(Shared {
         verifier: Arc::new(Verifier::new(exp, 1)),
         hub: Arc::new(Hub::new()),
+        creds: None,
     })
 }
 
