@@ -3,7 +3,7 @@
 //! of inline script for optional auto-refresh.
 
 use super::escape::Html;
-use super::model::{Broker, Clusters, Kv, Server, TopicPage, TopicRoute};
+use super::model::{Broker, Clusters, Kv, Server, Shown, TopicPage, TopicRoute};
 use super::pretty;
 
 const STYLE: &str = "<style>
@@ -114,15 +114,25 @@ pub fn overview(server: &Server, clusters: &Clusters) -> String {
         }
         h.raw("</table></div>");
     }
-    h.raw("<h2>Configuration</h2><table id=\"config\"><tr><th>key</th><th>value</th></tr>");
-    for s in &server.config {
-        h.raw("<tr><td>")
-            .text(&s.key)
-            .raw("</td><td>")
-            .text(&s.value)
-            .raw("</td></tr>");
+    h.raw("<h2>Configuration</h2>");
+    match &server.config {
+        Shown::Data(config) => {
+            h.raw("<table id=\"config\"><tr><th>key</th><th>value</th></tr>");
+            for s in config {
+                h.raw("<tr><td>")
+                    .text(&s.key)
+                    .raw("</td><td>")
+                    .text(&s.value)
+                    .raw("</td></tr>");
+            }
+            h.raw("</table>");
+        }
+        Shown::Hidden(_) => {
+            h.raw("<p class=\"muted\" id=\"config-hidden\">")
+                .raw(HIDDEN_CONFIG)
+                .raw("</p>");
+        }
     }
-    h.raw("</table>");
     foot(&mut h);
     h.finish()
 }
@@ -280,6 +290,24 @@ pub fn topic(name: &str, route: Option<&TopicRoute>) -> String {
         .raw(" bytes</h3><pre id=\"raw-legacy\">")
         .text(&route.legacy_body)
         .raw("</pre>");
+    foot(&mut h);
+    h.finish()
+}
+
+/// Why the overview has no configuration table with authentication on.
+const HIDDEN_CONFIG: &str = "Not shown: with authenticationEnabled=true only admin accounts \
+    may read the configuration (GET_NAMESRV_CONFIG), and this page has no accounts.";
+
+/// `/kv` with authentication on: why there is nothing.
+pub fn kv_hidden() -> String {
+    let mut h = Html::new();
+    head(&mut h, "KV");
+    h.raw("<h2>KV namespaces</h2><p class=\"muted\" id=\"kv-hidden\">")
+        .raw(
+            "Not shown: with authenticationEnabled=true only admin accounts may read the KV \
+            store (GET_KV_CONFIG, GET_KVLIST_BY_NAMESPACE), and this page has no accounts.",
+        )
+        .raw("</p>");
     foot(&mut h);
     h.finish()
 }

@@ -1,5 +1,7 @@
 //! The built-in console: server-rendered pages at `/`, `/topics`, `/topic/<name>`
-//! and `/kv`, and the same data as JSON under `/api/…`.
+//! and `/kv`, and the same data as JSON under `/api/…`. With
+//! `authenticationEnabled` the admin-only data (configuration, KV store) is left
+//! out (`model::admin_data_hidden`).
 //!
 //! Pure functions from a [`ServerView`] (one snapshot, its live view, the
 //! counters) to a page; the HTTP listener's thread calls [`respond`] and never
@@ -26,6 +28,7 @@ pub use model::{sorted_topics, ServerView, ShardStat};
 
 const HTML: &str = "text/html; charset=utf-8";
 const JSON: &str = "application/json";
+const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The page at `path` (`query`: what follows `?`); `None` for a path the console
 /// does not serve.
@@ -39,9 +42,19 @@ pub fn respond(path: &str, query: Option<&str>, view: &ServerView<'_>) -> Option
             let (q, page) = paging(query);
             html_page(200, html::topics(&model::topics(view, &q, page)))
         }
+        "/kv" if model::admin_data_hidden(view) => html_page(403, html::kv_hidden()),
         "/kv" => html_page(200, html::kv(&model::kv(view))),
         "/api/server" => json_page(200, &model::server(view)),
         "/api/clusters" => json_page(200, &model::clusters(view)),
+        "/api/kv" if model::admin_data_hidden(view) => Page {
+            status: 403,
+            content_type: TEXT,
+            body: format!(
+                "{}: the KV store is for admin accounts only\n",
+                model::HIDDEN_BY_AUTH
+            )
+            .into_bytes(),
+        },
         "/api/kv" => json_page(200, &model::kv(view)),
         "/api/topics" => {
             let (q, page) = paging(query);
@@ -110,7 +123,7 @@ fn json_page(status: u16, value: &impl Serialize) -> Page {
             tracing::error!(error = %e, "console JSON encoding failed");
             Page {
                 status: 500,
-                content_type: "text/plain; charset=utf-8",
+                content_type: TEXT,
                 body: b"encoding failed\n".to_vec(),
             }
         }

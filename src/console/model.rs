@@ -337,8 +337,29 @@ pub struct Server {
     pub live_brokers: usize,
     pub topics: usize,
     pub shards: Vec<ShardStat>,
-    /// Every setting as the server runs with it, secrets masked.
-    pub config: Vec<Setting>,
+    /// Every setting as the server runs with it, secrets masked; hidden with
+    /// authentication on (see [`admin_data_hidden`]).
+    pub config: Shown<Vec<Setting>>,
+}
+
+/// Data the console shows, or the reason it leaves it out (serialised as that
+/// text in place of the data).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Shown<T> {
+    Data(T),
+    Hidden(&'static str),
+}
+
+/// What `/api/server` says in place of the configuration, and `/api/kv` answers.
+pub const HIDDEN_BY_AUTH: &str = "hidden: authenticationEnabled";
+
+/// With `authenticationEnabled` the configuration (GET_NAMESRV_CONFIG, 319) and
+/// the KV store (GET_KV_CONFIG 101, GET_KVLIST_BY_NAMESPACE 219) are read over
+/// RocketMQ by admin accounts only; the HTTP port has no accounts, so it must not
+/// answer what the RocketMQ port refuses.
+pub fn admin_data_hidden(view: &ServerView<'_>) -> bool {
+    view.snap.config.authentication_enabled
 }
 
 #[derive(Debug, Serialize)]
@@ -381,15 +402,20 @@ pub fn server(view: &ServerView<'_>) -> Server {
         live_brokers: counts.brokers,
         topics: counts.topics,
         shards: view.shards.clone(),
-        config: view
-            .snap
-            .config
-            .all_properties()
-            .into_iter()
-            .map(|(k, v)| Setting {
-                key: k.to_string(),
-                value: shown_value(k, v),
-            })
-            .collect(),
+        config: if admin_data_hidden(view) {
+            Shown::Hidden(HIDDEN_BY_AUTH)
+        } else {
+            Shown::Data(
+                view.snap
+                    .config
+                    .all_properties()
+                    .into_iter()
+                    .map(|(k, v)| Setting {
+                        key: k.to_string(),
+                        value: shown_value(k, v),
+                    })
+                    .collect(),
+            )
+        },
     }
 }

@@ -64,8 +64,12 @@ struct Fixture {
 
 impl Fixture {
     fn new(regs: &[Registration]) -> Fixture {
+        Fixture::with_config(regs, Config::default())
+    }
+
+    fn with_config(regs: &[Registration], config: Config) -> Fixture {
         let start = Instant::now();
-        let config = Arc::new(Config::default());
+        let config = Arc::new(config);
         let kv = Arc::new(KvNamespaces::new());
         let mut tables = Tables::default();
         for (n, r) in regs.iter().enumerate() {
@@ -279,8 +283,10 @@ fn server_json_and_secret_filter() {
         (s.clusters, s.broker_groups, s.live_brokers, s.topics),
         (1, 2, 3, 3)
     );
-    assert!(s
-        .config
+    let model::Shown::Data(config) = &s.config else {
+        panic!("auth is off: the configuration is shown");
+    };
+    assert!(config
         .iter()
         .any(|c| c.key == "listenPort" && c.value == "9876"));
     assert_eq!(
@@ -290,6 +296,72 @@ fn server_json_and_secret_filter() {
     assert_eq!(model::shown_value("dbPasswd", "x".into()), "********");
     assert_eq!(model::shown_value("sslPrivateKey", "x".into()), "********");
     assert_eq!(model::shown_value("listenPort", "9876".into()), "9876");
+}
+
+#[test]
+fn auth_off_shows_configuration_and_kv() {
+    let f = two_groups();
+    let (_, json) = f.get("/api/server", None);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert!(v["config"]
+        .as_array()
+        .expect("config")
+        .iter()
+        .any(|s| s == &serde_json::json!({"key": "authenticationEnabled", "value": "false"})));
+    assert_eq!(
+        f.get("/api/kv", None),
+        (200, "{\n  \"namespaces\": []\n}".to_string())
+    );
+    let (status, html) = f.get("/kv", None);
+    assert_eq!(status, 200);
+    assert!(html.contains("The KV store is empty."), "{html}");
+    let (_, html) = f.get("/", None);
+    assert!(html.contains("<table id=\"config\">"), "{html}");
+    assert!(!html.contains("config-hidden"), "{html}");
+}
+
+#[test]
+fn auth_on_hides_configuration_and_kv() {
+    let config = Config {
+        authentication_enabled: true,
+        ..Config::default()
+    };
+    let f = Fixture::with_config(&[reg("C", "g", 0, "1.1.1.1:1", "z", &["T1", "T2"])], config);
+    let (status, json) = f.get("/api/server", None);
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["config"], "hidden: authenticationEnabled");
+    assert_eq!(
+        (&v["topics"], &v["version"]),
+        (&serde_json::json!(2), &serde_json::json!("9.9.9"))
+    );
+    let page = respond("/api/kv", None, &f.view()).expect("a page");
+    assert_eq!(
+        (page.status, page.content_type, page.body),
+        (
+            403,
+            "text/plain; charset=utf-8",
+            b"hidden: authenticationEnabled: the KV store is for admin accounts only\n".to_vec()
+        )
+    );
+    let (status, html) = f.get("/kv", None);
+    assert_eq!(status, 403);
+    assert!(html.contains("<p class=\"muted\" id=\"kv-hidden\">Not shown: with authenticationEnabled=true only admin accounts may read the KV store"), "{html}");
+    let (status, html) = f.get("/", None);
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(
+            "<p class=\"muted\" id=\"config-hidden\">Not shown: with authenticationEnabled=true"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("<table id=\"config\">"), "{html}");
+    assert!(!html.contains("listenPort"), "{html}");
+    // The rest of the overview stays.
+    assert!(html.contains("<h3>Cluster C</h3>"), "{html}");
+    // Routes and topics are open reads: still shown.
+    assert_eq!(f.get("/api/topic/T1", None).0, 200);
+    assert_eq!(f.get("/topics", None).0, 200);
 }
 
 /// 100k topics: pages and a search pick exactly their rows out of the sorted

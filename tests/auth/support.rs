@@ -11,6 +11,10 @@ use crate::common::*;
 pub const OPEN: [i32; 9] = [105, 106, 206, 224, 304, 311, 312, 313, 901];
 pub const BROKER: [i32; 5] = [103, 104, 904, 322, 217];
 pub const ADMIN: [i32; 9] = [100, 102, 205, 216, 318, 327, 101, 219, 319];
+/// Codes no handler takes (905 is one the name server sends, never answers; 52
+/// is a broker's code): any valid account, then REQUEST_CODE_NOT_SUPPORTED.
+/// All fit the binary header's 16-bit code.
+pub const UNKNOWN: [i32; 3] = [905, 9999, 52];
 
 pub const NORMAL: (&str, &str) = ("normalKey1", "normalSecret1");
 pub const ADMIN_ACCOUNT: (&str, &str) = ("adminKey01", "adminSecret1");
@@ -71,13 +75,15 @@ pub fn auth_server(yaml: &str, extra: &[(&str, &str)]) -> (TestServer, PathBuf) 
     (TestServer::start_in(dir, conf, kv), acl)
 }
 
+/// Two topics: a one-topic body cannot be a broker's first registration (it is
+/// answered with an error, so an allowed 103 would show nothing).
 pub fn broker() -> BrokerReg {
     BrokerReg::new(
         "ClusterA",
         "broker-a",
         "127.0.0.1:10911",
         0,
-        vec![topic("TopicA", 6, 4)],
+        vec![topic("TopicA", 6, 4), topic("TopicB", 6, 4)],
     )
 }
 
@@ -125,6 +131,11 @@ pub fn keyed(mut cmd: RemotingCommand, ak: &str) -> RemotingCommand {
 /// Code and remark of a reply.
 pub fn answer(r: &Reply) -> (i32, String) {
     (r.0.code, remark(r).to_string())
+}
+
+/// What a request of a code no handler takes gets once it is allowed.
+pub fn not_supported(code: i32) -> (i32, String) {
+    (3, format!(" request type {code} not supported"))
 }
 
 pub fn no_key(code: i32) -> (i32, String) {
