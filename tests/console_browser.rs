@@ -414,3 +414,37 @@ fn live_view_follows_heartbeats_and_connections() {
     let b = broker_json(h, "10.9.9.9:10911");
     assert_eq!(b["peer"], second_peer.to_string());
 }
+
+/// With `authenticationEnabled` the rendered overview has no configuration table
+/// and `/kv` (403) no entries, each with the line saying why.
+#[test]
+fn chromium_shows_why_admin_data_is_hidden_with_auth_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let acl = dir.path().join("plain_acl.yml");
+    std::fs::write(
+        &acl,
+        "accounts:\n  - accessKey: adminKey01\n    secretKey: adminSecret1\n    admin: true\n",
+    )
+    .expect("write accounts");
+    let conf = dir.path().join("namesrv.properties");
+    let kv = dir.path().join("kvConfig.json");
+    let acl_str = acl.display().to_string();
+    write_props(
+        &conf,
+        &kv,
+        &[
+            ("authenticationEnabled", "true"),
+            ("authConfigPath", &acl_str),
+        ],
+    );
+    let server = TestServer::start_in(dir, conf, kv);
+    let base = format!("http://{}", server.http.expect("http"));
+    let profile = tempfile::tempdir().expect("profile dir");
+
+    let dom = dump_dom(profile.path(), &format!("{base}/"));
+    assert_has(&dom, "<h2>Configuration</h2><p class=\"muted\" id=\"config-hidden\">Not shown: with authenticationEnabled=true only admin accounts may read the configuration (GET_NAMESRV_CONFIG), and this page has no accounts.</p>");
+    assert_has(&dom, "<th>live brokers</th><td>0</td>");
+    assert!(!dom.contains("httpPort"), "{dom}");
+    let dom = dump_dom(profile.path(), &format!("{base}/kv"));
+    assert_has(&dom, "<p class=\"muted\" id=\"kv-hidden\">Not shown: with authenticationEnabled=true only admin accounts may read the KV store (GET_KV_CONFIG, GET_KVLIST_BY_NAMESPACE), and this page has no accounts.</p>");
+}
