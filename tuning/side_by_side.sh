@@ -45,7 +45,6 @@ LOADGEN=${LOADGEN_BIN:-$REPO/target/release/loadgen}
 RESULTS=${RESULTS:-$REPO/.cache/side-by-side/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$RESULTS/logs"
 RESULTS="$(cd "$RESULTS" && pwd)"
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/namesrv-side.XXXXXX")"
 T0=$(date +%s)
 log() { printf '[%5ss] %s\n' "$(($(date +%s) - T0))" "$*" | tee -a "$RESULTS/run.log" >&2; }
 die() { log "FATAL: $*"; exit 1; }
@@ -57,6 +56,8 @@ for t in taskset setsid timeout curl python3; do
     command -v "$t" >/dev/null || die "'$t' is needed"
 done
 
+# Made after the checks above, which exit before procs.sh's trap could remove it.
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/namesrv-side.XXXXXX")"
 # shellcheck source=SCRIPTDIR/procs.sh
 source "$REPO/tuning/procs.sh"
 

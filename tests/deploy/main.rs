@@ -138,7 +138,7 @@ fn promtool_accepts_the_rules_and_the_scrape_config() {
     let (status, out, err) = promtool(&["check", "rules", "namesrv-alerts.yml"]);
     assert!(status.success(), "promtool check rules failed:\n{out}{err}");
     assert_eq!(
-        out, "Checking namesrv-alerts.yml\n  SUCCESS: 11 rules found\n\n",
+        out, "Checking namesrv-alerts.yml\n  SUCCESS: 12 rules found\n\n",
         "stderr: {err}"
     );
 
@@ -152,7 +152,7 @@ fn promtool_accepts_the_rules_and_the_scrape_config() {
         out.contains(" SUCCESS: scrape-config.yml is valid prometheus config file syntax"),
         "{out}"
     );
-    assert!(out.contains("  SUCCESS: 11 rules found"), "{out}");
+    assert!(out.contains("  SUCCESS: 12 rules found"), "{out}");
 }
 
 #[test]
@@ -176,6 +176,7 @@ fn alert_names_severities_and_annotations() {
             "NamesrvFramesRejected",
             "NamesrvConnectionsRefused",
             "NamesrvRegistrationsRejected",
+            "NamesrvRequestsDenied",
         ]
     );
     // Each rule has a `for:`, a severity of critical|warning, a summary and a description.
@@ -226,6 +227,7 @@ fn promtool_unit_tests_fire_the_alerts() {
             "NamesrvNoLiveBrokers",
             "NamesrvNotReady",
             "NamesrvRegistrationsRejected",
+            "NamesrvRequestsDenied",
             "NamesrvRouteLatencyHigh",
             "NamesrvSnapshotPublishSlow",
             "NamesrvWriteQueueBacklog",
@@ -313,7 +315,7 @@ fn check_names(what: &str, expr: &str, used: &mut BTreeSet<String>) {
 fn rules_and_dashboard_read_only_exported_series() {
     let mut used = BTreeSet::new();
     let exprs = promql::rule_exprs(&rules_text());
-    assert_eq!(exprs.len(), 11);
+    assert_eq!(exprs.len(), 12);
     for expr in &exprs {
         check_names("alert rule", expr, &mut used);
     }
