@@ -59,7 +59,10 @@ OURS_ONLY_CONFIG_KEYS = (b"cores", b"maxFrameLength", b"replySerializeType",
                          b"connectionMaxPendingOutput", b"maxConnections",
                          b"maxConnectionsPerAddress", b"frameReadTimeoutMillis",
                          b"maxIncompleteFrameBytes", b"jsonCompatRelease",
-                         b"httpPort", b"statsLogIntervalSeconds")
+                         b"httpPort", b"statsLogIntervalSeconds",
+                         # issue 14: authentication (docs/SECURITY.md)
+                         b"authenticationEnabled", b"authConfigPath", b"anonymousRouteRead",
+                         b"proxyProtocolTrustedAddresses")
 
 
 def _drop_ours_only_keys(java, ours):
