@@ -151,3 +151,37 @@ fn unchanged_re_registrations_keep_a_broker_alive() {
         watcher.route("T-0").is_none().then_some(())
     });
 }
+
+#[test]
+fn a_slave_that_becomes_prime_puts_its_topics_on_an_unchanged_re_registration() {
+    let server = TestServer::start(&[]);
+    let mut c = server.client();
+    // Two topics each: a first registration may not list a single one.
+    let mut master = BrokerReg::new("C", "a", "10.0.0.1:10911", 0, topics("T", 2));
+    master.enable_acting_master = Some(true);
+    let mut slave = BrokerReg::new(
+        "C",
+        "a",
+        "10.0.0.2:10911",
+        1,
+        vec![topic("T-0", 6, 4), topic("U", 6, 2)],
+    );
+    slave.enable_acting_master = Some(true);
+    c.register_ok(&master);
+    c.register_ok(&slave);
+    c.register_ok(&slave);
+    // Under a master the slave writes no routes.
+    assert!(c.route("U").is_none());
+    assert_eq!(c.call(master.unregister(), None).0.code, 0);
+    // Now the group's lowest id: its next registration, unchanged, puts the
+    // topic it lacks, read-only (upstream's isPrimeSlave with acting master).
+    c.register_ok(&slave);
+    let route = c.route("U").expect("prime slave put U");
+    assert_eq!(
+        (
+            route.queue_datas[0].perm,
+            route.queue_datas[0].read_queue_nums
+        ),
+        (4, 2)
+    );
+}
