@@ -9,12 +9,14 @@
 //! - [`registry`]: the single writer ([`registry::writer`]) owns the mutable
 //!   [`registry::tables::Tables`], applies writes in batches and publishes immutable
 //!   snapshots through `arc-swap`; readers never take a lock.
+//! - [`auth`]: the accounts that sign requests (`plain_acl.yml`) and their reload.
 //! - [`config`], [`kv`]: the properties-file configuration and the persisted KV store.
 //!   The writer owns the live configuration and publishes it with every snapshot.
 //! - [`durable`]: the crash-safe file replacement both of them persist with.
 //! - [`http`]: the HTTP listener (metrics, probes, console) on its own thread,
 //!   and the counters every layer writes.
 
+pub mod auth;
 pub mod config;
 pub mod console;
 pub mod durable;

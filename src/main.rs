@@ -111,10 +111,27 @@ fn main() -> ExitCode {
         }
     }
 
+    // The accounts are read here, before anything listens: a missing or malformed
+    // file must stop the start, not open the server unchecked.
+    let auth = if config.authentication_enabled {
+        let path = std::path::Path::new(&config.auth_config_path);
+        match namesrv::auth::AuthService::start(path, stop.clone()) {
+            // `AuthService::start` logs the file and its account count.
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load the accounts file; refusing to start");
+                eprintln!("namesrv: authenticationEnabled=true: {e}; refusing to start");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
+
     let serialize = config.reply_serialize.name();
     let (bind_address, http_port) = (config.bind_address.clone(), config.http_port);
     let stats_every = config.stats_log_interval_seconds;
-    let server = match Server::start(config, kv, stop.clone()) {
+    let server = match Server::start(config, kv, auth, stop.clone()) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot start");

@@ -147,6 +147,13 @@ fn rows() -> Vec<(&'static str, &'static str, Expect)> {
         ("maxIncompleteFrameBytes", "1", Refused),
         ("httpPort", "1", Refused),
         ("statsLogIntervalSeconds", "1", Refused),
+        ("authenticationEnabled", "true", Refused),
+        ("authConfigPath", "/tmp/x.yml", Refused),
+        (
+            "anonymousRouteRead",
+            "false",
+            LiveTestedIn("tests/auth.rs (anonymous_route_read_false_via_318)"),
+        ),
     ]
 }
 

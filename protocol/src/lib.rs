@@ -26,9 +26,12 @@
 //! - [`body`]: the bodies the NameServer reads and writes (routes, cluster info,
 //!   topic lists, KV tables, register bodies plain and zlib-compressed).
 //!
+//! - [`acl`]: request signatures (`AclClientRPCHook`): sign and verify.
+//!
 //! The crate is shared by the server and by `loadgen`, so both speak exactly the
 //! same bytes.
 
+pub mod acl;
 pub mod body;
 pub mod codes;
 pub mod command;

@@ -109,6 +109,9 @@ pub static EFFECTS: &[(&str, Effect)] = &[
     ("maxIncompleteFrameBytes", Effect::Used),
     ("httpPort", Effect::Used),
     ("statsLogIntervalSeconds", Effect::Used),
+    ("authenticationEnabled", Effect::Used),
+    ("authConfigPath", Effect::Used),
+    ("anonymousRouteRead", Effect::Used),
 ];
 
 /// The fields of upstream's `NettyClientConfig`: Java's `NamesrvStartup` applies a

@@ -108,6 +108,20 @@ fn default_under_home(file: &str) -> String {
         .into_owned()
 }
 
+/// Upstream 4.x's accounts file: `$ROCKETMQ_HOME/conf/plain_acl.yml`
+/// (`PlainPermissionManager#fileName`); without `ROCKETMQ_HOME`, beside our other
+/// files under `~/namesrv`.
+fn default_auth_config_path() -> String {
+    match std::env::var_os("ROCKETMQ_HOME") {
+        Some(h) if !h.is_empty() => PathBuf::from(h)
+            .join("conf")
+            .join("plain_acl.yml")
+            .to_string_lossy()
+            .into_owned(),
+        _ => default_under_home("plain_acl.yml"),
+    }
+}
+
 fn default_rocketmq_home() -> String {
     std::env::var_os("ROCKETMQ_HOME")
         .map(|h| h.to_string_lossy().into_owned())
@@ -285,4 +299,12 @@ config_table! {
     http_port: i32 = 9877, "httpPort", protected = true;
     /// Seconds between two stats lines in the log; 0 = none.
     stats_log_interval_seconds: i64 = 60, "statsLogIntervalSeconds", protected = true;
+    // -- who may change the name server (issue 14) --
+    /// Check the AccessKey and Signature of requests against the accounts of
+    /// `authConfigPath`. Fixed at start: a 318 must not switch the check off.
+    authentication_enabled: bool = false, "authenticationEnabled", protected = true;
+    /// The accounts file (RocketMQ 4.x `plain_acl.yml` shape), reloaded when it changes.
+    auth_config_path: String = default_auth_config_path(), "authConfigPath", protected = true;
+    /// With authentication on: route and cluster reads need no account.
+    anonymous_route_read: bool = true, "anonymousRouteRead", protected = false;
 }

@@ -56,16 +56,27 @@ pub fn register(snap: &Snapshot, cmd: &RemotingCommand, body: Option<Bytes>) -> 
         hints: snap.register_hints.clone(),
     };
     let len = job.body.as_ref().map_or(0, Bytes::len);
-    let offload = if compressed {
-        OFFLOAD_COMPRESSED_BYTES
-    } else {
-        OFFLOAD_PLAIN_BYTES
-    };
-    if len >= offload {
+    if offloaded(compressed, len) {
         Outcome::Decode(Box::new(job))
     } else {
         job.run().into()
     }
+}
+
+fn offloaded(compressed: bool, body_len: usize) -> bool {
+    let bar = if compressed {
+        OFFLOAD_COMPRESSED_BYTES
+    } else {
+        OFFLOAD_PLAIN_BYTES
+    };
+    body_len >= bar
+}
+
+/// Whether a REGISTER_BROKER request with a body of `body_len` bytes is decoded
+/// off the shard ([`Outcome::Decode`]): then its Signature (an HMAC over the whole
+/// body) is checked off the shard too.
+pub fn decodes_off_shard(cmd: &RemotingCommand, body_len: usize) -> bool {
+    offloaded(cmd.ext_bool("compressed").unwrap_or(false), body_len)
 }
 
 /// A registration whose body is still to be checked and decoded; `Send`, so it

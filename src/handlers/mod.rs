@@ -13,7 +13,7 @@ mod kv;
 mod lists;
 mod route;
 
-pub use broker::RegisterJob;
+pub use broker::{decodes_off_shard, RegisterJob};
 
 use bytes::Bytes;
 use protocol::codes::{request as rq, response};

@@ -35,6 +35,7 @@ use super::context::ShardContext;
 use super::limits::{ConnPermit, FrameCharge};
 use super::signal::CloseSignal;
 use super::transport::Transport;
+use crate::auth::policy::Denial;
 use crate::config::ReplySerialize;
 use crate::handlers::{self, Outcome};
 use crate::registry::{ConnId, WriteOp, WriteRequest};
@@ -412,6 +413,29 @@ impl<S: Transport> Connection<S> {
         true
     }
 
+    /// A request the authentication check refused: code 16 with the reason (no
+    /// answer to a oneway request), counted and logged. Cold, like GO_AWAY.
+    #[cold]
+    #[inline(never)]
+    fn refuse(
+        &mut self,
+        cmd: &RemotingCommand,
+        serialize: SerializeType,
+        denial: Denial,
+        decoded: Instant,
+    ) {
+        super::gate::count_refusal(&self.ctx, self.id, self.peer, cmd.code, &denial);
+        if cmd.is_oneway() {
+            self.ctx.stats().request(cmd.code, None, decoded.elapsed());
+            return;
+        }
+        let reply = Reply::error(response::NO_PERMISSION, denial.remark);
+        self.encode_reply(cmd, serialize, &reply);
+        self.ctx
+            .stats()
+            .request(cmd.code, Some(reply.code), decoded.elapsed());
+    }
+
     async fn on_frame(
         &mut self,
         cmd: RemotingCommand,
@@ -431,6 +455,22 @@ impl<S: Transport> Connection<S> {
         let decoded = Instant::now();
         if self.ctx.going_away.is_fired() && self.answer_going_away(&cmd, serialize, decoded) {
             return Ok(());
+        }
+        if let Some(auth) = &self.ctx.auth {
+            let (ctx, peer, body) = (&self.ctx, self.peer, body.as_ref());
+            let allowed = match super::gate::authorize(ctx, auth, peer, &cmd, body) {
+                Some(verdict) => verdict,
+                None => {
+                    Box::pin(super::gate::authorize_off_shard(
+                        ctx, auth, peer, &cmd, body,
+                    ))
+                    .await
+                }
+            };
+            if let Err(denial) = allowed {
+                self.refuse(&cmd, serialize, denial, decoded);
+                return Ok(());
+            }
         }
         let outcome = {
             let snap = self.ctx.snapshot.load();

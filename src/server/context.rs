@@ -15,6 +15,7 @@ use glommio::channels::shared_channel::ConnectedSender;
 use super::limits::{ConnLimits, LimitWarnings, RateLimitedWarn};
 use super::signal::{CloseSignal, Signal};
 use super::tls::TlsService;
+use crate::auth::AuthService;
 use crate::http::metrics::CloseReason;
 use crate::http::metrics::{MetricsHandle, ShardMetrics};
 use crate::registry::snapshot::Snapshot;
@@ -41,6 +42,10 @@ pub struct ShardContext {
     pub tls: Option<Arc<TlsService>>,
     /// Rate-limits the warnings of connections refused while opening (TLS, PROXY).
     pub opening_refused: RateLimitedWarn,
+    /// The accounts requests are checked against (`None`: `authenticationEnabled=false`).
+    pub auth: Option<Arc<AuthService>>,
+    /// Rate-limits the warnings of requests the authentication check refused.
+    pub denied: RateLimitedWarn,
     /// The process's counters; this shard writes only its own cells.
     metrics: MetricsHandle,
     /// Close signals of live connections, so the writer can close an expired broker's.
@@ -77,10 +82,18 @@ impl ShardContext {
             warnings: LimitWarnings::default(),
             tls,
             opening_refused: RateLimitedWarn::default(),
+            auth: None,
+            denied: RateLimitedWarn::default(),
             metrics,
             conns: RefCell::new(HashMap::new()),
             next_conn: Cell::new(1),
         }
+    }
+
+    /// Checks requests against `auth` (`authenticationEnabled=true`).
+    pub fn with_auth(mut self, auth: Option<Arc<AuthService>>) -> ShardContext {
+        self.auth = auth;
+        self
     }
 
     /// This shard's counters (written by this shard's executor only).

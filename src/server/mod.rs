@@ -9,6 +9,7 @@
 //! - [`transport`]: the byte stream a connection is served over.
 //! - [`tls`]: TLS on the same port.
 //! - [`connection`]: frame loop of one client; [`conn_end`]: how it ended (log, counters).
+//! - `gate`: the authentication check of each request (`authenticationEnabled`).
 //! - [`signal`]: single-core stop signals.
 //! - [`limits`]: process-wide connection and incomplete-frame limits.
 //! - [`buffers`]: giving back buffers that grew for a large frame.
@@ -17,6 +18,7 @@ pub mod buffers;
 pub mod conn_end;
 pub mod connection;
 pub mod context;
+mod gate;
 pub mod going_away;
 pub mod handshake;
 pub mod limits;
@@ -85,9 +87,14 @@ impl Server {
     /// the listeners and the connection limits (all from keys 318 may not change).
     /// From then on the writer owns the configuration and publishes it with every
     /// snapshot; shards and connections read it from there.
+    ///
+    /// `auth`: the accounts every request is checked against (`None` when
+    /// `authenticationEnabled` is off), loaded by the caller so that a bad file
+    /// stops the start before anything listens.
     pub fn start(
         config: Config,
         kv: KvStore,
+        auth: Option<Arc<crate::auth::AuthService>>,
         stop: Arc<AtomicBool>,
     ) -> Result<Server, ServerError> {
         // Pin to the CPUs this process may use (taskset, systemd CPUAffinity or a
@@ -145,6 +152,7 @@ impl Server {
                 limits: limits.clone(),
                 metrics: metrics.clone(),
                 tls: tls.clone(),
+                auth: auth.clone(),
             });
         }
 

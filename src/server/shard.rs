@@ -28,6 +28,7 @@ pub struct ShardWiring {
     pub limits: Arc<ConnLimits>,
     pub metrics: MetricsHandle,
     pub tls: Option<Arc<super::tls::TlsService>>,
+    pub auth: Option<Arc<crate::auth::AuthService>>,
 }
 
 /// Runs one shard until `stop` is set and its connections have finished.
@@ -60,18 +61,21 @@ pub async fn run_shard(
     let control_rx = glommio::spawn_local(wiring.control.connect());
     let writer = wiring.to_writer.connect().await;
     let control_rx = control_rx.await;
-    let ctx = Rc::new(ShardContext::new(
-        index,
-        snapshot,
-        writer,
-        StopSignals {
-            shutdown,
-            going_away,
-        },
-        wiring.limits,
-        wiring.metrics,
-        wiring.tls,
-    ));
+    let ctx = Rc::new(
+        ShardContext::new(
+            index,
+            snapshot,
+            writer,
+            StopSignals {
+                shutdown,
+                going_away,
+            },
+            wiring.limits,
+            wiring.metrics,
+            wiring.tls,
+        )
+        .with_auth(wiring.auth),
+    );
     // Serving from here on.
     let _ = ready.send(index);
 

@@ -12,7 +12,9 @@ use prometheus_client::registry::Registry;
 
 use super::cells::{read, HistValue};
 use super::process::ProcessStats;
-use super::{Class, CloseReason, FrameReject, Registration, TlsHandshake, Unregistration};
+use super::{
+    Class, CloseReason, DenyReason, FrameReject, Registration, TlsHandshake, Unregistration,
+};
 use crate::http::console::ConsoleCtx;
 use crate::registry::snapshot::Snapshot;
 
@@ -368,6 +370,24 @@ impl Collector for Families {
             &mut enc,
             "rocketmq_namesrv_tls_handshakes",
             "TLS handshakes on the RocketMQ port, by result.",
+            MetricType::Counter,
+            series,
+            |e, n| counter(e, *n),
+        )?;
+        let series = DenyReason::ALL
+            .iter()
+            .map(|r| {
+                let n = shards
+                    .iter()
+                    .map(|s| s.requests_denied.get(*r as usize).map_or(0, read))
+                    .sum::<u64>();
+                (vec![("reason", r.label().to_string())], n)
+            })
+            .collect();
+        family(
+            &mut enc,
+            "rocketmq_namesrv_requests_denied",
+            "Requests refused by the authentication check (code 16), by reason.",
             MetricType::Counter,
             series,
             |e, n| counter(e, *n),

@@ -169,6 +169,42 @@ impl TlsHandshake {
     }
 }
 
+/// Why a request was refused (`rocketmq_namesrv_requests_denied_total{reason}`),
+/// with `authenticationEnabled` on (`crate::auth::policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyReason {
+    /// No AccessKey where an account is needed.
+    NoAccessKey = 0,
+    /// An AccessKey no account has.
+    UnknownAccessKey = 1,
+    /// No Signature, from an address the account does not whitelist.
+    AddressNotAllowed = 2,
+    /// A Signature that does not match the request.
+    BadSignature = 3,
+    /// A valid account without `admin` on an admin request.
+    NotAdmin = 4,
+}
+
+impl DenyReason {
+    pub const ALL: [DenyReason; 5] = [
+        DenyReason::NoAccessKey,
+        DenyReason::UnknownAccessKey,
+        DenyReason::AddressNotAllowed,
+        DenyReason::BadSignature,
+        DenyReason::NotAdmin,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DenyReason::NoAccessKey => "no_access_key",
+            DenyReason::UnknownAccessKey => "unknown_access_key",
+            DenyReason::AddressNotAllowed => "address_not_allowed",
+            DenyReason::BadSignature => "bad_signature",
+            DenyReason::NotAdmin => "not_admin",
+        }
+    }
+}
+
 /// `rocketmq_namesrv_broker_registrations_total{result}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registration {
@@ -236,6 +272,8 @@ pub struct ShardMetrics {
     /// PROXY protocol headers taken, v1 then v2.
     proxy_headers: [AtomicU64; 2],
     tls_handshakes: [AtomicU64; 3],
+    /// Requests refused by the authentication check, by [`DenyReason`].
+    requests_denied: [AtomicU64; 5],
     /// Registrations refused before they reached the writer (CRC, body).
     registrations_rejected: AtomicU64,
     /// Writes handed to the writer (the queue depth is this minus what it took).
@@ -252,6 +290,7 @@ impl Default for ShardMetrics {
             frames_rejected: Default::default(),
             proxy_headers: Default::default(),
             tls_handshakes: Default::default(),
+            requests_denied: Default::default(),
             registrations_rejected: AtomicU64::new(0),
             writes_sent: AtomicU64::new(0),
         }
@@ -292,6 +331,13 @@ impl ShardMetrics {
     /// A TLS handshake on the RocketMQ port ended so.
     pub fn tls_handshake(&self, result: TlsHandshake) {
         if let Some(c) = self.tls_handshakes.get(result as usize) {
+            bump(c, 1);
+        }
+    }
+
+    /// A request refused by the authentication check.
+    pub fn request_denied(&self, reason: DenyReason) {
+        if let Some(c) = self.requests_denied.get(reason as usize) {
             bump(c, 1);
         }
     }

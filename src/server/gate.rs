@@ -1,0 +1,103 @@
+//! The authentication check of a connection's requests (`authenticationEnabled`):
+//! the decision is [`crate::auth::policy::decide`]; this module finds the peer and
+//! the live `anonymousRouteRead`, keeps a large registration's HMAC off the shard,
+//! and counts and logs a refusal.
+//!
+//! Nothing here runs when the check is off: the connection tests
+//! `ShardContext::auth` once per request and calls in only when it is set.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use protocol::codes::request as rq;
+use protocol::RemotingCommand;
+
+use super::context::ShardContext;
+use crate::auth::policy::{self, Denial};
+use crate::auth::AuthService;
+use crate::registry::ConnId;
+
+/// Whether the request may be served, decided here on the shard; `None` for a
+/// REGISTER_BROKER whose body is decoded off the shard
+/// (`handlers::decodes_off_shard`): its Signature is an HMAC over the whole body,
+/// megabytes at times, so [`authorize_off_shard`] checks it on the blocking thread.
+#[inline(never)]
+pub(super) fn authorize(
+    ctx: &ShardContext,
+    auth: &AuthService,
+    peer: Option<SocketAddr>,
+    cmd: &RemotingCommand,
+    body: Option<&Bytes>,
+) -> Option<Result<(), Denial>> {
+    let len = body.map_or(0, Bytes::len);
+    if cmd.code == rq::REGISTER_BROKER && crate::handlers::decodes_off_shard(cmd, len) {
+        return None;
+    }
+    let body = body.map_or(&[][..], |b| b.as_ref());
+    let anonymous = ctx.snapshot.load().config.anonymous_route_read;
+    Some(policy::decide(
+        &auth.accounts(),
+        cmd,
+        body,
+        peer_ip(peer),
+        anonymous,
+    ))
+}
+
+/// [`authorize`] of a large registration, on the shard's blocking thread. The
+/// connection boxes this future, so its frame loop's own future does not grow.
+pub(super) async fn authorize_off_shard(
+    ctx: &ShardContext,
+    auth: &AuthService,
+    peer: Option<SocketAddr>,
+    cmd: &RemotingCommand,
+    body: Option<&Bytes>,
+) -> Result<(), Denial> {
+    let anonymous = ctx.snapshot.load().config.anonymous_route_read;
+    let accounts = Arc::clone(&*auth.accounts());
+    let cmd = cmd.clone();
+    let body = body.cloned();
+    let peer = peer_ip(peer);
+    glommio::executor()
+        .spawn_blocking(move || {
+            let body = body.as_deref().unwrap_or(&[]);
+            policy::decide(&accounts, &cmd, body, peer, anonymous)
+        })
+        .await
+}
+
+/// The address whitelists are matched against. Without a known peer (the socket
+/// gave none) no whitelist but `*` can match.
+fn peer_ip(peer: Option<SocketAddr>) -> IpAddr {
+    peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip())
+}
+
+/// Counts a refusal (a refused registration is a rejected one too) and logs it,
+/// at most one line a second per shard.
+#[cold]
+#[inline(never)]
+pub(super) fn count_refusal(
+    ctx: &ShardContext,
+    conn: ConnId,
+    peer: Option<SocketAddr>,
+    code: i32,
+    denial: &Denial,
+) {
+    let stats = ctx.stats();
+    stats.request_denied(denial.reason);
+    if code == rq::REGISTER_BROKER {
+        stats.registration_rejected();
+    }
+    if let Some(suppressed) = ctx.denied.admit() {
+        tracing::warn!(
+            conn = conn.0,
+            ?peer,
+            code,
+            reason = %denial.reason.label(),
+            remark = %denial.remark,
+            suppressed,
+            "request refused by the authentication check"
+        );
+    }
+}
