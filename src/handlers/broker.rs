@@ -1,12 +1,15 @@
 //! Broker-side codes: register (decoded and CRC-checked here, on the receiving
 //! core, so the writer only applies), unregister, heartbeats, permissions.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use protocol::body::{body_crc32, BodyError, DataVersion, DecodeLimits, RegisterBrokerBody};
+use protocol::body::{BodyError, DataVersion, DecodeLimits, RegisterBrokerBody};
 use protocol::RemotingCommand;
 
 use super::{ext_string, Outcome};
 use crate::kv::ORDER_TOPIC_CONFIG;
+use crate::registry::reregister::{BodyPrint, RegisterHints, WireRegistration};
 use crate::registry::snapshot::Snapshot;
 use crate::registry::{Registration, WriteOp};
 use crate::reply::Reply;
@@ -50,6 +53,7 @@ pub fn register(snap: &Snapshot, cmd: &RemotingCommand, body: Option<Bytes>) -> 
         heartbeat_timeout_ms: cmd.ext_i64("heartbeatTimeoutMillis"),
         enable_acting_master: cmd.ext_bool("enableActingMaster"),
         zone_name: ext_string(cmd, "__ZONE_NAME"),
+        hints: snap.register_hints.clone(),
     };
     let len = job.body.as_ref().map_or(0, Bytes::len);
     if offloaded(compressed, len) {
@@ -96,6 +100,8 @@ pub struct RegisterJob {
     heartbeat_timeout_ms: Option<i64>,
     enable_acting_master: Option<bool>,
     zone_name: Option<String>,
+    /// Which bodies were applied last, so an unchanged one skips decoding.
+    hints: Arc<RegisterHints>,
 }
 
 impl RegisterJob {
@@ -114,9 +120,15 @@ impl RegisterJob {
     /// to `RouteInfoManager#registerBroker`. Missing header fields do not fail the
     /// header decode (`RemotingCommand#decodeCommandCustomHeaderDirectly` logs the
     /// `@CFNotNull` violation and goes on).
-    pub fn run(self) -> Result<WriteOp, Reply> {
+    pub fn run(mut self) -> Result<WriteOp, Reply> {
+        let print = BodyPrint::of(
+            self.body.as_deref().unwrap_or(&[]),
+            self.compressed,
+            self.version,
+            self.limits,
+        );
         if self.crc != 0 {
-            let actual = body_crc32(self.body.as_deref().unwrap_or(&[]));
+            let actual = print.crc;
             if actual != self.crc {
                 tracing::warn!(
                     expected = self.crc,
@@ -135,6 +147,17 @@ impl RegisterJob {
                 self.version
             )));
         }
+        if let Some(data_version) = self.unchanged_version(&print) {
+            // The body this address last registered in full, byte for byte: it
+            // decoded then and reads the same now, so only the writer's check
+            // (`Tables::unchanged_body`) is left.
+            let deferred = self.body.take();
+            let body = RegisterBrokerBody {
+                data_version,
+                ..RegisterBrokerBody::default()
+            };
+            return self.into_write(body, print, deferred);
+        }
         let body = match RegisterBrokerBody::decode_limited(
             self.body.as_deref(),
             self.compressed,
@@ -144,6 +167,32 @@ impl RegisterJob {
             Ok(b) => b,
             Err(e) => return Err(decode_refused(&e, &self.name, &self.addr)),
         };
+        self.into_write(body, print, None)
+    }
+
+    /// The body's DataVersion when the hints say this address last registered
+    /// exactly this body (and the header has what upstream needs before it
+    /// reads the body's contents).
+    fn unchanged_version(&self, print: &BodyPrint) -> Option<DataVersion> {
+        let cluster = self.cluster.as_deref()?;
+        self.broker_id?;
+        let version = RegisterBrokerBody::peek_data_version(
+            self.body.as_deref(),
+            self.compressed,
+            self.version,
+        )?;
+        self.hints
+            .matches(cluster, &self.addr, &version, print)
+            .then_some(version)
+    }
+
+    /// The header checks that follow the body's, then the write.
+    fn into_write(
+        self,
+        body: RegisterBrokerBody,
+        print: BodyPrint,
+        deferred: Option<Bytes>,
+    ) -> Result<WriteOp, Reply> {
         let Some(broker_id) = self.broker_id else {
             // Upstream fails on the unboxing of a null brokerId.
             return Err(Reply::system_error(
@@ -159,7 +208,7 @@ impl RegisterJob {
             reply.body = self.order_conf;
             return Err(reply);
         };
-        Ok(WriteOp::Register(Box::new(Registration {
+        let reg = Registration {
             cluster,
             addr: self.addr,
             name: self.name,
@@ -170,6 +219,11 @@ impl RegisterJob {
             peer: None,
             zone_name: self.zone_name,
             body,
+        };
+        Ok(WriteOp::RegisterWire(Box::new(WireRegistration {
+            reg,
+            print,
+            deferred,
         })))
     }
 }
@@ -195,7 +249,7 @@ fn demote_this_thread() {
 
 /// The reply to a body that did not decode (upstream's `SYSTEM_ERROR` with the
 /// exception text); a body over one of our limits names the limit's key.
-fn decode_refused(e: &BodyError, broker: &str, addr: &str) -> Reply {
+pub(crate) fn decode_refused(e: &BodyError, broker: &str, addr: &str) -> Reply {
     let key = match e {
         BodyError::InflatedTooLarge { .. } => Some("maxInflatedBodyLength"),
         BodyError::TooManyTopics { .. } => Some("maxTopicsPerRegistration"),

@@ -8,7 +8,7 @@
 //! - [`admin`]: topic registration/deletion and the namesrv config.
 
 mod admin;
-mod broker;
+pub(crate) mod broker;
 mod kv;
 mod lists;
 mod route;

@@ -14,6 +14,7 @@
 
 pub mod list_cache;
 pub mod notify;
+pub mod reregister;
 pub mod scan_tick;
 pub mod snapshot;
 pub mod tables;
@@ -50,6 +51,8 @@ impl ConnId {
 #[derive(Debug)]
 pub enum WriteOp {
     Register(Box<Registration>),
+    /// A registration from the wire (see [`reregister`]).
+    RegisterWire(Box<reregister::WireRegistration>),
     Unregister {
         cluster: String,
         addr: String,
@@ -96,6 +99,17 @@ pub enum WriteOp {
     ConnectionClosed,
     /// The periodic liveness scan (sent by the writer's own timer).
     ScanExpired,
+}
+
+impl WriteOp {
+    /// The registration this write carries, if it is one.
+    pub fn registration_mut(&mut self) -> Option<&mut Registration> {
+        match self {
+            WriteOp::Register(reg) => Some(reg),
+            WriteOp::RegisterWire(w) => Some(&mut w.reg),
+            _ => None,
+        }
+    }
 }
 
 /// A write and where its answer goes.

@@ -17,12 +17,14 @@ use glommio::channels::local_channel::{self, LocalReceiver};
 use glommio::channels::shared_channel::{self, ConnectedSender};
 use protocol::codes::response;
 
+mod register;
+
 use super::notify::{self, Notifier};
 use super::snapshot::{Snapshot, SnapshotBuilder};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::{Config, UpdateError};
-use crate::http::metrics::{CloseReason, MetricsHandle, Registration as RegCount, Unregistration};
+use crate::http::metrics::{CloseReason, MetricsHandle, Unregistration};
 use crate::kv::{KvLimits, KvStore, ORDER_TOPIC_CONFIG};
 use crate::reply::Reply;
 
@@ -94,7 +96,8 @@ impl Writer {
         Writer {
             tables: Tables::deferring_removals(),
             kv,
-            builder: SnapshotBuilder::new(snap.config.clone(), snap.kv.clone(), started),
+            builder: SnapshotBuilder::new(snap.config.clone(), snap.kv.clone(), started)
+                .sharing_hints(snap.register_hints.clone()),
             config,
             published: published.clone(),
             shards,
@@ -191,7 +194,10 @@ impl Writer {
         match req.op {
             // The liveness scan comes from the writer's own timer, not a shard.
             WriteOp::ScanExpired => self.live.scanned = true,
-            WriteOp::Register(_) | WriteOp::Heartbeat { .. } | WriteOp::QueryDataVersion { .. } => {
+            WriteOp::Register(_)
+            | WriteOp::RegisterWire(_)
+            | WriteOp::Heartbeat { .. }
+            | WriteOp::QueryDataVersion { .. } => {
                 self.live.heard = true;
                 self.metrics.writer.taken();
             }
@@ -254,68 +260,8 @@ impl Writer {
         persist: &mut Persist,
     ) -> Reply {
         match op {
-            WriteOp::Register(reg) => {
-                let settings = self.settings();
-                // For the count only: the version the broker last registered with.
-                let before = self
-                    .tables
-                    .live(&reg.cluster, &reg.addr)
-                    .map(|l| l.data_version);
-                // Only looked up when 905s are on: nothing extra per registration otherwise.
-                let notify_on = self.config.notify_min_broker_id_changed;
-                let prev_min = if notify_on {
-                    notify::min_id(&self.tables, &reg.name)
-                } else {
-                    None
-                };
-                match self
-                    .tables
-                    .register_broker_except_topics(&reg, conn, now, settings)
-                {
-                    None => {
-                        self.metrics.writer.registration(RegCount::Rejected);
-                        Reply::system_error("register broker failed").custom_header()
-                    }
-                    Some((result, puts)) => {
-                        self.metrics.writer.registration(
-                            if before == Some(reg.body.data_version) {
-                                RegCount::Unchanged
-                            } else {
-                                RegCount::Changed
-                            },
-                        );
-                        if notify_on {
-                            notify::after_register(
-                                &self.tables,
-                                &mut self.notifier,
-                                &reg,
-                                prev_min,
-                            );
-                        }
-                        if let Some(puts) = puts {
-                            // A body may list 200k topics: put them in slices, letting
-                            // the connections of this core run in between.
-                            for slice in reg.body.topic_configs.chunks(PUT_SLICE) {
-                                self.tables.put_topics(&reg, &puts, slice);
-                                glommio::yield_if_needed().await;
-                            }
-                        }
-                        let mut reply = Reply::success().custom_header();
-                        if let Some(ha) = result.ha_server_addr {
-                            reply = reply.ext("haServerAddr", ha);
-                        }
-                        if let Some(m) = result.master_addr {
-                            reply = reply.ext("masterAddr", m);
-                        }
-                        if self.config.return_order_topic_config_to_broker {
-                            if let Some(ns) = self.kv.table().get(ORDER_TOPIC_CONFIG) {
-                                reply.body = Some(ns.table_body());
-                            }
-                        }
-                        reply
-                    }
-                }
-            }
+            WriteOp::Register(reg) => self.register(&reg, conn, now, None).await,
+            WriteOp::RegisterWire(wire) => self.register_wire(*wire, conn, now).await,
             WriteOp::Unregister {
                 cluster,
                 addr,
@@ -436,6 +382,11 @@ impl Writer {
             }
             WriteOp::ScanExpired => {
                 let expired = self.tables.expire(now);
+                // Hints of addresses that went away (or whose bodies no longer
+                // count) go with each scan.
+                self.builder
+                    .register_hints()
+                    .replace(self.tables.applied_bodies());
                 self.metrics
                     .writer
                     .unregistrations(Unregistration::Expired, expired.len());

@@ -498,7 +498,7 @@ impl<S: Transport> Connection<S> {
                 if cmd.code == rq::REGISTER_BROKER {
                     self.registered = true;
                 }
-                if let WriteOp::Register(reg) = &mut op {
+                if let Some(reg) = op.registration_mut() {
                     reg.peer = self.peer;
                 }
                 match self.write(op, oneway).await {

@@ -7,6 +7,7 @@
 
 mod error;
 mod lenient;
+mod peek;
 mod register;
 mod register_plain;
 mod registration;

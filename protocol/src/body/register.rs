@@ -19,7 +19,7 @@ use crate::java_utf8;
 use crate::json::{parse_dialect, Dialect, JsonOut};
 
 /// V3_0_11: from this version on the body is a `RegisterBrokerBody`.
-const V3_0_11: i32 = 37;
+pub(super) const V3_0_11: i32 = 37;
 /// V5_0_0: compressed bodies carry the mapping section from here on.
 const V5_0_0: i32 = 413;
 /// Ceiling on the inflated size of a compressed body used by [`RegisterBrokerBody::decode`]
@@ -391,6 +391,19 @@ impl<R: Read> Parts<R> {
         self.inflated += len;
         Ok(buf)
     }
+}
+
+/// The DataVersion of a compressed body: it is the stream's first part, so only
+/// that much is inflated.
+pub(super) fn peek_compressed_version(body: &[u8]) -> Option<DataVersion> {
+    // A version is a few dozen bytes; anything longer is not the usual shape.
+    const CAP: usize = 4 << 10;
+    let mut p = Parts {
+        r: ZlibDecoder::new(body).take(CAP as u64 + 1),
+        inflated: 0,
+        cap: CAP,
+    };
+    DataVersion::decode(&p.read_part().ok()?).ok()
 }
 
 fn decode_compressed(

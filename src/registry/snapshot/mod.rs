@@ -26,6 +26,7 @@ use bytes::Bytes;
 use protocol::body::{ClusterInfo, ClusterOrder};
 
 use super::list_cache::ListCache;
+use super::reregister::RegisterHints;
 use super::tables::Tables;
 use super::{FastHasher, HashSet};
 use crate::config::Config;
@@ -72,6 +73,9 @@ pub struct Snapshot {
     /// Live broker addresses (brokerLiveTable's size), which the writer keeps
     /// current after every batch; shared by every snapshot, like `live`.
     pub live_count: Arc<AtomicUsize>,
+    /// Which bodies the writer applied last, for re-registrations that change
+    /// nothing; shared by every snapshot, like `live`.
+    pub register_hints: Arc<RegisterHints>,
 }
 
 impl Snapshot {
@@ -109,6 +113,7 @@ pub struct SnapshotBuilder {
     topic_table_capacity: usize,
     live: Arc<LiveBoard>,
     live_count: Arc<AtomicUsize>,
+    register_hints: Arc<RegisterHints>,
 }
 
 impl SnapshotBuilder {
@@ -124,7 +129,18 @@ impl SnapshotBuilder {
             topic_table_capacity: Tables::default().topic_table_capacity(),
             live: Arc::default(),
             live_count: Arc::default(),
+            register_hints: Arc::default(),
         }
+    }
+
+    /// Publishes `hints` (those of the snapshot the shards start with).
+    pub fn sharing_hints(mut self, hints: Arc<RegisterHints>) -> Self {
+        self.register_hints = hints;
+        self
+    }
+
+    pub fn register_hints(&self) -> &RegisterHints {
+        &self.register_hints
     }
 
     /// How many routes the last [`Self::publish`] rebuilt or removed (what the
@@ -145,6 +161,7 @@ impl SnapshotBuilder {
             topic_table_capacity: self.topic_table_capacity,
             live: self.live.clone(),
             live_count: self.live_count.clone(),
+            register_hints: self.register_hints.clone(),
         }
     }
 

@@ -28,6 +28,7 @@ use protocol::java_table::{transfer, JavaHash, JavaMap, JavaTable, TableGrowth};
 use super::topic_queues::{Put, TopicQueues};
 use super::{FastHasher, HashMap, HashSet};
 
+pub use super::reregister::AppliedBody;
 pub use super::ConnId;
 pub use register::{RegisterResult, Registration, TableSettings, TopicPuts};
 
@@ -48,6 +49,9 @@ pub struct LiveBroker {
     pub ha_server_addr: Option<String>,
     /// The TCP peer of that connection.
     pub peer: Option<std::net::SocketAddr>,
+    /// The body this address last registered in full, while a re-registration
+    /// of the same bytes may skip decoding (see [`crate::registry::reregister`]).
+    pub applied: Option<AppliedBody>,
 }
 
 /// What a batch of writes changed, so the publisher knows what to rebuild.
@@ -112,6 +116,9 @@ pub struct Tables {
     /// lowest id and left the group standing, until the writer takes them
     /// ([`Tables::take_min_id_departures`]; upstream's `needNotifyBrokerMap`).
     min_id_departures: Vec<(String, String)>,
+    /// QueueData removed so far (any broker's): an [`AppliedBody`] taken at
+    /// another count may list topics that lost their QueueData since.
+    queue_removals: u64,
 }
 
 /// Upstream's topicQueueTable is `new ConcurrentHashMap<>(1024)` (2048 buckets).
@@ -149,6 +156,7 @@ impl Default for Tables {
             defer_removals: false,
             live_changed: false,
             min_id_departures: Vec::new(),
+            queue_removals: 0,
         }
     }
 }
@@ -353,6 +361,7 @@ impl Tables {
         if !queues.remove(broker_name) {
             return false;
         }
+        self.queue_removals += 1;
         if queues.is_empty() {
             self.topic_queue.remove(topic);
             self.topic_chains.0.removed();
@@ -370,6 +379,7 @@ impl Tables {
 
     fn remove_topic(&mut self, topic: &str) {
         if let Some(queues) = self.topic_queue.remove(topic) {
+            self.queue_removals += 1;
             self.topic_chains.0.removed();
             let names: Vec<String> = queues.keys().map(str::to_string).collect();
             drop(queues);

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use protocol::body::{BrokerData, QueueData, RegisterBrokerBody, TopicConfig};
+use protocol::body::{BrokerData, DataVersion, QueueData, RegisterBrokerBody, TopicConfig};
 use protocol::codes::perm;
 
-use super::{AddrKey, ConnId, LiveBroker, NameSet, Tables, DEFAULT_BROKER_TIMEOUT};
+use super::{AddrKey, AppliedBody, ConnId, LiveBroker, NameSet, Tables, DEFAULT_BROKER_TIMEOUT};
+use crate::registry::reregister::BodyPrint;
 use crate::registry::HashSet;
 
 /// A broker registration as decoded on the receiving core.
@@ -259,6 +260,8 @@ impl Tables {
                 conn,
                 ha_server_addr: reg.ha_server_addr.clone(),
                 peer: reg.peer,
+                // Set again by the writer once the body is applied.
+                applied: None,
             },
         );
         // A re-registration that changes nothing is a heartbeat: the console's
@@ -307,6 +310,76 @@ impl Tables {
             }
         }
         result
+    }
+
+    /// The body `reg`'s address last applied in full, when this registration
+    /// (its body still undecoded, `reg.body` holding only its DataVersion) may be
+    /// applied without it: upstream's `isBrokerTopicConfigChanged` is false, the
+    /// body is the same bytes, no QueueData went since, and neither
+    /// `registerFirst`, `deleteTopicWithBrokerRegistration` nor a standing that
+    /// newly writes topic routes needs its topics.
+    pub fn unchanged_body(
+        &self,
+        reg: &Registration,
+        print: &BodyPrint,
+        settings: TableSettings,
+    ) -> Option<AppliedBody> {
+        if settings.delete_topic_with_broker_registration {
+            return None;
+        }
+        let live = self.live.get(&(reg.cluster.clone(), reg.addr.clone()))?;
+        let applied = live.applied.filter(|a| {
+            live.data_version == reg.body.data_version
+                && a.print == *print
+                && a.removals == self.queue_removals
+        })?;
+        // Not a first registration: the group exists with this address at this id.
+        let bd = self.broker_addr.get(&reg.name)?;
+        if bd.broker_addrs.get(&reg.broker_id) != Some(&reg.addr) {
+            return None;
+        }
+        // The group's lowest id once the address is dropped from other ids.
+        let min = bd
+            .broker_addrs
+            .iter()
+            .filter(|(id, a)| **id == reg.broker_id || **a != reg.addr)
+            .map(|(id, _)| *id)
+            .min()
+            .unwrap_or(reg.broker_id);
+        let prime_slave =
+            reg.enable_acting_master.is_some() && reg.broker_id != 0 && reg.broker_id == min;
+        let writes_routes = reg.broker_id == 0 || prime_slave;
+        (!writes_routes || applied.routes_written).then_some(applied)
+    }
+
+    /// Records the body the address just registered (in full, or recognized by
+    /// [`Self::unchanged_body`]).
+    /// Says whether the address is live (a fenced registration is not).
+    pub fn remember_body(
+        &mut self,
+        reg: &Registration,
+        print: BodyPrint,
+        routes_written: bool,
+    ) -> bool {
+        let removals = self.queue_removals;
+        let Some(live) = self.live.get_mut(&(reg.cluster.clone(), reg.addr.clone())) else {
+            return false;
+        };
+        live.applied = Some(AppliedBody {
+            print,
+            routes_written,
+            removals,
+        });
+        true
+    }
+
+    /// Every live address's applied body, for the shards' hints.
+    pub fn applied_bodies(&self) -> impl Iterator<Item = (&str, &str, DataVersion, BodyPrint)> {
+        let removals = self.queue_removals;
+        self.live.iter().filter_map(move |((c, a), l)| {
+            let applied = l.applied.filter(|x| x.removals == removals)?;
+            Some((c.as_str(), a.as_str(), l.data_version, applied.print))
+        })
     }
 
     /// The QueueData puts of a registration (upstream's `createAndUpdateQueueData`
