@@ -189,6 +189,25 @@ mod address_patterns {
             Some("invalid address pattern \"localhost\": not an IP address")
         );
     }
+
+    #[test]
+    fn lists_split_on_commas_and_semicolons_outside_braces() {
+        use crate::auth::address::AddressList;
+        let list = match AddressList::parse(" 10.0.0.{1,2}; 192.168.1.*, ::1 ;") {
+            Ok(l) => l,
+            Err(e) => panic!("{e}"),
+        };
+        for yes in ["10.0.0.1", "10.0.0.2", "192.168.1.77", "::1"] {
+            assert!(list.matches(ip(yes)), "{yes}");
+        }
+        for no in ["10.0.0.3", "192.168.2.1", "127.0.0.1"] {
+            assert!(!list.matches(ip(no)), "{no}");
+        }
+        assert_eq!(list.to_string(), "10.0.0.{1,2}; 192.168.1.*, ::1 ;");
+        let empty = AddressList::default();
+        assert!(empty.is_empty() && !empty.matches(ip("127.0.0.1")));
+        assert!(AddressList::parse("10.0.0.1;localhost").is_err());
+    }
 }
 
 mod accounts_file {
