@@ -213,6 +213,7 @@ mod address_patterns {
 mod accounts_file {
     use super::*;
     use crate::auth::accounts::{Accounts, AccountsError};
+    use crate::auth::reload::first_load;
 
     /// Every key upstream's `plain_acl.yml` has (its own example, with numbers
     /// for keys and topic/group permissions we ignore).
@@ -396,6 +397,58 @@ accounts:
     }
 
     #[test]
+    fn values_in_yaml_errors_are_never_shown() {
+        // An escaped quote inside the quoted value, then the secret's tail.
+        for text in [
+            "accounts: \"s3cret\\\"tail-of-secret\"\n",
+            "accounts: \"x, expected a map s3cret\"\n",
+            "accounts:\n  - accessKey: RocketMQ\n    secretKey: {a: s3cret}\n",
+        ] {
+            match Accounts::parse(text) {
+                Err(AccountsError::Yaml { message, .. }) => {
+                    assert!(!message.contains("s3cret"), "{message}");
+                    assert!(!message.contains("tail-of"), "{message}");
+                    assert!(message.contains("(value not shown)"), "{message}");
+                }
+                other => panic!("expected a YAML error, got {other:?}"),
+            }
+        }
+        let e = Accounts::parse("accounts: \"s3cret\"\n")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("accounts file (accounts text): malformed YAML at line 1: accounts: invalid type: (value not shown), expected a sequence at line 1 column 11")
+        );
+        assert_eq!(
+            crate::auth::accounts::without_quoted_values("a \"x\\\"y\" b \"z\" c"),
+            "a \"...\" b \"...\" c"
+        );
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused() {
+        let dir = tempfile::tempdir().ok();
+        let Some(dir) = dir else {
+            panic!("no temp dir")
+        };
+        let big = dir.path().join("big.yml");
+        let text = format!("# {}\n", "x".repeat(5 << 20));
+        assert!(std::fs::write(&big, text).is_ok());
+        let e = first_load(&big).err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some(
+                format!(
+                    "accounts file {}: larger than 4 MiB; not an accounts file",
+                    big.display()
+                )
+                .as_str()
+            )
+        );
+    }
+
+    #[test]
     fn load_names_the_file() {
         let dir = tempfile::tempdir().ok();
         let dir = dir
@@ -403,7 +456,10 @@ accounts:
             .map(|d| d.path())
             .unwrap_or(std::path::Path::new("/nonexistent"));
         let missing = dir.join("missing.yml");
-        let e = Accounts::load(&missing).err().map(|e| e.to_string());
+        let e = first_load(&missing)
+            .map(|(a, _)| a)
+            .err()
+            .map(|e| e.to_string());
         let e = e.unwrap_or_default();
         assert!(
             e.starts_with(&format!(
@@ -419,7 +475,10 @@ accounts:
             "accounts:\n  - accessKey: x\n    secretKey: 12345678\n"
         )
         .is_ok());
-        let e = Accounts::load(&bad).err().map(|e| e.to_string());
+        let e = first_load(&bad)
+            .map(|(a, _)| a)
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             e.unwrap_or_default(),
             format!(
@@ -430,7 +489,10 @@ accounts:
 
         let good = dir.join("plain_acl.yml");
         assert!(std::fs::write(&good, FULL).is_ok());
-        assert_eq!(Accounts::load(&good).map(|a| a.len()).ok(), Some(2));
+        assert_eq!(
+            first_load(&good).map(|(a, _)| a).map(|a| a.len()).ok(),
+            Some(2)
+        );
     }
 }
 
