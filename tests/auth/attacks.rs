@@ -75,6 +75,8 @@ fn a_proxy_header_does_not_choose_the_whitelisted_address() {
     }
     wait_denied(&srv, "no_access_key", 2.0);
     wait_denied(&srv, "address_not_allowed", 4.0);
+    // The log still names the client as the header gave it.
+    wait_log_line(&srv, &["request refused", "10.10.103.5:40000"]);
 }
 
 #[test]
