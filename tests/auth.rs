@@ -5,6 +5,8 @@
 //! a server, so both see the same writes); a refused one gets code 16 with the
 //! reason and changes nothing.
 
+#[path = "auth/attacks.rs"]
+mod attacks;
 mod common;
 #[path = "auth/support.rs"]
 mod support;

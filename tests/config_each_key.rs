@@ -154,6 +154,7 @@ fn rows() -> Vec<(&'static str, &'static str, Expect)> {
             "false",
             LiveTestedIn("tests/auth.rs (anonymous_route_read_false_via_318)"),
         ),
+        ("proxyProtocolTrustedAddresses", "127.0.0.1", Refused),
     ]
 }
 

@@ -28,6 +28,14 @@ type HmacSha1 = Hmac<Sha1>;
 /// a handful); more fall back to a heap vector.
 const STACK_FIELDS: usize = 16;
 
+/// Most ext fields a signed request may carry; [`verify`] refuses more before
+/// hashing. Real clients send about twenty, and each field costs a sort step
+/// and a hash update on the core that checks it.
+pub const MAX_SIGNED_FIELDS: usize = 256;
+
+/// Length of a Base64 HMAC-SHA1 (20 bytes, padded).
+const SIGNATURE_CHARS: usize = 28;
+
 /// HMAC-SHA1 over the signed content (`AclUtils#combineRequestContent`).
 pub fn signature(ext: &[(String, String)], body: &[u8], secret: &[u8]) -> [u8; 20] {
     mac_over(ext, body, secret).finalize().into_bytes().into()
@@ -38,17 +46,21 @@ pub fn signature_base64(ext: &[(String, String)], body: &[u8], secret: &[u8]) ->
     STANDARD.encode(signature(ext, body, secret))
 }
 
-/// Constant-time check of a presented Base64 signature (false if not valid Base64).
+/// Constant-time check of a presented Base64 signature. False without hashing
+/// when the value cannot be a MAC (not 28 Base64 characters of 20 bytes) or when
+/// there are more than [`MAX_SIGNED_FIELDS`] ext fields.
 pub fn verify(ext: &[(String, String)], body: &[u8], secret: &[u8], presented: &str) -> bool {
-    // A SHA-1 MAC is 20 bytes, 28 Base64 characters; decode into a fixed buffer
-    // so a long bogus value costs nothing and allocates nothing.
+    if ext.len() > MAX_SIGNED_FIELDS || presented.len() != SIGNATURE_CHARS {
+        return false;
+    }
+    // Decode into a fixed buffer: nothing allocated for a bogus value.
     let mut decoded = [0u8; 32];
-    let len = match STANDARD.decode_slice(presented.as_bytes(), &mut decoded) {
-        Ok(len) => len,
-        Err(_) => return false,
-    };
+    match STANDARD.decode_slice(presented.as_bytes(), &mut decoded) {
+        Ok(20) => {}
+        _ => return false,
+    }
     mac_over(ext, body, secret)
-        .verify_slice(&decoded[..len])
+        .verify_slice(&decoded[..20])
         .is_ok()
 }
 
@@ -108,15 +120,7 @@ fn mac_over(ext: &[(String, String)], body: &[u8], secret: &[u8]) -> HmacSha1 {
 /// `Signature` left out; of a repeated key only the last value counts, as a
 /// Java map keeps it.
 fn feed_sorted(mac: &mut HmacSha1, ext: &[(String, String)], order: &mut [usize]) {
-    // Insertion sort: stable (equal keys stay in their original order, so the
-    // last of a run is the last one sent) and allocation-free for a handful.
-    for i in 1..order.len() {
-        let mut j = i;
-        while j > 0 && java_order(&ext[order[j - 1]].0, &ext[order[j]].0).is_gt() {
-            order.swap(j - 1, j);
-            j -= 1;
-        }
-    }
+    sort_order(ext, order, java_order);
     for (pos, &i) in order.iter().enumerate() {
         let (key, value) = &ext[i];
         if key == SIGNATURE {
@@ -129,6 +133,17 @@ fn feed_sorted(mac: &mut HmacSha1, ext: &[(String, String)], order: &mut [usize]
         }
         mac.update(value.as_bytes());
     }
+}
+
+/// Sorts the indices `order` by key with `cmp`, equal keys by index, so the last
+/// of a run of equal keys is the last one sent. O(n log n) whatever the order
+/// the fields arrive in (a peer chooses it), and allocation-free.
+fn sort_order(
+    ext: &[(String, String)],
+    order: &mut [usize],
+    mut cmp: impl FnMut(&str, &str) -> std::cmp::Ordering,
+) {
+    order.sort_unstable_by(|&a, &b| cmp(&ext[a].0, &ext[b].0).then(a.cmp(&b)));
 }
 
 /// `String#compareTo`: by UTF-16 code units (differs from UTF-8 byte order once a
@@ -355,6 +370,48 @@ mod tests {
         ));
         // A valid Base64 prefix of the MAC is not enough.
         assert!(!verify(&fields, b"", b"12345678", "qij/uwizWhQy5fp7"));
+    }
+
+    #[test]
+    fn sorting_an_adversarial_order_takes_n_log_n_comparisons() {
+        // UTF-8 byte order (what the JSON decoders hand over) puts the U+FF61
+        // keys before the U+1F600 ones; UTF-16 order reverses the two groups.
+        let n = 50_000;
+        let mut fields: Vec<(String, String)> = (0..n / 2)
+            .map(|i| (format!("\u{FF61}{i:06}"), String::new()))
+            .collect();
+        fields.extend((0..n / 2).map(|i| (format!("\u{1F600}{i:06}"), String::new())));
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut comparisons = 0u64;
+        sort_order(&fields, &mut order, |a, b| {
+            comparisons += 1;
+            java_order(a, b)
+        });
+        // n log2 n is about 780 k; an insertion sort would need (n/2)^2 = 625 M.
+        assert!(comparisons < 4_000_000, "{comparisons} comparisons");
+        assert!(fields[order[0]].0.starts_with('\u{1F600}'));
+        assert!(order
+            .windows(2)
+            .all(|w| { java_order(&fields[w[0]].0, &fields[w[1]].0).is_lt() }));
+    }
+
+    #[test]
+    fn too_many_fields_are_refused_before_hashing() {
+        let many: Vec<(String, String)> = (0..=MAX_SIGNED_FIELDS)
+            .map(|i| (format!("k{i:03}"), "v".to_string()))
+            .collect();
+        let good = signature_base64(&many, b"", b"s");
+        assert!(!verify(&many, b"", b"s", &good));
+        let fewer = &many[..MAX_SIGNED_FIELDS];
+        let good = signature_base64(fewer, b"", b"s");
+        assert!(verify(fewer, b"", b"s", &good));
+    }
+
+    #[test]
+    fn duplicates_keep_the_last_value_whatever_their_position() {
+        let fields = ext(&[("b", "1"), ("a", "x"), ("b", "2"), ("c", "y"), ("b", "3")]);
+        let want = ext(&[("a", "x"), ("b", "3"), ("c", "y")]);
+        assert_eq!(signature(&fields, b"", b"k"), signature(&want, b"", b"k"));
     }
 
     /// The signed content built the slow, obvious way: a map keyed by UTF-16

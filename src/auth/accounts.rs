@@ -98,18 +98,9 @@ impl fmt::Debug for Accounts {
 }
 
 impl Accounts {
-    /// Reads the YAML text of an accounts file (errors name no file; [`Accounts::load`] does).
+    /// Reads the YAML text of an accounts file (errors name no file; the server's loader, `reload::first_load`, names it).
     pub fn parse(yaml: &str) -> Result<Accounts, AccountsError> {
         Accounts::parse_from(yaml, Path::new(NO_FILE))
-    }
-
-    /// Reads and parses the accounts file at `path`; an error names the file.
-    pub fn load(path: &Path) -> Result<Accounts, AccountsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AccountsError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Accounts::parse_from(&text, path)
     }
 
     /// [`Accounts::parse`] of the text of `file`, which errors and warnings name.
@@ -118,7 +109,7 @@ impl Accounts {
             serde_norway::from_str(yaml).map_err(|e| AccountsError::Yaml {
                 path: file.to_path_buf(),
                 line: e.location().map(|l| l.line()).unwrap_or(0),
-                message: without_quoted_values(&e.to_string()),
+                message: scrubbed(&e.to_string()),
             })?;
         let raw = raw.unwrap_or_default();
         let invalid = |reason: String| AccountsError::Invalid {
@@ -192,19 +183,46 @@ impl Accounts {
     }
 }
 
-/// A YAML error with every double-quoted value blanked: serde quotes the value it
-/// could not take (`invalid type: string "...", expected a sequence`), which in a
-/// misindented file can be a secret.
-fn without_quoted_values(message: &str) -> String {
+/// A YAML error without the values it quotes, which in a misindented file can
+/// be a secret. serde names the value it could not take after `invalid type:` or
+/// `invalid value:` (`invalid type: string "...", expected a sequence at line 1
+/// column 11`): that part is dropped whole, keeping what was expected and where.
+/// Anywhere else every double-quoted run is blanked.
+fn scrubbed(message: &str) -> String {
+    for marker in ["invalid type:", "invalid value:"] {
+        if let Some(at) = message.find(marker) {
+            let head = &message[..at + marker.len()];
+            // The expected type is serde's text; the last ", expected" is it
+            // even if the value itself holds those words.
+            let tail = message[at..]
+                .rfind(", expected")
+                .map(|i| &message[at + i..])
+                .or_else(|| message.rfind(" at line").map(|i| &message[i..]))
+                .unwrap_or("");
+            return format!("{head} (value not shown){tail}");
+        }
+    }
+    without_quoted_values(message)
+}
+
+/// `message` with every double-quoted run blanked; a `\"` inside a run (how
+/// `{:?}` prints a quote) does not end it.
+pub(super) fn without_quoted_values(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut quoted = false;
+    let mut escaped = false;
     for c in message.chars() {
-        if c == '"' {
-            if !quoted {
-                out.push_str("\"...\"");
+        if quoted {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => quoted = false,
+                _ => {}
             }
-            quoted = !quoted;
-        } else if !quoted {
+        } else if c == '"' {
+            out.push_str("\"...\"");
+            quoted = true;
+        } else {
             out.push(c);
         }
     }

@@ -86,6 +86,64 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// A list of patterns (`proxyProtocolTrustedAddresses`), separated by `,` or `;`
+/// outside braces (so `10.0.0.{1,2}` stays one pattern); empty matches nothing.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AddressList {
+    text: String,
+    patterns: Vec<AddressPattern>,
+}
+
+impl fmt::Debug for AddressList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AddressList({:?})", self.text)
+    }
+}
+
+impl fmt::Display for AddressList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl AddressList {
+    pub fn parse(list: &str) -> Result<AddressList, AddressError> {
+        let text = list.trim();
+        let mut patterns = Vec::new();
+        let (mut depth, mut start) = (0usize, 0usize);
+        let mut push = |part: &str| -> Result<(), AddressError> {
+            if !part.trim().is_empty() {
+                patterns.push(AddressPattern::parse(part)?);
+            }
+            Ok(())
+        };
+        for (i, c) in text.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                ',' | ';' if depth == 0 => {
+                    push(&text[start..i])?;
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        push(&text[start..])?;
+        Ok(AddressList {
+            text: text.to_string(),
+            patterns,
+        })
+    }
+
+    pub fn matches(&self, peer: IpAddr) -> bool {
+        self.patterns.iter().any(|p| p.matches(peer))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+}
+
 impl AddressPattern {
     /// The pattern that matches no peer (an account without `whiteRemoteAddress`).
     pub fn nothing() -> AddressPattern {

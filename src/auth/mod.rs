@@ -14,6 +14,8 @@ pub mod address;
 pub mod policy;
 pub mod reload;
 #[cfg(test)]
+mod reload_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;

@@ -98,6 +98,7 @@ pub fn decide(
             peer,
         ));
     };
+    let not_admin = access == Access::Admin && !account.admin;
     if !account.whitelisted(peer) {
         let Some(signature) = ext_last(cmd, SIGNATURE) else {
             return Err(denied(
@@ -107,7 +108,20 @@ pub fn decide(
                 peer,
             ));
         };
+        // Before any hashing: a non-admin key can never send an admin code, so
+        // it must not make this core hash a large body to learn that.
+        if not_admin {
+            return Err(denied(
+                DenyReason::NotAdmin,
+                cmd.code,
+                Some(access_key),
+                peer,
+            ));
+        }
         let ext = cmd.ext_fields.as_deref().unwrap_or(&[]);
+        if ext.len() > acl::MAX_SIGNED_FIELDS {
+            return Err(too_many_fields(ext.len(), access_key));
+        }
         if !acl::verify(ext, body, account.secret(), signature) {
             return Err(denied(
                 DenyReason::BadSignature,
@@ -117,7 +131,7 @@ pub fn decide(
             ));
         }
     }
-    if access == Access::Admin && !account.admin {
+    if not_admin {
         return Err(denied(
             DenyReason::NotAdmin,
             cmd.code,
@@ -138,12 +152,61 @@ pub fn echo(access_key: &str) -> String {
     let mut out: String = access_key
         .chars()
         .take(ECHO_CHARS)
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| if shown_as_is(c) { c } else { '?' })
         .collect();
     if access_key.chars().nth(ECHO_CHARS).is_some() {
         out.push('…');
     }
     out
+}
+
+/// A signed request with more ext fields than anyone signs: refused unhashed.
+#[cold]
+#[inline(never)]
+fn too_many_fields(count: usize, access_key: &str) -> Denial {
+    Denial {
+        reason: DenyReason::BadSignature,
+        remark: format!(
+            "access denied: too many fields to check a Signature ({count} ext fields, at most {}; AccessKey [{}])",
+            acl::MAX_SIGNED_FIELDS,
+            echo(access_key)
+        ),
+    }
+}
+
+/// Whether `c` may appear in a remark as it is: not a control character (Cc)
+/// and not an invisible format character (Cf: bidi overrides, zero-width ones)
+/// that could make a log line read otherwise than it is.
+fn shown_as_is(c: char) -> bool {
+    !c.is_control() && !is_format_char(c)
+}
+
+/// Unicode General_Category Cf (Unicode 15), the ranges outside the Cc set.
+fn is_format_char(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
 }
 
 /// The refusal; out of line, as only refused requests build a remark.

@@ -138,12 +138,14 @@ fn a_presented_key_is_always_checked() {
             Some(DenyReason::UnknownAccessKey),
             "{code}"
         );
+        // A wrong secret; on an admin code a normal key is refused unhashed.
         let c = signed(code, b"", "normalKey1", "wrongSecret");
-        assert_eq!(
-            run(&c, b"", ELSEWHERE, true),
-            Some(DenyReason::BadSignature),
-            "{code}"
-        );
+        let want = if ADMIN.contains(&code) {
+            DenyReason::NotAdmin
+        } else {
+            DenyReason::BadSignature
+        };
+        assert_eq!(run(&c, b"", ELSEWHERE, true), Some(want), "{code}");
         // Signed over another body.
         let c = signed(code, b"the body signed", "adminKey01", "adminSecret1");
         assert_eq!(
@@ -203,6 +205,43 @@ fn no_signature_is_needed_from_the_accounts_whitelisted_address() {
 }
 
 #[test]
+fn an_admin_code_from_a_normal_key_is_refused_before_hashing() {
+    // The Signature is the normal account's own and valid, over a large body:
+    // not_admin either way, and found without the HMAC.
+    let body = vec![b'x'; 1 << 16];
+    let c = signed(
+        rq::UPDATE_NAMESRV_CONFIG,
+        &body,
+        "normalKey1",
+        "normalSecret1",
+    );
+    assert_eq!(run(&c, &body, ELSEWHERE, true), Some(DenyReason::NotAdmin));
+}
+
+#[test]
+fn too_many_fields_are_refused_as_a_bad_signature() {
+    let mut c = cmd(rq::GET_ROUTEINFO_BY_TOPIC);
+    for i in 0..acl::MAX_SIGNED_FIELDS {
+        c.push_ext(format!("k{i}"), "v");
+    }
+    acl::sign(&mut c, b"", "normalKey1", "normalSecret1", None);
+    let denial = decide(&accounts(), &c, b"", ELSEWHERE, true).expect_err("refused");
+    assert_eq!(denial.reason, DenyReason::BadSignature);
+    assert!(
+        denial.remark.contains("too many fields"),
+        "{}",
+        denial.remark
+    );
+}
+
+#[test]
+fn echo_hides_control_and_invisible_format_characters() {
+    assert_eq!(echo("ab\ncd"), "ab?cd");
+    assert_eq!(echo("a\u{202E}b\u{200B}c\u{FEFF}d\u{2066}"), "a?b?c?d?");
+    assert_eq!(echo("caf\u{e9}-\u{4e2d}"), "caf\u{e9}-\u{4e2d}");
+}
+
+#[test]
 fn the_global_whitelist_passes_everything() {
     for code in all_codes() {
         assert_eq!(run(&cmd(code), b"", GLOBAL, false), None, "{code}");
@@ -220,7 +259,17 @@ fn the_last_of_repeated_fields_counts_as_in_javas_map() {
     acl::sign(&mut c, b"", "adminKey01", "adminSecret1", None);
     // `sign` replaced the AccessKey in place: one field, the admin's.
     assert_eq!(run(&c, b"", ELSEWHERE, true), None);
+    // A second AccessKey after the signed one is the one checked: a normal key
+    // (refused on an admin code before hashing), whose secret did not sign.
     let mut c = signed(rq::PUT_KV_CONFIG, b"", "adminKey01", "adminSecret1");
+    c.push_ext(acl::ACCESS_KEY, "normalKey1");
+    assert_eq!(run(&c, b"", ELSEWHERE, true), Some(DenyReason::NotAdmin));
+    let mut c = signed(
+        rq::REGISTER_TOPIC_IN_NAMESRV,
+        b"",
+        "adminKey01",
+        "adminSecret1",
+    );
     c.push_ext(acl::ACCESS_KEY, "normalKey1");
     assert_eq!(
         run(&c, b"", ELSEWHERE, true),

@@ -1,8 +1,10 @@
 //! Watching the accounts file, as upstream's `PlainPermissionManager#watch` does:
-//! polled from a thread of its own (never a shard); a change that parses replaces
-//! the accounts, a broken one keeps those in force and is logged once.
+//! polled from a thread of its own (never a shard); a change seen the same by two
+//! polls in a row that parses replaces the accounts, a broken one keeps those in
+//! force and is logged once.
 
 use std::hash::{BuildHasher, Hasher};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,13 +37,35 @@ impl Seen {
     }
 }
 
+/// Largest accounts file read: real ones are a few KiB. A wrong `authConfigPath`
+/// (a log file, a device) must not grow memory every poll.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
 fn read(path: &Path) -> Result<(Vec<u8>, Seen), AccountsError> {
     let io = |source| AccountsError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    let bytes = std::fs::read(path).map_err(io)?;
+    let too_large = || AccountsError::Invalid {
+        path: path.to_path_buf(),
+        reason: format!(
+            "larger than {} MiB; not an accounts file",
+            MAX_FILE_BYTES >> 20
+        ),
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    // Bounded read as well: a device or a growing file may report another length.
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
     let seen = Seen::of(&bytes, &meta);
     Ok((bytes, seen))
 }
@@ -69,9 +93,54 @@ pub(super) fn spawn(path: PathBuf, seen: Seen, service: Arc<AuthService>, stop: 
     }
 }
 
-fn watch(path: &Path, mut last: Seen, service: &AuthService, stop: &AtomicBool) {
-    // The version last refused (or unreadable), so it is logged once, not every poll.
-    let mut refused: Option<Seen> = None;
+/// Which version of the file a poll should parse.
+#[derive(Debug)]
+struct Versions {
+    /// The version in force.
+    last: Seen,
+    /// The version last refused, so it is logged once, not every poll.
+    refused: Option<Seen>,
+    /// A new version seen by the previous poll: parsed only when the next poll
+    /// sees it again, so a file caught mid-write (which may parse, with a cut
+    /// pattern wider than meant) is never put in force.
+    pending: Option<Seen>,
+}
+
+impl Versions {
+    fn new(last: Seen) -> Versions {
+        Versions {
+            last,
+            refused: None,
+            pending: None,
+        }
+    }
+
+    /// Whether version `now`, just read, is to be parsed.
+    fn parse_now(&mut self, now: Seen) -> bool {
+        if now == self.last || self.refused == Some(now) {
+            self.pending = None;
+            return false;
+        }
+        if self.pending != Some(now) {
+            self.pending = Some(now);
+            return false;
+        }
+        self.pending = None;
+        true
+    }
+
+    fn applied(&mut self, now: Seen) {
+        self.last = now;
+        self.refused = None;
+    }
+
+    fn refused(&mut self, now: Seen) {
+        self.refused = Some(now);
+    }
+}
+
+fn watch(path: &Path, last: Seen, service: &AuthService, stop: &AtomicBool) {
+    let mut versions = Versions::new(last);
     let mut unreadable = false;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(POLL);
@@ -88,20 +157,57 @@ fn watch(path: &Path, mut last: Seen, service: &AuthService, stop: &AtomicBool) 
                 continue;
             }
         };
-        if now == last || refused == Some(now) {
+        if !versions.parse_now(now) {
             continue;
         }
         match parse(path, &bytes) {
             Ok(accounts) => {
                 tracing::info!(file = %path.display(), accounts = accounts.len(), "accounts file changed; new accounts in force");
                 service.publish(accounts);
-                last = now;
-                refused = None;
+                versions.applied(now);
             }
             Err(e) => {
                 tracing::warn!(file = %path.display(), error = %e, "accounts file changed but is not valid; keeping the accounts in force");
-                refused = Some(now);
+                versions.refused(now);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(n: u64) -> Seen {
+        Seen {
+            modified: None,
+            len: n,
+            hash: n,
+        }
+    }
+
+    #[test]
+    fn a_version_is_parsed_once_two_polls_in_a_row_saw_it() {
+        let (a, b, c) = (version(1), version(2), version(3));
+        let mut v = Versions::new(a);
+        assert!(!v.parse_now(a), "the version in force");
+        // A file mid-write: every poll sees another version; none is parsed.
+        assert!(!v.parse_now(b));
+        assert!(!v.parse_now(c));
+        assert!(!v.parse_now(b));
+        // Settled: the second sighting in a row is parsed.
+        assert!(v.parse_now(b));
+        v.applied(b);
+        assert!(!v.parse_now(b));
+        // A refused version is not parsed again, nor logged again.
+        assert!(!v.parse_now(c));
+        assert!(v.parse_now(c));
+        v.refused(c);
+        assert!(!v.parse_now(c));
+        assert!(!v.parse_now(c));
+        // Back to the version in force, then a change again.
+        assert!(!v.parse_now(b));
+        assert!(!v.parse_now(a));
+        assert!(v.parse_now(a));
     }
 }

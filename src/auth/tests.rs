@@ -189,11 +189,31 @@ mod address_patterns {
             Some("invalid address pattern \"localhost\": not an IP address")
         );
     }
+
+    #[test]
+    fn lists_split_on_commas_and_semicolons_outside_braces() {
+        use crate::auth::address::AddressList;
+        let list = match AddressList::parse(" 10.0.0.{1,2}; 192.168.1.*, ::1 ;") {
+            Ok(l) => l,
+            Err(e) => panic!("{e}"),
+        };
+        for yes in ["10.0.0.1", "10.0.0.2", "192.168.1.77", "::1"] {
+            assert!(list.matches(ip(yes)), "{yes}");
+        }
+        for no in ["10.0.0.3", "192.168.2.1", "127.0.0.1"] {
+            assert!(!list.matches(ip(no)), "{no}");
+        }
+        assert_eq!(list.to_string(), "10.0.0.{1,2}; 192.168.1.*, ::1 ;");
+        let empty = AddressList::default();
+        assert!(empty.is_empty() && !empty.matches(ip("127.0.0.1")));
+        assert!(AddressList::parse("10.0.0.1;localhost").is_err());
+    }
 }
 
 mod accounts_file {
     use super::*;
     use crate::auth::accounts::{Accounts, AccountsError};
+    use crate::auth::reload::first_load;
 
     /// Every key upstream's `plain_acl.yml` has (its own example, with numbers
     /// for keys and topic/group permissions we ignore).
@@ -377,6 +397,58 @@ accounts:
     }
 
     #[test]
+    fn values_in_yaml_errors_are_never_shown() {
+        // An escaped quote inside the quoted value, then the secret's tail.
+        for text in [
+            "accounts: \"s3cret\\\"tail-of-secret\"\n",
+            "accounts: \"x, expected a map s3cret\"\n",
+            "accounts:\n  - accessKey: RocketMQ\n    secretKey: {a: s3cret}\n",
+        ] {
+            match Accounts::parse(text) {
+                Err(AccountsError::Yaml { message, .. }) => {
+                    assert!(!message.contains("s3cret"), "{message}");
+                    assert!(!message.contains("tail-of"), "{message}");
+                    assert!(message.contains("(value not shown)"), "{message}");
+                }
+                other => panic!("expected a YAML error, got {other:?}"),
+            }
+        }
+        let e = Accounts::parse("accounts: \"s3cret\"\n")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("accounts file (accounts text): malformed YAML at line 1: accounts: invalid type: (value not shown), expected a sequence at line 1 column 11")
+        );
+        assert_eq!(
+            crate::auth::accounts::without_quoted_values("a \"x\\\"y\" b \"z\" c"),
+            "a \"...\" b \"...\" c"
+        );
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused() {
+        let dir = tempfile::tempdir().ok();
+        let Some(dir) = dir else {
+            panic!("no temp dir")
+        };
+        let big = dir.path().join("big.yml");
+        let text = format!("# {}\n", "x".repeat(5 << 20));
+        assert!(std::fs::write(&big, text).is_ok());
+        let e = first_load(&big).err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some(
+                format!(
+                    "accounts file {}: larger than 4 MiB; not an accounts file",
+                    big.display()
+                )
+                .as_str()
+            )
+        );
+    }
+
+    #[test]
     fn load_names_the_file() {
         let dir = tempfile::tempdir().ok();
         let dir = dir
@@ -384,7 +456,10 @@ accounts:
             .map(|d| d.path())
             .unwrap_or(std::path::Path::new("/nonexistent"));
         let missing = dir.join("missing.yml");
-        let e = Accounts::load(&missing).err().map(|e| e.to_string());
+        let e = first_load(&missing)
+            .map(|(a, _)| a)
+            .err()
+            .map(|e| e.to_string());
         let e = e.unwrap_or_default();
         assert!(
             e.starts_with(&format!(
@@ -400,7 +475,10 @@ accounts:
             "accounts:\n  - accessKey: x\n    secretKey: 12345678\n"
         )
         .is_ok());
-        let e = Accounts::load(&bad).err().map(|e| e.to_string());
+        let e = first_load(&bad)
+            .map(|(a, _)| a)
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             e.unwrap_or_default(),
             format!(
@@ -411,84 +489,10 @@ accounts:
 
         let good = dir.join("plain_acl.yml");
         assert!(std::fs::write(&good, FULL).is_ok());
-        assert_eq!(Accounts::load(&good).map(|a| a.len()).ok(), Some(2));
-    }
-}
-
-mod reload {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
-    use crate::auth::{Accounts, AuthService};
-
-    const ONE: &str = "accounts:\n  - accessKey: RocketMQ\n    secretKey: 12345678\n";
-    const TWO: &str = "accounts:\n  - accessKey: RocketMQ\n    secretKey: 12345678\n  - accessKey: rocketmq2\n    secretKey: 87654321\n    admin: true\n";
-
-    /// Waits (bounded) until the service's accounts satisfy `done`.
-    fn wait_for(service: &AuthService, done: impl Fn(&Accounts) -> bool) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if done(&service.accounts()) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-
-    #[test]
-    fn good_then_malformed_kept_then_good_replaced() {
-        let dir = tempfile::tempdir().ok();
-        let Some(dir) = dir else {
-            panic!("no temp dir")
-        };
-        let path = dir.path().join("plain_acl.yml");
-        assert!(std::fs::write(&path, ONE).is_ok());
-        let stop = Arc::new(AtomicBool::new(false));
-        let service = match AuthService::start(&path, stop.clone()) {
-            Ok(s) => s,
-            Err(e) => panic!("{e}"),
-        };
-        assert_eq!(service.accounts().len(), 1);
-
-        // Malformed: the old accounts stay (watched for several polls).
-        assert!(std::fs::write(&path, "accounts:\n  - accessKey: [\n").is_ok());
-        std::thread::sleep(super::super::reload::POLL * 3);
-        assert_eq!(service.accounts().len(), 1);
-        assert!(service.accounts().get("RocketMQ").is_some());
-
-        // Good again, with one more account.
-        assert!(std::fs::write(&path, TWO).is_ok());
-        assert!(wait_for(&service, |a| a.len() == 2));
-        let admin = service.accounts().get("rocketmq2").map(|a| a.admin);
-        assert_eq!(admin, Some(true));
-
-        // A rewrite of equal length within the same mtime is still seen.
-        let same_len = TWO.replace("87654321", "11111111");
-        assert!(std::fs::write(&path, &same_len).is_ok());
-        assert!(wait_for(&service, |a| a
-            .get("rocketmq2")
-            .is_some_and(|x| x.secret() == b"11111111")));
-
-        stop.store(true, Ordering::Relaxed);
-    }
-
-    #[test]
-    fn start_refuses_a_bad_file() {
-        let dir = tempfile::tempdir().ok();
-        let Some(dir) = dir else {
-            panic!("no temp dir")
-        };
-        let path = dir.path().join("plain_acl.yml");
-        assert!(std::fs::write(&path, "accounts:\n  - accessKey: short\n").is_ok());
-        let stop = Arc::new(AtomicBool::new(false));
-        let e = AuthService::start(&path, stop.clone())
-            .err()
-            .map(|e| e.to_string());
-        assert!(e.unwrap_or_default().contains("plain_acl.yml"));
-        let e = AuthService::start(&dir.path().join("absent.yml"), stop).err();
-        assert!(matches!(e, Some(crate::auth::AccountsError::Io { .. })));
+        assert_eq!(
+            first_load(&good).map(|(a, _)| a).map(|a| a.len()).ok(),
+            Some(2)
+        );
     }
 }
 

@@ -112,6 +112,7 @@ pub static EFFECTS: &[(&str, Effect)] = &[
     ("authenticationEnabled", Effect::Used),
     ("authConfigPath", Effect::Used),
     ("anonymousRouteRead", Effect::Used),
+    ("proxyProtocolTrustedAddresses", Effect::Used),
 ];
 
 /// The fields of upstream's `NettyClientConfig`: Java's `NamesrvStartup` applies a

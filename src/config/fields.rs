@@ -72,6 +72,15 @@ impl PropValue for JsonRelease {
     }
 }
 
+impl PropValue for crate::auth::address::AddressList {
+    fn parse_prop(v: &str) -> Result<Self, String> {
+        Self::parse(v).map_err(|e| e.to_string())
+    }
+    fn print_prop(&self) -> String {
+        self.to_string()
+    }
+}
+
 /// One row of the field table.
 pub struct FieldSpec {
     /// The property key (upstream's Java field name).
@@ -307,4 +316,8 @@ config_table! {
     auth_config_path: String = default_auth_config_path(), "authConfigPath", protected = true;
     /// With authentication on: route and cluster reads need no account.
     anonymous_route_read: bool = true, "anonymousRouteRead", protected = false;
+    /// Socket peers whose PROXY header's source address the whitelists believe
+    /// (the load balancers); from any other peer the whitelists see the socket's
+    /// own address. Fixed at start: a 318 must not widen who is believed.
+    proxy_protocol_trusted_addresses: crate::auth::address::AddressList = Default::default(), "proxyProtocolTrustedAddresses", protected = true;
 }

@@ -32,6 +32,7 @@ use protocol::{FrameError, RemotingCommand, SerializeType};
 use super::buffers::{self, SHRINK_ABOVE};
 use super::conn_end::End;
 use super::context::ShardContext;
+use super::handshake::Peer;
 use super::limits::{ConnPermit, FrameCharge};
 use super::signal::CloseSignal;
 use super::transport::Transport;
@@ -50,6 +51,8 @@ const MAX_READ: usize = 64 * 1024;
 pub struct Connection<S: Transport> {
     id: ConnId,
     peer: Option<SocketAddr>,
+    /// The address the authentication whitelists see ([`Peer::checked`]).
+    checked_peer: Option<SocketAddr>,
     stream: S,
     ctx: Rc<ShardContext>,
     read_buf: BytesMut,
@@ -82,7 +85,7 @@ impl<S: Transport> Connection<S> {
     pub fn new(
         id: ConnId,
         stream: S,
-        peer: Option<SocketAddr>,
+        peer: Peer,
         read_buf: BytesMut,
         ctx: Rc<ShardContext>,
         permit: ConnPermit,
@@ -105,7 +108,8 @@ impl<S: Transport> Connection<S> {
         }
         Connection {
             id,
-            peer,
+            peer: peer.shown,
+            checked_peer: peer.checked,
             stream,
             ctx,
             read_buf,
@@ -456,26 +460,30 @@ impl<S: Transport> Connection<S> {
         if self.ctx.going_away.is_fired() && self.answer_going_away(&cmd, serialize, decoded) {
             return Ok(());
         }
+        let mut snap = self.ctx.snapshot.load();
         if let Some(auth) = &self.ctx.auth {
-            let (ctx, peer, body) = (&self.ctx, self.peer, body.as_ref());
-            let allowed = match super::gate::authorize(ctx, auth, peer, &cmd, body) {
+            let (peer, body) = (self.checked_peer, body.as_ref());
+            let allowed = match super::gate::authorize(auth, &snap, peer, &cmd, body) {
                 Some(verdict) => verdict,
                 None => {
-                    Box::pin(super::gate::authorize_off_shard(
-                        ctx, auth, peer, &cmd, body,
+                    let anonymous = snap.config.anonymous_route_read;
+                    let verdict = Box::pin(super::gate::authorize_off_shard(
+                        auth, anonymous, peer, &cmd, body,
                     ))
-                    .await
+                    .await;
+                    // Newer tables may have been published meanwhile.
+                    snap = self.ctx.snapshot.load();
+                    verdict
                 }
             };
             if let Err(denial) = allowed {
+                drop(snap);
                 self.refuse(&cmd, serialize, denial, decoded);
                 return Ok(());
             }
         }
-        let outcome = {
-            let snap = self.ctx.snapshot.load();
-            handlers::handle(&snap, &cmd, body)
-        };
+        let outcome = handlers::handle(&snap, &cmd, body);
+        drop(snap);
         let ready = match outcome {
             Outcome::Reply(r) => Err(r),
             Outcome::Write(op) => Ok(op),

@@ -1,6 +1,6 @@
 //! The authentication check of a connection's requests (`authenticationEnabled`):
 //! the decision is [`crate::auth::policy::decide`]; this module finds the peer and
-//! the live `anonymousRouteRead`, keeps a large registration's HMAC off the shard,
+//! the live `anonymousRouteRead`, keeps the HMAC of a large body off the shard,
 //! and counts and logs a refusal.
 //!
 //! Nothing here runs when the check is off: the connection tests
@@ -16,45 +16,51 @@ use protocol::RemotingCommand;
 use super::context::ShardContext;
 use crate::auth::policy::{self, Denial};
 use crate::auth::AuthService;
+use crate::registry::snapshot::Snapshot;
 use crate::registry::ConnId;
 
-/// Whether the request may be served, decided here on the shard; `None` for a
-/// REGISTER_BROKER whose body is decoded off the shard
-/// (`handlers::decodes_off_shard`): its Signature is an HMAC over the whole body,
-/// megabytes at times, so [`authorize_off_shard`] checks it on the blocking thread.
+/// Bodies from this size are hashed off the shard: an HMAC over megabytes would
+/// hold up every other connection of the core. The bar of a plain registration's
+/// off-shard decode (`handlers::broker`), for the same reason.
+const HASH_OFF_SHARD_BYTES: usize = 256 << 10;
+
+/// Whether the request may be served, decided here on the shard; `None` when its
+/// body is large (or it is a REGISTER_BROKER decoded off the shard anyway,
+/// `handlers::decodes_off_shard`): then [`authorize_off_shard`] checks it on the
+/// blocking thread, its Signature being an HMAC over the whole body.
 #[inline(never)]
 pub(super) fn authorize(
-    ctx: &ShardContext,
     auth: &AuthService,
+    snap: &Snapshot,
     peer: Option<SocketAddr>,
     cmd: &RemotingCommand,
     body: Option<&Bytes>,
 ) -> Option<Result<(), Denial>> {
     let len = body.map_or(0, Bytes::len);
-    if cmd.code == rq::REGISTER_BROKER && crate::handlers::decodes_off_shard(cmd, len) {
+    if len >= HASH_OFF_SHARD_BYTES
+        || (cmd.code == rq::REGISTER_BROKER && crate::handlers::decodes_off_shard(cmd, len))
+    {
         return None;
     }
     let body = body.map_or(&[][..], |b| b.as_ref());
-    let anonymous = ctx.snapshot.load().config.anonymous_route_read;
     Some(policy::decide(
         &auth.accounts(),
         cmd,
         body,
         peer_ip(peer),
-        anonymous,
+        snap.config.anonymous_route_read,
     ))
 }
 
-/// [`authorize`] of a large registration, on the shard's blocking thread. The
+/// [`authorize`] of a large request, on the shard's blocking thread. The
 /// connection boxes this future, so its frame loop's own future does not grow.
 pub(super) async fn authorize_off_shard(
-    ctx: &ShardContext,
     auth: &AuthService,
+    anonymous: bool,
     peer: Option<SocketAddr>,
     cmd: &RemotingCommand,
     body: Option<&Bytes>,
 ) -> Result<(), Denial> {
-    let anonymous = ctx.snapshot.load().config.anonymous_route_read;
     let accounts = Arc::clone(&*auth.accounts());
     let cmd = cmd.clone();
     let body = body.cloned();

@@ -35,11 +35,39 @@ pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// An opened connection.
 pub struct Opened {
     pub stream: Stream,
-    /// The client's address: from the PROXY header if there was one, else the
-    /// socket's peer. Logs, metrics and the console show this one.
-    pub peer: Option<SocketAddr>,
+    pub peer: Peer,
     /// Bytes read and not yet consumed: the start of the first frame.
     pub buf: BytesMut,
+}
+
+/// A connection's client address, as shown and as the whitelists check it.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    /// From the PROXY header if there was one, else the socket's peer. Logs,
+    /// metrics and the console show this one.
+    pub shown: Option<SocketAddr>,
+    /// What the authentication whitelists are matched against: the socket's own
+    /// peer, or the PROXY header's source when the socket's peer is in
+    /// `proxyProtocolTrustedAddresses` (anyone can write a header, so only a
+    /// known load balancer may choose the address the whitelists see).
+    pub checked: Option<SocketAddr>,
+}
+
+impl Peer {
+    fn of(socket: Option<SocketAddr>, header: Option<SocketAddr>, ctx: &ShardContext) -> Peer {
+        let Some(real) = header else {
+            return Peer {
+                shown: socket,
+                checked: socket,
+            };
+        };
+        let trusted = &ctx.snapshot.load().config.proxy_protocol_trusted_addresses;
+        let believed = socket.is_some_and(|s| trusted.matches(s.ip()));
+        Peer {
+            shown: Some(real),
+            checked: if believed { Some(real) } else { socket },
+        }
+    }
 }
 
 /// Why a connection ended before its frame loop started.
@@ -156,7 +184,7 @@ pub async fn open(
     read_first(&mut stream, &mut buf, ctx, close).await?;
     charge.set_every_byte(buf.len())?;
     let real = proxy::take_header(&mut stream, &mut buf, ctx, charge).await?;
-    let peer = real.or(peer);
+    let peer = Peer::of(peer, real, ctx);
     if buf.is_empty() {
         // The header was all there was so far.
         read_first(&mut stream, &mut buf, ctx, close).await?;

@@ -5,7 +5,9 @@
 //! `HAProxyMessageHandler` then makes the header's source the channel's remote
 //! address (`RemotingHelper#parseChannelRemoteAddr`). Here the address returned
 //! becomes the connection's peer: its log lines, the console and the broker
-//! view show it.
+//! view show it. The authentication whitelists believe it only from a socket
+//! peer in `proxyProtocolTrustedAddresses` ([`super::handshake::Peer`]): any
+//! client can write a header.
 //!
 //! The parsing is [`protocol::proxy_header`]'s; this module only reads the rest
 //! of a header that has begun, under a deadline, so a slow or silent client

@@ -4,6 +4,8 @@
 //! flag:i32 | remark_len:i32 + remark | ext_len:i32 + (key_len:i16 + key +
 //! val_len:i32 + val)*`. A zero length stands for null in both directions.
 
+use std::collections::HashMap;
+
 use super::ext_order::java_ext_order;
 use crate::command::{LanguageCode, RemotingCommand};
 use crate::error::HeaderError;
@@ -179,7 +181,7 @@ pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, HeaderError> {
 /// repeated key keeps its last value, as `HashMap.put` does.
 fn read_ext(r: &mut Reader<'_>, ext_len: usize) -> Result<Vec<(String, String)>, HeaderError> {
     let end = r.pos + ext_len;
-    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut fields = ExtMap::Few(Vec::new());
     while r.pos < end {
         let klen = r.i16()?;
         let key = r.string(i32::from(klen), ext_len, "extFields key")?;
@@ -187,16 +189,124 @@ fn read_ext(r: &mut Reader<'_>, ext_len: usize) -> Result<Vec<(String, String)>,
         let val = r.string(vlen, ext_len, "extFields value")?;
         // A null key is unreachable by lookups, so it is dropped.
         let Some(key) = key else { continue };
-        let existing = fields.iter().position(|(k, _)| *k == key);
-        match (existing, val) {
-            (Some(i), Some(val)) => fields[i].1 = val,
-            (None, Some(val)) => fields.push((key, val)),
-            // `put(key, null)` leaves the key mapped to null: as good as absent.
-            (Some(i), None) => {
-                fields.remove(i);
+        fields.put(key, val);
+    }
+    Ok(fields.into_fields())
+}
+
+/// Fields kept in a vector are looked up by a scan; past this many, by a hash
+/// map, so a header of thousands of fields (the peer chooses) costs O(n).
+const SCANNED_FIELDS: usize = 32;
+
+/// The ext fields being decoded, in the order each key was (last) inserted.
+enum ExtMap {
+    Few(Vec<(String, String)>),
+    /// Key to (insertion number, value); `next` is the next insertion number.
+    Many {
+        map: HashMap<String, (usize, String)>,
+        next: usize,
+    },
+}
+
+impl ExtMap {
+    /// `put(key, val)`: a present key takes the new value in place; a null value
+    /// unmaps the key (as good as absent); a new key goes last.
+    fn put(&mut self, key: String, val: Option<String>) {
+        match self {
+            ExtMap::Few(fields) => {
+                let existing = fields.iter().position(|(k, _)| *k == key);
+                match (existing, val) {
+                    (Some(i), Some(val)) => fields[i].1 = val,
+                    (None, Some(val)) => fields.push((key, val)),
+                    (Some(i), None) => {
+                        fields.remove(i);
+                    }
+                    (None, None) => {}
+                }
+                if fields.len() > SCANNED_FIELDS {
+                    let next = fields.len();
+                    let map = fields
+                        .drain(..)
+                        .enumerate()
+                        .map(|(i, (k, v))| (k, (i, v)))
+                        .collect();
+                    *self = ExtMap::Many { map, next };
+                }
             }
-            (None, None) => {}
+            ExtMap::Many { map, next } => match val {
+                Some(val) => match map.get_mut(&key) {
+                    Some(slot) => slot.1 = val,
+                    None => {
+                        map.insert(key, (*next, val));
+                        *next += 1;
+                    }
+                },
+                None => {
+                    map.remove(&key);
+                }
+            },
         }
     }
-    Ok(fields)
+
+    fn into_fields(self) -> Vec<(String, String)> {
+        match self {
+            ExtMap::Few(fields) => fields,
+            ExtMap::Many { map, .. } => {
+                let mut numbered: Vec<(String, (usize, String))> = map.into_iter().collect();
+                numbered.sort_unstable_by_key(|(_, (n, _))| *n);
+                numbered.into_iter().map(|(k, (_, v))| (k, v)).collect()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExtMap;
+
+    /// The decoder before [`ExtMap`]: a scan per field, whatever the count.
+    fn scanned(events: &[(String, Option<String>)]) -> Vec<(String, String)> {
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for (key, val) in events.iter().cloned() {
+            let existing = fields.iter().position(|(k, _)| *k == key);
+            match (existing, val) {
+                (Some(i), Some(val)) => fields[i].1 = val,
+                (None, Some(val)) => fields.push((key, val)),
+                (Some(i), None) => {
+                    fields.remove(i);
+                }
+                (None, None) => {}
+            }
+        }
+        fields
+    }
+
+    fn mapped(events: &[(String, Option<String>)]) -> Vec<(String, String)> {
+        let mut map = ExtMap::Few(Vec::new());
+        for (key, val) in events.iter().cloned() {
+            map.put(key, val);
+        }
+        map.into_fields()
+    }
+
+    #[test]
+    fn many_distinct_fields_keep_their_order() {
+        let events: Vec<(String, Option<String>)> = (0..5000)
+            .rev()
+            .map(|i| (format!("k{i}"), Some(format!("v{i}"))))
+            .collect();
+        assert_eq!(mapped(&events), scanned(&events));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decodes_as_the_scan_did(
+            events in proptest::collection::vec(
+                ("k[0-9]{1,2}", proptest::option::weighted(0.8, "[a-c]{0,2}")),
+                0..300,
+            ),
+        ) {
+            proptest::prop_assert_eq!(mapped(&events), scanned(&events));
+        }
+    }
 }

@@ -273,7 +273,7 @@ pub struct ShardMetrics {
     proxy_headers: [AtomicU64; 2],
     tls_handshakes: [AtomicU64; 3],
     /// Requests refused by the authentication check, by [`DenyReason`].
-    requests_denied: [AtomicU64; 5],
+    requests_denied: [AtomicU64; DenyReason::ALL.len()],
     /// Registrations refused before they reached the writer (CRC, body).
     registrations_rejected: AtomicU64,
     /// Writes handed to the writer (the queue depth is this minus what it took).
