@@ -50,6 +50,38 @@ pub fn signature_base64(ext: &[(String, String)], body: &[u8], secret: &[u8]) ->
 /// when the value cannot be a MAC (not 28 Base64 characters of 20 bytes) or when
 /// there are more than [`MAX_SIGNED_FIELDS`] ext fields.
 pub fn verify(ext: &[(String, String)], body: &[u8], secret: &[u8], presented: &str) -> bool {
+    verify_with(&SigningKey::new(secret), ext, body, presented)
+}
+
+/// An account's HMAC key with its inner and outer pads already hashed: they depend
+/// on the secret alone, so a server keeps one per account and each check clones
+/// it, doing two SHA-1 compressions fewer than [`verify`] (half a route lookup's).
+#[derive(Clone)]
+pub struct SigningKey(HmacSha1);
+
+impl SigningKey {
+    pub fn new(secret: &[u8]) -> SigningKey {
+        // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+        match HmacSha1::new_from_slice(secret) {
+            Ok(mac) => SigningKey(mac),
+            Err(_) => unreachable!("HMAC accepts keys of every length"),
+        }
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
+/// [`verify`] with a prepared key.
+pub fn verify_with(
+    key: &SigningKey,
+    ext: &[(String, String)],
+    body: &[u8],
+    presented: &str,
+) -> bool {
     if ext.len() > MAX_SIGNED_FIELDS || presented.len() != SIGNATURE_CHARS {
         return false;
     }
@@ -59,7 +91,7 @@ pub fn verify(ext: &[(String, String)], body: &[u8], secret: &[u8], presented: &
         Ok(20) => {}
         _ => return false,
     }
-    mac_over(ext, body, secret)
+    feed(key.0.clone(), ext, body)
         .verify_slice(&decoded[..20])
         .is_ok()
 }
@@ -97,11 +129,11 @@ fn set_ext(cmd: &mut RemotingCommand, key: &str, value: &str) {
 }
 
 fn mac_over(ext: &[(String, String)], body: &[u8], secret: &[u8]) -> HmacSha1 {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = match HmacSha1::new_from_slice(secret) {
-        Ok(m) => m,
-        Err(_) => unreachable!("HMAC accepts keys of every length"),
-    };
+    feed(SigningKey::new(secret).0, ext, body)
+}
+
+/// The signed content into a keyed MAC: the sorted ext values, then the body.
+fn feed(mut mac: HmacSha1, ext: &[(String, String)], body: &[u8]) -> HmacSha1 {
     if ext.len() <= STACK_FIELDS {
         let mut order = [0usize; STACK_FIELDS];
         for (i, slot) in order.iter_mut().enumerate().take(ext.len()) {
@@ -370,6 +402,25 @@ mod tests {
         ));
         // A valid Base64 prefix of the MAC is not enough.
         assert!(!verify(&fields, b"", b"12345678", "qij/uwizWhQy5fp7"));
+    }
+
+    #[test]
+    fn a_prepared_key_checks_as_the_secret_does_and_is_reused() {
+        let fields = ext(&[("AccessKey", "RocketMQ"), ("topic", "T")]);
+        let good = "qij/uwizWhQy5fp70E15Y7+y++Q=";
+        let key = SigningKey::new(b"12345678");
+        // Twice: a check clones the key, it does not consume or change it.
+        for _ in 0..2 {
+            assert!(verify_with(&key, &fields, b"", good));
+            assert!(!verify_with(&key, &fields, b"tampered", good));
+        }
+        assert!(!verify_with(
+            &SigningKey::new(b"wrong-secret"),
+            &fields,
+            b"",
+            good
+        ));
+        assert_eq!(format!("{key:?}"), "SigningKey(..)");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use protocol::acl::SigningKey;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
@@ -54,6 +55,8 @@ pub struct Account {
     pub access_key: String,
     pub admin: bool,
     secret_key: String,
+    /// The secret as a prepared HMAC key (`protocol::acl::SigningKey`).
+    key: SigningKey,
     white: AddressPattern,
 }
 
@@ -71,6 +74,11 @@ impl Account {
     /// The HMAC key: the secret's UTF-8 bytes, as `AclSigner` takes `key.getBytes(UTF_8)`.
     pub fn secret(&self) -> &[u8] {
         self.secret_key.as_bytes()
+    }
+
+    /// [`Self::secret`] as a prepared HMAC key, made once when the file is read.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
     }
 
     /// Whether `peer` is in the account's `whiteRemoteAddress` (then it needs no signature).
@@ -290,6 +298,7 @@ impl RawAccount {
         Ok(Account {
             access_key,
             admin,
+            key: SigningKey::new(secret_key.as_bytes()),
             secret_key,
             white,
         })

@@ -330,3 +330,38 @@ fn no_remark_holds_a_secret() {
         }
     }
 }
+
+#[test]
+fn the_gate_shortcut_for_anonymous_reads_agrees_with_decide() {
+    let bodies: [&[u8]; 2] = [b"", b"body"];
+    for code in all_codes() {
+        for anonymous in [true, false] {
+            for body in bodies {
+                for c in [
+                    cmd(code),
+                    with_key(code, "normalKey1"),
+                    signed(code, body, "normalKey1", "normalSecret1"),
+                ] {
+                    if open_to_anonymous(&c, anonymous) {
+                        for peer in [LOCAL, ELSEWHERE, GLOBAL] {
+                            assert_eq!(run(&c, body, peer, anonymous), None, "code {code}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // It takes exactly the anonymous route reads while they are allowed.
+    assert!(OPEN.iter().all(|&code| open_to_anonymous(&cmd(code), true)));
+    assert!(!OPEN
+        .iter()
+        .any(|&code| open_to_anonymous(&cmd(code), false)));
+    assert!(!OPEN
+        .iter()
+        .any(|&code| open_to_anonymous(&with_key(code, "normalKey1"), true)));
+    assert!(!BROKER
+        .iter()
+        .chain(&ADMIN)
+        .chain(&UNKNOWN)
+        .any(|&code| open_to_anonymous(&cmd(code), true)));
+}

@@ -36,6 +36,10 @@ pub(super) fn authorize(
     cmd: &RemotingCommand,
     body: Option<&Bytes>,
 ) -> Option<Result<(), Denial>> {
+    let anonymous = snap.config.anonymous_route_read;
+    if policy::open_to_anonymous(cmd, anonymous) {
+        return Some(Ok(()));
+    }
     let len = body.map_or(0, Bytes::len);
     if len >= HASH_OFF_SHARD_BYTES
         || (cmd.code == rq::REGISTER_BROKER && crate::handlers::decodes_off_shard(cmd, len))
@@ -48,7 +52,7 @@ pub(super) fn authorize(
         cmd,
         body,
         peer_ip(peer),
-        snap.config.anonymous_route_read,
+        anonymous,
     ))
 }
 
