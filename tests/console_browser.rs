@@ -419,25 +419,10 @@ fn live_view_follows_heartbeats_and_connections() {
 /// and `/kv` (403) no entries, each with the line saying why.
 #[test]
 fn chromium_shows_why_admin_data_is_hidden_with_auth_on() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let acl = dir.path().join("plain_acl.yml");
-    std::fs::write(
-        &acl,
+    let (server, _) = auth_server(
         "accounts:\n  - accessKey: adminKey01\n    secretKey: adminSecret1\n    admin: true\n",
-    )
-    .expect("write accounts");
-    let conf = dir.path().join("namesrv.properties");
-    let kv = dir.path().join("kvConfig.json");
-    let acl_str = acl.display().to_string();
-    write_props(
-        &conf,
-        &kv,
-        &[
-            ("authenticationEnabled", "true"),
-            ("authConfigPath", &acl_str),
-        ],
+        &[],
     );
-    let server = TestServer::start_in(dir, conf, kv);
     let base = format!("http://{}", server.http.expect("http"));
     let profile = tempfile::tempdir().expect("profile dir");
 

@@ -99,54 +99,30 @@ pub fn decide(
         }
         return Err(denied(DenyReason::NoAccessKey, cmd.code, None, peer));
     };
+    let refuse = |reason| denied(reason, cmd.code, Some(access_key), peer);
     let Some(account) = accounts.get(access_key) else {
-        return Err(denied(
-            DenyReason::UnknownAccessKey,
-            cmd.code,
-            Some(access_key),
-            peer,
-        ));
+        return Err(refuse(DenyReason::UnknownAccessKey));
     };
     let not_admin = access == Access::Admin && !account.admin;
     if !account.whitelisted(peer) {
         let Some(signature) = ext_last(cmd, SIGNATURE) else {
-            return Err(denied(
-                DenyReason::AddressNotAllowed,
-                cmd.code,
-                Some(access_key),
-                peer,
-            ));
+            return Err(refuse(DenyReason::AddressNotAllowed));
         };
         // Before any hashing: a non-admin key can never send an admin code, so
         // it must not make this core hash a large body to learn that.
         if not_admin {
-            return Err(denied(
-                DenyReason::NotAdmin,
-                cmd.code,
-                Some(access_key),
-                peer,
-            ));
+            return Err(refuse(DenyReason::NotAdmin));
         }
         let ext = cmd.ext_fields.as_deref().unwrap_or(&[]);
         if ext.len() > acl::MAX_SIGNED_FIELDS {
             return Err(too_many_fields(ext.len(), access_key));
         }
         if !acl::verify_with(account.signing_key(), ext, body, signature) {
-            return Err(denied(
-                DenyReason::BadSignature,
-                cmd.code,
-                Some(access_key),
-                peer,
-            ));
+            return Err(refuse(DenyReason::BadSignature));
         }
     }
     if not_admin {
-        return Err(denied(
-            DenyReason::NotAdmin,
-            cmd.code,
-            Some(access_key),
-            peer,
-        ));
+        return Err(refuse(DenyReason::NotAdmin));
     }
     Ok(())
 }

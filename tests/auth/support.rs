@@ -1,7 +1,6 @@
 //! What the authentication tests share: the accounts file, servers started with
 //! it, one harmless request of every code, and signing.
 
-use std::path::PathBuf;
 
 use protocol::acl;
 use protocol::RemotingCommand;
@@ -55,24 +54,6 @@ accounts:
 ",
         NORMAL.0, NORMAL.1, ADMIN_ACCOUNT.0, ADMIN_ACCOUNT.1, WHITE.0, WHITE.1, FAR.0, FAR.1
     )
-}
-
-/// A server with `authenticationEnabled=true` over `yaml` (and `extra` keys);
-/// also returns the accounts file's path.
-pub fn auth_server(yaml: &str, extra: &[(&str, &str)]) -> (TestServer, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let acl = dir.path().join("plain_acl.yml");
-    std::fs::write(&acl, yaml).expect("write accounts");
-    let conf = dir.path().join("namesrv.properties");
-    let kv = dir.path().join("kvConfig.json");
-    let acl_str = acl.display().to_string();
-    let mut keys = vec![
-        ("authenticationEnabled", "true"),
-        ("authConfigPath", acl_str.as_str()),
-    ];
-    keys.extend_from_slice(extra);
-    write_props(&conf, &kv, &keys);
-    (TestServer::start_in(dir, conf, kv), acl)
 }
 
 /// Two topics: a one-topic body cannot be a broker's first registration (it is

@@ -24,7 +24,10 @@ use protocol::{RemotingCommand, SerializeType};
 
 pub use protocol::codes;
 
+mod auth;
 mod http;
+#[allow(unused_imports)] // only the authentication tests use it
+pub use auth::*;
 #[allow(unused_imports)] // only the HTTP tests use it
 pub use http::*;
 
