@@ -1,7 +1,6 @@
 //! What the authentication tests share: the accounts file, servers started with
 //! it, one harmless request of every code, and signing.
 
-
 use protocol::acl;
 use protocol::RemotingCommand;
 
