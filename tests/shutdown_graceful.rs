@@ -129,15 +129,7 @@ fn requests_in_the_window_get_go_away_then_exit_zero() {
         "{m}"
     );
 
-    let status = server
-        .wait_exit(Duration::from_secs(WAIT_S * 2 + 10))
-        .unwrap_or_else(|| panic!("no exit after the window; stderr:\n{}", server.stderr()));
-    let took = signalled.elapsed();
-    assert!(status.success(), "exit status {status}");
-    assert!(
-        took >= Duration::from_millis(WAIT_S * 1000 - 100),
-        "exited after {took:?}, before the {WAIT_S} s window was over"
-    );
+    await_exit_after_window(&mut server, signalled);
     c.expect_closed(Duration::from_secs(2));
 }
 
@@ -168,15 +160,7 @@ fn a_318_switching_the_drain_on_is_read_at_the_signal() {
     server.signal(libc::SIGTERM);
     let signalled = Instant::now();
     await_go_away(&mut c, signalled);
-    let status = server
-        .wait_exit(Duration::from_secs(WAIT_S * 2 + 10))
-        .unwrap_or_else(|| panic!("no exit after the window; stderr:\n{}", server.stderr()));
-    let took = signalled.elapsed();
-    assert!(status.success(), "exit status {status}");
-    assert!(
-        took >= Duration::from_millis(WAIT_S * 1000 - 100),
-        "exited after {took:?}, before the {WAIT_S} s window was over"
-    );
+    await_exit_after_window(&mut server, signalled);
 }
 
 /// Asks until the answer is GO_AWAY (exactly Java's frame), which must come within
@@ -202,4 +186,17 @@ fn await_go_away(c: &mut Client, signalled: Instant) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The process exits 0, and not before the `WAIT_S` window since `signalled` is over.
+fn await_exit_after_window(server: &mut TestServer, signalled: Instant) {
+    let status = server
+        .wait_exit(Duration::from_secs(WAIT_S * 2 + 10))
+        .unwrap_or_else(|| panic!("no exit after the window; stderr:\n{}", server.stderr()));
+    let took = signalled.elapsed();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        took >= Duration::from_millis(WAIT_S * 1000 - 100),
+        "exited after {took:?}, before the {WAIT_S} s window was over"
+    );
 }
