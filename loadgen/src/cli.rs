@@ -31,6 +31,18 @@ pub enum Command {
     Compare(CompareArgs),
     /// Run hostile clients against one name server while victims look routes up.
     Attack(crate::attack::AttackArgs),
+    /// Print the per-core model built on the measured per-operation costs and,
+    /// for a scenario, the server CPU its estate needs (nothing is run).
+    Costs {
+        /// A built-in scenario name or a TOML file to size.
+        scenario: Option<String>,
+        /// Override a scenario field (`key.path=value`, TOML).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Multiply the population (as `run --scale`).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
     /// List the built-in scenarios, or print one.
     Scenarios {
         /// Print this scenario's TOML.

@@ -21,6 +21,7 @@ pub mod client;
 pub mod closed;
 pub mod compare;
 pub mod conn;
+pub mod costs;
 pub mod error;
 pub mod expected;
 pub mod monitor;

@@ -17,6 +17,11 @@ fn main() -> ExitCode {
     let _ = host::raise_nofile_limit();
     match cli.cmd {
         Command::Scenarios { name } => scenarios(name.as_deref()),
+        Command::Costs {
+            scenario,
+            set,
+            scale,
+        } => costs(scenario.as_deref(), &set, scale),
         Command::Attack(a) => attack(&a),
         Command::Run(a) => exec(&a.common.clone(), |sc, opts| async move {
             let r = run::run(&sc, &opts).await?;
@@ -60,6 +65,26 @@ fn main() -> ExitCode {
             })
         }),
     }
+}
+
+/// `loadgen costs`: the model's table, and a scenario's sizing sentence.
+fn costs(scenario: Option<&str>, set: &[String], scale: f64) -> ExitCode {
+    let c = &loadgen::costs::MEASURED;
+    print!("{}", loadgen::costs::render_table(c, &[100, 1_000, 10_000]));
+    if let Some(name) = scenario {
+        match Scenario::load(name, set) {
+            Ok(sc) => {
+                let sc = sc.scaled(scale);
+                let load = loadgen::costs::Load::of(&sc);
+                println!("\n{}: {}", sc.name, plan::model_sentence(c, &load));
+            }
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn scenarios(name: Option<&str>) -> ExitCode {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::costs::{self, Costs, Demand, Load};
 use crate::error::Result;
 use crate::report::{esc, html, plots};
 use crate::result::RunResult;
@@ -54,6 +55,9 @@ pub struct PlanStep {
     pub loadgen_cores: f64,
     pub pass: bool,
     pub verdict: String,
+    /// What the step's estate asks of the server by the measured costs.
+    pub load: Load,
+    pub model: Demand,
     /// The run's warnings (loadgen bottleneck, busy machine, ...).
     pub warnings: Vec<String>,
 }
@@ -153,6 +157,8 @@ fn evaluate(r: &RunResult, step: u32, scale: f64, opts: &PlanOptions) -> PlanSte
         loadgen_cores: r.loadgen.cores_avg,
         pass,
         verdict,
+        load: Load::of(&r.scenario),
+        model: costs::MEASURED.demand(&Load::of(&r.scenario)),
         warnings: r.warnings.clone(),
     }
 }
@@ -203,6 +209,37 @@ fn sentence(steps: &[PlanStep], best: Option<usize>, slo: Duration) -> String {
         }
         None => out.push_str(" The limit was not reached: raise --max-steps or --step-factor."),
     }
+    out.push(' ');
+    out.push_str(&model_sentence(&costs::MEASURED, &s.load));
+    out
+}
+
+/// The per-core model's view of an estate: the cores its load needs by the
+/// measured per-operation costs, and where the single writer saturates.
+pub fn model_sentence(c: &Costs, load: &Load) -> String {
+    let d = c.demand(load);
+    let topics = load.topics_per_registration.round() as u64;
+    let mut out = format!(
+        "By the measured per-operation costs ({}), this estate needs {:.2} cores of server CPU: \
+         {:.2} for lookups ({}/s), {:.2} for registrations ({}/s unchanged and {}/s changed, \
+         {} topics each; the writer: {:.1} % of one core)",
+        c.source,
+        d.total(),
+        d.lookups,
+        fmt_rate(load.lookups_per_sec),
+        d.registrations_shard + d.writer,
+        fmt_rate(load.unchanged_per_sec),
+        fmt_rate(load.changed_per_sec),
+        fmt_count(topics),
+        d.writer * 100.0
+    );
+    let _ = write!(
+        out,
+        "; the writer saturates at {} changed registrations/s of {} topics",
+        fmt_rate(d.writer_limit_per_sec),
+        fmt_count(topics)
+    );
+    out.push('.');
     out
 }
 
@@ -245,6 +282,8 @@ pub async fn plan(
                 loadgen_cores: 0.0,
                 pass: false,
                 verdict: format!("run failed: {e}"),
+                load: Load::of(&sc),
+                model: costs::MEASURED.demand(&Load::of(&sc)),
                 warnings: Vec::new(),
             },
         };
