@@ -125,11 +125,15 @@ fn capacity_node_or_writer_bound() {
 
 #[test]
 fn plan_sentence_exact() {
+    let mut sc = estate();
+    sc.time_scale = 0.01; // 40,000 lookups/s, 66.7 re-registrations/s
+                          // lookups 40,000 x 10 µs = 0.40; shard 1.2 x 456 + 66.7 x 60.6 = 4,587 µs/s;
+                          // writer 1.2 x 912 + 66.7 x 15 + 0.2 x 689 = 2,232 µs/s (0.22 %)
     assert_eq!(
-        crate::plan::model_sentence(&TEST, &Load::of(&estate())),
-        "By the measured per-operation costs (test), this estate needs 0.01 cores of server CPU: \
-         0.00 for lookups (400/s), 0.00 for registrations (0.7/s unchanged and 1.2/s changed, \
-         406 topics each; the writer: 0.1 % of one core); the writer saturates at 1,096 changed \
-         registrations/s of 406 topics."
+        crate::plan::model_sentence(&TEST, &Load::of(&sc)),
+        "By the measured per-operation costs (test), this estate needs 0.41 cores of server CPU: \
+         0.40 for lookups (40,000/s), 0.007 for registrations (66.7/s unchanged and 1.2/s \
+         changed, 406 topics each; the writer: 0.2 % of one core); the writer saturates at \
+         1,096 changed registrations/s of 406 topics."
     );
 }

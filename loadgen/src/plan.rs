@@ -214,20 +214,29 @@ fn sentence(steps: &[PlanStep], best: Option<usize>, slo: Duration) -> String {
     out
 }
 
+/// Cores with two decimals, three below 0.1 (small estates are not all zeros).
+fn fmt_cores(x: f64) -> String {
+    if x < 0.1 {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
 /// The per-core model's view of an estate: the cores its load needs by the
 /// measured per-operation costs, and where the single writer saturates.
 pub fn model_sentence(c: &Costs, load: &Load) -> String {
     let d = c.demand(load);
     let topics = load.topics_per_registration.round() as u64;
     let mut out = format!(
-        "By the measured per-operation costs ({}), this estate needs {:.2} cores of server CPU: \
-         {:.2} for lookups ({}/s), {:.2} for registrations ({}/s unchanged and {}/s changed, \
+        "By the measured per-operation costs ({}), this estate needs {} cores of server CPU: \
+         {} for lookups ({}/s), {} for registrations ({}/s unchanged and {}/s changed, \
          {} topics each; the writer: {:.1} % of one core)",
         c.source,
-        d.total(),
-        d.lookups,
+        fmt_cores(d.total()),
+        fmt_cores(d.lookups),
         fmt_rate(load.lookups_per_sec),
-        d.registrations_shard + d.writer,
+        fmt_cores(d.registrations_shard + d.writer),
         fmt_rate(load.unchanged_per_sec),
         fmt_rate(load.changed_per_sec),
         fmt_count(topics),
