@@ -9,6 +9,7 @@
 //! snapshot and checks (and decodes) the registrations its connections receive,
 //! so that work spreads over the cores; every write goes to the one writer core,
 //! which applies it and publishes. The writer is the part that does not scale.
+//! Heartbeats (904, 322) and cluster info (106) are not measured, so not modelled.
 
 use std::fmt::Write;
 
