@@ -38,8 +38,10 @@ pub struct Costs {
     pub source: &'static str,
     /// One lookup at saturation (closed loop: syscalls amortised over batches).
     pub lookup_saturated_us: f64,
-    /// One lookup at a moderate open-loop rate (fewer frames per syscall): the
-    /// figure for sizing an estate below saturation.
+    /// One lookup at a moderate open-loop rate (20,000/s: fewer frames per
+    /// syscall): the figure for sizing an estate below saturation. Sparser
+    /// lookups cost more each (~24 µs at 2,700/s over 200 connections: a wake-up
+    /// and a syscall per request), so below ~10,000/s the model is low.
     pub lookup_open_us: f64,
     /// A changed registration (new DataVersion), on the receiving core: CRC,
     /// decode, the reply.

@@ -139,6 +139,13 @@ async fn plan_steps_until_the_slo_breaks() {
     assert_eq!(p.steps.len(), 2, "{:?}", p.steps);
     assert_eq!(p.best, Some(1));
     assert!(p.sentence.starts_with("One node holds"), "{}", p.sentence);
+    // the per-core model's view of the best step, from the same costs as `loadgen costs`
+    let model = loadgen::plan::model_sentence(&loadgen::costs::MEASURED, &p.steps[1].load);
+    assert!(p.sentence.ends_with(&format!(" {model}")), "{}", p.sentence);
+    assert_eq!(
+        p.steps[1].load,
+        loadgen::costs::Load::of(&plan::step_scenario(&sc, p.steps[1].scale, po.vary))
+    );
     assert!(p.steps[1].clients == 2 * p.steps[0].clients);
 }
 
