@@ -26,13 +26,23 @@ printf 'listenPort=%s\nbindAddress=127.0.0.1\ncores=1\nhttpPort=-1\nmaxConnectio
   "$PORT" >"$RESULTS/ns.conf"
 taskset -c "$SERVER_CPUS" "$NS_BIN" -c "$RESULTS/ns.conf" >"$RESULTS/server.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
+# SIGTERM, then SIGKILL: a server still unregistering 10,000 closed connections
+# would go on competing for the CPU with whatever runs next.
+stop_server() {
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+trap stop_server EXIT
 for _ in $(seq 100); do
   grep -q "boot success" "$RESULTS/server.log" && break
   sleep 0.1
 done
 
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# Nanoseconds the server's threads waited for a CPU while runnable (run queue):
+# on a shared machine, the share of its core it wanted but did not get.
+waits() { cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {print s + 0}'; }
 hz=$(getconf CLK_TCK)
 t0=$(date +%s.%N)
 c0=$(ticks)
@@ -40,15 +50,19 @@ c0=$(ticks)
 (
   prev=$c0
   prev_t=$t0
+  prev_w=$(waits)
   while kill -0 "$pid" 2>/dev/null; do
     sleep 5
     now=$(date +%s.%N)
     c=$(ticks 2>/dev/null) || break
     rss=$(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null) || break
+    w=$(waits)
     awk -v c="$c" -v p="$prev" -v t="$now" -v pt="$prev_t" -v t0="$t0" -v hz="$hz" -v rss="$rss" \
-      'BEGIN{printf "%7.1f s  server %.3f cores  RSS %.0f MiB\n", t-t0, (c-p)/hz/(t-pt), rss/1024}'
+      -v w="$w" -v pw="$prev_w" \
+      'BEGIN{printf "%7.1f s  server %.3f cores  run-queue wait %.3f cores  RSS %.0f MiB\n", t-t0, (c-p)/hz/(t-pt), (w-pw)/1e9/(t-pt), rss/1024}'
     prev=$c
     prev_t=$now
+    prev_w=$w
   done
 ) >"$RESULTS/server-timeline.txt" &
 sampler=$!
