@@ -177,7 +177,7 @@ impl Conn {
         }
         let bytes = self.buf.split().freeze();
         if bytes.len() > 16 * 1024 {
-            // What is left of a big frame's allocation (a ~190 KB registration)
+            // What is left of a big frame's allocation (a ~200 KB registration)
             // shares it: kept by the connection, it would pin all of it.
             self.buf = BytesMut::with_capacity(1024);
         }

@@ -12,7 +12,7 @@ pub fn op_table(ops: &[&OpSummary], indent: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{indent}{:<19}{:>11}{:>8}{:>9}{:>11}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "{indent}{:<19}{:>11}{:>10}{:>9}{:>11}{:>9}{:>9}{:>9}{:>9}{:>9}",
         "op", "count", "errors", "transit", "ops/s", "p50", "p90", "p99", "p99.9", "max"
     );
     for o in ops {
@@ -30,7 +30,7 @@ pub fn op_table(ops: &[&OpSummary], indent: &str) -> String {
         };
         let _ = write!(
             s,
-            "{indent}{:<19}{:>11}{:>8}{:>9}{:>11}{:>9}{:>9}{:>9}{:>9}{:>9}",
+            "{indent}{:<19}{:>11}{:>10}{:>9}{:>11}{:>9}{:>9}{:>9}{:>9}{:>9}",
             o.op.name(),
             fmt_count(o.count),
             fmt_count(o.errors),
