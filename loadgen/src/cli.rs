@@ -57,7 +57,7 @@ fn dur(s: &str) -> Result<Dur, String> {
 #[derive(Args, Debug, Clone)]
 pub struct Common {
     /// A built-in scenario (smoke, production, broker-storm, max-lookup,
-    /// churn-soak) or a TOML file.
+    /// churn-soak, estate-10k) or a TOML file.
     #[arg(default_value = "smoke")]
     pub scenario: String,
     /// A name server, host:port; repeat for several (brokers register with all).

@@ -101,6 +101,9 @@ pub struct Startup {
     pub errors: u64,
     /// From the first connect until every startup registration was answered.
     pub secs: f64,
+    /// Distinct register bodies encoded for the startup (groups hosting the
+    /// same topics share one).
+    pub register_bodies: u64,
     /// Scenario `sweep`: from the first connect until every swept route was
     /// served correctly (on every target); `None` if never, or no sweep.
     pub served_secs: Option<f64>,
@@ -146,6 +149,8 @@ pub struct RunResult {
     pub ops: Vec<OpSummary>,
     pub verification: Verification,
     pub churn: ChurnCounts,
+    /// Every registration of the run (startup included), changed vs unchanged.
+    pub registrations: crate::broker::RegTotals,
     pub loadgen: ProcUse,
     /// Open loop: how late requests left compared with their schedule.
     pub send_lag_p99_us: u64,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::auth::{Credentials, RouteRequests};
-use crate::broker::{self, BrokerEnv, StartupReport};
+use crate::broker::{self, BrokerEnv, RegTotals, StartupReport};
 use crate::churn;
 use crate::client::{self, ClientEnv};
 use crate::closed;
@@ -122,6 +122,8 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         shared: shared.clone(),
         targets: targets.clone(),
         cluster_info_cache: Default::default(),
+        bodies: Default::default(),
+        start_dv: broker::start_data_version(),
     });
     let sem = Arc::new(Semaphore::new(
         sc.brokers.startup_concurrency.max(1) as usize
@@ -150,7 +152,11 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         broker_processes: sc.broker_processes(),
         ..Default::default()
     };
-    let startup_limit = Duration::from_secs(120).max(sc.brokers.request_timeout.0 * 3);
+    let startup_limit = sc
+        .brokers
+        .startup_timeout
+        .0
+        .max(sc.brokers.request_timeout.0 * 3);
     let mut reported = 0;
     while reported < groups.len() {
         match tokio::time::timeout(startup_limit, ready_rx.recv()).await {
@@ -163,6 +169,7 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         }
     }
     startup.secs = t_start.elapsed().as_secs_f64();
+    startup.register_bodies = env.bodies.lock().map(|b| b.len() as u64).unwrap_or(0);
     let mut warnings = Vec::new();
     if reported < groups.len() {
         warnings.push(format!("only {reported} of {} broker groups finished their first registration in {startup_limit:?}", groups.len()));
@@ -225,14 +232,23 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
     // Stop brokers and churn; bounded wait.
     let _ = stop_tx.send(true);
     let churn_counts = churn_task.await.unwrap_or_default();
+    let mut registrations = RegTotals::default();
+    let mut unfinished = 0;
     for g in groups {
         let mut join = g.join;
-        if tokio::time::timeout(Duration::from_secs(15), &mut join)
-            .await
-            .is_err()
-        {
-            join.abort();
+        match tokio::time::timeout(Duration::from_secs(15), &mut join).await {
+            Ok(Ok(t)) => registrations.add(&t),
+            Ok(Err(_)) => unfinished += 1,
+            Err(_) => {
+                unfinished += 1;
+                join.abort();
+            }
         }
+    }
+    if unfinished > 0 {
+        warnings.push(format!(
+            "{unfinished} broker group(s) did not stop in time: the registration totals miss them"
+        ));
     }
     let system = monitor.finish().await;
 
@@ -309,6 +325,7 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         ops,
         verification,
         churn: churn_counts,
+        registrations,
         loadgen,
         send_lag_p99_us: lag.0,
         send_lag_max_us: lag.1,

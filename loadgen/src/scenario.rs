@@ -19,6 +19,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("max-lookup", include_str!("../scenarios/max-lookup.toml")),
     ("churn-soak", include_str!("../scenarios/churn-soak.toml")),
+    ("estate-10k", include_str!("../scenarios/estate-10k.toml")),
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,6 +122,10 @@ pub struct Brokers {
     pub cluster_info_period: Dur,
     /// Initial registrations in flight at once.
     pub startup_concurrency: u32,
+    /// How long the startup registrations (and the route sweep) may take
+    /// before the run goes on without the stragglers (a 10,000-broker startup
+    /// is itself a storm).
+    pub startup_timeout: Dur,
     pub request_timeout: Dur,
     pub on_exit: OnExit,
 }
@@ -138,8 +143,13 @@ pub struct Topics {
     /// Names are padded to a random length in this range (`[0, 0]` = no padding).
     pub name_len: [usize; 2],
     /// Also register the shared system topics real brokers carry (TBW102,
-    /// SCHEDULE_TOPIC_XXXX, ...). Cluster- and broker-name topics are always there.
+    /// SCHEDULE_TOPIC_XXXX, ...). Cluster-name topics are always there.
     pub system_topics: bool,
+    /// Each group also carries its own broker-name topic (`brokerTopicEnable`,
+    /// on by default in `BrokerConfig`). Off, the groups of a cluster that host
+    /// the same topics send byte-identical bodies, so loadgen encodes and keeps
+    /// one body for all of them (the `estate-10k` scenario).
+    pub broker_topics: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,6 +257,7 @@ impl Default for Brokers {
             data_changes_per_sec: 0.0,
             cluster_info_period: Dur::secs(0),
             startup_concurrency: 64,
+            startup_timeout: Dur::secs(120),
             request_timeout: Dur::secs(10),
             on_exit: OnExit::Close,
         }
@@ -262,6 +273,7 @@ impl Default for Topics {
             name_prefix: "Topic".into(),
             name_len: [0, 0],
             system_topics: true,
+            broker_topics: true,
         }
     }
 }

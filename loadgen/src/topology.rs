@@ -21,6 +21,9 @@ pub struct Group {
     pub members: Vec<Member>,
     /// Topic indices this group registers, in body order.
     pub topics: Vec<u32>,
+    /// Groups with the same class register the same topics (same queues at
+    /// startup): one register body serves all of them.
+    pub body_class: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +85,7 @@ impl Topology {
                     cluster,
                     members,
                     topics: Vec::new(),
+                    body_class: g,
                 }
             })
             .collect();
@@ -119,13 +123,15 @@ impl Topology {
                 groups: by_cluster[c].clone(),
             });
         }
-        for (g, grp) in groups.iter().enumerate() {
-            topics.push(TopicDef {
-                name: grp.name.clone(),
-                queues: 16,
-                perm: 7,
-                groups: vec![g as u32],
-            });
+        if t.broker_topics {
+            for (g, grp) in groups.iter().enumerate() {
+                topics.push(TopicDef {
+                    name: grp.name.clone(),
+                    queues: 16,
+                    perm: 7,
+                    groups: vec![g as u32],
+                });
+            }
         }
         if t.system_topics {
             for (name, queues, perm) in SHARED_SYSTEM_TOPICS {
@@ -141,6 +147,16 @@ impl Topology {
             for &g in &td.groups {
                 groups[g as usize].topics.push(ti as u32);
             }
+        }
+        // Queue counts are per topic, so equal topic lists mean equal bodies.
+        let mut classes: std::collections::HashMap<&[u32], u32> = Default::default();
+        let first: Vec<u32> = groups
+            .iter()
+            .enumerate()
+            .map(|(g, grp)| *classes.entry(&grp.topics[..]).or_insert(g as u32))
+            .collect();
+        for (grp, class) in groups.iter_mut().zip(first) {
+            grp.body_class = class;
         }
         Topology {
             prefix: prefix.to_string(),
@@ -206,5 +222,31 @@ mod tests {
             .flat_map(|g| g.members.iter().map(|m| m.addr.clone()))
             .collect();
         assert_eq!(addrs.len(), 20);
+        // Broker-name topics make every body its own.
+        assert!(t
+            .groups
+            .iter()
+            .enumerate()
+            .all(|(g, x)| x.body_class == g as u32));
+    }
+
+    #[test]
+    fn cluster_wide_topics_share_bodies() {
+        let mut sc = Scenario::default();
+        sc.brokers.groups = 12;
+        sc.brokers.clusters = 3;
+        sc.topics.count = 30;
+        sc.topics.groups_per_topic = 4;
+        sc.topics.broker_topics = false;
+        let t = Topology::build(&sc, "p_");
+        assert_eq!(t.topics.len(), 30 + 3 + 4);
+        let mut classes: Vec<u32> = t.groups.iter().map(|g| g.body_class).collect();
+        classes.sort_unstable();
+        classes.dedup();
+        assert_eq!(classes, vec![0, 1, 2]);
+        for g in &t.groups {
+            assert_eq!(g.topics.len(), 10 + 1 + 4);
+            assert_eq!(t.groups[g.body_class as usize].topics, g.topics);
+        }
     }
 }

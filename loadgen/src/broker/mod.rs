@@ -47,6 +47,25 @@ pub struct BrokerEnv {
     /// The last cluster-info body decoded (crc32, length, parsed): every broker
     /// asks for the same body until something changes, so it is parsed once.
     pub cluster_info_cache: ClusterInfoCache,
+    /// Register bodies by `Group::body_class`: the groups that host the same
+    /// topics send the very same bytes (one encoding, one allocation), until a
+    /// data change gives a group its own.
+    pub bodies: BodyCache,
+    /// The DataVersion every group starts with: equal bodies need equal
+    /// versions (the server keys them per broker address, so sharing is
+    /// invisible to it).
+    pub start_dv: DataVersion,
+}
+
+pub type BodyCache = std::sync::Mutex<std::collections::HashMap<u32, (Bytes, i32)>>;
+
+/// The DataVersion a run's groups start with.
+pub fn start_data_version() -> DataVersion {
+    DataVersion {
+        counter: 1,
+        state_version: 0,
+        timestamp: now_ms(),
+    }
 }
 
 pub type ClusterInfoCache =
@@ -59,9 +78,35 @@ pub struct StartupReport {
     pub errors: u64,
 }
 
+/// What a group sent over the whole run (startup included), window or not:
+/// exact, for tests and for the report's registration line.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct RegTotals {
+    /// Registrations answered SUCCESS carrying data new to the connection
+    /// (startup, data change, rejoin, reconnect).
+    pub changed: u64,
+    /// Registrations answered SUCCESS repeating the last body byte for byte.
+    pub unchanged: u64,
+    pub errors: u64,
+    /// Data changes the group applied (each re-registers every live member).
+    pub data_changes: u64,
+    /// Members brought back after a crash or shutdown.
+    pub rejoins: u64,
+}
+
+impl RegTotals {
+    pub fn add(&mut self, o: &RegTotals) {
+        self.changed += o.changed;
+        self.unchanged += o.unchanged;
+        self.errors += o.errors;
+        self.data_changes += o.data_changes;
+        self.rejoins += o.rejoins;
+    }
+}
+
 pub struct GroupHandle {
     pub tx: mpsc::Sender<GroupCmd>,
-    pub join: JoinHandle<()>,
+    pub join: JoinHandle<RegTotals>,
 }
 
 type ReplyRx = oneshot::Receiver<Result<Reply, ErrKind>>;
@@ -72,10 +117,17 @@ struct GroupSim {
     dv: DataVersion,
     queues: Vec<i32>,
     body: Option<(Bytes, i32)>,
+    /// A data change made this group's body its own (not the class's).
+    own_body: bool,
     /// `[member][target]`
     conns: Vec<Vec<Option<Conn>>>,
+    /// `[member][target]`: the DataVersion counter this member last registered
+    /// successfully on the current connection. Equal to the current one, the
+    /// next registration sends the same bytes again (`Op::RegisterUnchanged`).
+    sent: Vec<Vec<Option<i64>>>,
     up: Vec<bool>,
     rng: Rng,
+    totals: RegTotals,
 }
 
 fn now_ms() -> i64 {
@@ -111,6 +163,7 @@ pub fn spawn_group(
         };
         let _ = ready.send(report).await;
         sim.run(rx, stop, align).await;
+        sim.totals
     });
     GroupHandle { tx, join }
 }
@@ -127,17 +180,16 @@ impl GroupSim {
         let targets = env.targets.len();
         GroupSim {
             rng: Rng::derive(env.sc.seed, 1000 + g as u64),
-            dv: DataVersion {
-                counter: 1,
-                state_version: 0,
-                timestamp: now_ms(),
-            },
+            dv: env.start_dv,
             queues,
             body: None,
+            own_body: false,
             conns: (0..members)
                 .map(|_| (0..targets).map(|_| None).collect())
                 .collect(),
+            sent: vec![vec![None; targets]; members],
             up: vec![false; members],
+            totals: RegTotals::default(),
             env,
             g,
         }
@@ -183,6 +235,8 @@ impl GroupSim {
         {
             Ok(c) => {
                 self.conns[m][t] = Some(c);
+                // A new connection: the server dropped what the old one registered.
+                self.sent[m][t] = None;
                 true
             }
             Err(e) => {
@@ -205,13 +259,23 @@ impl GroupSim {
             return b.clone();
         }
         let grp = &self.env.topo.groups[self.g as usize];
-        let b = requests::register_body(
-            &self.env.topo,
-            grp,
-            &self.queues,
-            self.dv,
-            &self.env.sc.brokers,
-        );
+        let encode = || {
+            requests::register_body(
+                &self.env.topo,
+                grp,
+                &self.queues,
+                self.dv,
+                &self.env.sc.brokers,
+            )
+        };
+        let b = if self.own_body {
+            encode()
+        } else {
+            // Held while encoding: the class's other groups wait for this body
+            // instead of encoding their own copy.
+            let mut cache = self.env.bodies.lock().unwrap_or_else(|e| e.into_inner());
+            cache.entry(grp.body_class).or_insert_with(encode).clone()
+        };
         self.body = Some(b.clone());
         b
     }
@@ -220,7 +284,7 @@ impl GroupSim {
     async fn register_members(&mut self, ms: &[usize], due: Instant) -> (u64, u64) {
         let (body, crc) = self.body();
         let exp = self.env.exp.clone();
-        let mut waits: Vec<(usize, usize, ReplyRx)> = Vec::new();
+        let mut waits: Vec<(usize, usize, Op, ReplyRx)> = Vec::new();
         let mut changed = false;
         for &m in ms {
             if !self.up[m] {
@@ -239,31 +303,40 @@ impl GroupSim {
                 if !self.ensure_conn(m, t).await {
                     continue;
                 }
+                let op = if self.sent[m][t] == Some(self.dv.counter) {
+                    Op::RegisterUnchanged
+                } else {
+                    Op::Register
+                };
                 if let Some(c) = self.conns[m][t].as_mut() {
-                    waits.push((m, t, c.start(cmd.clone(), Some(&body)).await));
+                    waits.push((m, t, op, c.start(cmd.clone(), Some(&body)).await));
                 }
             }
         }
         let (mut ok, mut err) = (0, 0);
-        for (m, t, rx) in waits {
+        for (m, t, op, rx) in waits {
             let res = rx.await.unwrap_or(Err(ErrKind::Closed));
             let (outcome, example) = self.check_register(m, res.as_ref());
             if let Outcome::Err(k) = outcome {
                 err += 1;
+                self.totals.errors += 1;
+                self.sent[m][t] = None;
                 if matches!(k, ErrKind::Closed | ErrKind::Send) {
                     self.conns[m][t] = None;
                 }
             } else {
                 ok += 1;
+                match op {
+                    Op::RegisterUnchanged => self.totals.unchanged += 1,
+                    _ => self.totals.changed += 1,
+                }
+                self.sent[m][t] = Some(self.dv.counter);
             }
             let at = res
                 .as_ref()
                 .map(|r| r.at)
                 .unwrap_or_else(|_| Instant::now());
-            self.env
-                .shared
-                .hub
-                .record(t, Op::Register, due, at, outcome, example);
+            self.env.shared.hub.record(t, op, due, at, outcome, example);
         }
         if changed {
             // Applied: a second stamp starts the settle time from the reply.
@@ -388,6 +461,8 @@ impl GroupSim {
                 self.dv.counter += 1;
                 self.dv.timestamp = now_ms();
                 self.body = None;
+                self.own_body = true;
+                self.totals.data_changes += 1;
                 let all: Vec<usize> = (0..self.up.len()).collect();
                 self.register_members(&all, Instant::now()).await;
             }
@@ -404,6 +479,7 @@ impl GroupSim {
                 self.shutdown(m, true).await
             }
             GroupCmd::Rejoin(m) if m < self.up.len() && !self.up[m] => {
+                self.totals.rejoins += 1;
                 self.bring_up(m).await;
             }
             _ => {}

@@ -203,7 +203,7 @@ fn charts(r: &RunResult) -> String {
     for o in r
         .ops
         .iter()
-        .filter(|o| o.op == Op::Route || o.op == Op::Register)
+        .filter(|o| matches!(o.op, Op::Route | Op::Register | Op::RegisterUnchanged))
     {
         let pts = |f: fn(&crate::stats::SecPoint) -> u64| -> Vec<(f64, f64)> {
             o.timeline
@@ -236,7 +236,11 @@ fn charts(r: &RunResult) -> String {
         .ops
         .iter()
         .filter(|o| {
-            !o.curve.is_empty() && matches!(o.op, Op::Route | Op::Register | Op::ClusterInfo)
+            !o.curve.is_empty()
+                && matches!(
+                    o.op,
+                    Op::Route | Op::Register | Op::RegisterUnchanged | Op::ClusterInfo
+                )
         })
         .map(|o| Line {
             label: label(r, o.target, o.op.name()),

@@ -12,7 +12,7 @@ pub fn op_table(ops: &[&OpSummary], indent: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{indent}{:<13}{:>11}{:>8}{:>9}{:>11}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "{indent}{:<19}{:>11}{:>10}{:>9}{:>11}{:>9}{:>9}{:>9}{:>9}{:>9}",
         "op", "count", "errors", "transit", "ops/s", "p50", "p90", "p99", "p99.9", "max"
     );
     for o in ops {
@@ -30,7 +30,7 @@ pub fn op_table(ops: &[&OpSummary], indent: &str) -> String {
         };
         let _ = write!(
             s,
-            "{indent}{:<13}{:>11}{:>8}{:>9}{:>11}{:>9}{:>9}{:>9}{:>9}{:>9}",
+            "{indent}{:<19}{:>11}{:>10}{:>9}{:>11}{:>9}{:>9}{:>9}{:>9}{:>9}",
             o.op.name(),
             fmt_count(o.count),
             fmt_count(o.errors),
@@ -89,10 +89,19 @@ pub fn render(r: &RunResult) -> String {
     );
     let _ = writeln!(
         s,
-        "startup: {} registrations ({} errors) in {:.2} s",
+        "startup: {} registrations ({} errors) in {:.2} s, {} register bodies",
         fmt_count(r.startup.registrations),
         fmt_count(r.startup.errors),
-        r.startup.secs
+        r.startup.secs,
+        fmt_count(r.startup.register_bodies)
+    );
+    let g = &r.registrations;
+    let _ = writeln!(
+        s,
+        "registrations (whole run): {} changed, {} unchanged (same bytes), {} errors",
+        fmt_count(g.changed),
+        fmt_count(g.unchanged),
+        fmt_count(g.errors)
     );
     if r.startup.sweep_topics > 0 {
         let served = match r.startup.served_secs {

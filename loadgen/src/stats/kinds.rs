@@ -7,8 +7,13 @@ use serde::Serialize;
 pub enum Op {
     /// GET_ROUTEINFO_BY_TOPIC (105).
     Route,
-    /// REGISTER_BROKER (103).
+    /// REGISTER_BROKER (103) with data the server has not seen from this
+    /// member's connection: the first one, one after a data change or a rejoin.
     Register,
+    /// REGISTER_BROKER (103) repeating, byte for byte, the body (and
+    /// DataVersion) this member last registered on the same connection: the
+    /// periodic re-registration of an idle broker.
+    RegisterUnchanged,
     /// BROKER_HEARTBEAT (904) or QUERY_DATA_VERSION (322).
     Heartbeat,
     /// UNREGISTER_BROKER (104).
@@ -18,9 +23,10 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 5] = [
+    pub const ALL: [Op; 6] = [
         Op::Route,
         Op::Register,
+        Op::RegisterUnchanged,
         Op::Heartbeat,
         Op::Unregister,
         Op::ClusterInfo,
@@ -30,6 +36,7 @@ impl Op {
         match self {
             Op::Route => "route",
             Op::Register => "register",
+            Op::RegisterUnchanged => "register_unchanged",
             Op::Heartbeat => "heartbeat",
             Op::Unregister => "unregister",
             Op::ClusterInfo => "cluster_info",
