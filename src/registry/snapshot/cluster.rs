@@ -18,14 +18,11 @@ use protocol::json::Dialect;
 use crate::registry::tables::{Dirty, Tables};
 use crate::registry::{FastHasher, HashMap};
 
-/// Broker name → its group and its place in brokerAddrTable's iteration order
-/// (shared between snapshots).
-type GroupMap = imbl::GenericHashMap<
-    String,
-    (Arc<BrokerData>, (usize, u64)),
-    FastHasher,
-    imbl::shared_ptr::DefaultSharedPtr,
->;
+/// A group and its place in brokerAddrTable's iteration order (bucket, chain rank).
+type Group = (Arc<BrokerData>, (usize, u64));
+
+/// Broker name → its [`Group`] (shared between snapshots).
+type GroupMap = imbl::GenericHashMap<String, Group, FastHasher, imbl::shared_ptr::DefaultSharedPtr>;
 
 /// Every cluster with its broker names, both in upstream's iteration order.
 type ClusterList = Arc<[(String, Arc<[String]>)]>;
@@ -65,8 +62,7 @@ impl ClusterView {
     }
 
     fn build(&self) -> ClusterTables {
-        let mut groups: Vec<(&String, &(Arc<BrokerData>, (usize, u64)))> =
-            self.groups.iter().collect();
+        let mut groups: Vec<(&String, &Group)> = self.groups.iter().collect();
         groups.sort_unstable_by_key(|(_, (_, key))| *key);
         let info = ClusterInfo {
             broker_addr_table: groups
