@@ -158,7 +158,7 @@ fn a_line_of_millions_of_spaces_is_read_in_linear_time() {
         read_queue_nums: 1,
         write_queue_nums: 1,
         perm: 6,
-        topic_filter_type: "SINGLE_TAG".to_string(),
+        topic_filter_type: "SINGLE_TAG".into(),
         topic_sys_flag: 0,
         order: false,
         attributes: Default::default(),

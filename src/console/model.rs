@@ -105,7 +105,7 @@ impl From<DataVersion> for Version {
 
 /// Clusters, their groups and brokers, each level sorted by name (ids by number).
 pub fn clusters(view: &ServerView<'_>) -> Clusters {
-    let info = &view.snap.cluster.info;
+    let info = &view.snap.cluster.tables().info;
     let mut clusters: Vec<Cluster> = info
         .cluster_addr_table
         .iter()

@@ -42,7 +42,7 @@ fn topic_list_body(list: TopicList) -> Bytes {
 /// 901: the addresses of one broker group, looked up by name only.
 pub fn broker_member_group(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     let name = cmd.ext("brokerName");
-    let bd = name.and_then(|n| snap.cluster.info.broker_addr_table.get(n));
+    let bd = name.and_then(|n| snap.cluster.tables().info.broker_addr_table.get(n));
     let group = BrokerMemberGroup {
         cluster: cmd.ext("clusterName").map(str::to_string),
         broker_name: name.map(str::to_string),
@@ -83,7 +83,13 @@ pub fn topics_by_cluster(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     }
     let cluster = cmd.ext("cluster");
     let members = cluster.and_then(|c| {
-        let (_, names) = snap.cluster.order.clusters.iter().find(|(n, _)| n == c)?;
+        let (_, names) = snap
+            .cluster
+            .tables()
+            .order
+            .clusters
+            .iter()
+            .find(|(n, _)| n == c)?;
         Some((c, names))
     });
     let Some((cluster, members)) = members else {
@@ -123,8 +129,8 @@ pub fn system_topics(snap: &Snapshot) -> Reply {
 }
 
 fn system_topics_body(snap: &Snapshot) -> Bytes {
-    let info = &snap.cluster.info;
-    let order = &snap.cluster.order;
+    let info = &snap.cluster.tables().info;
+    let order = &snap.cluster.tables().order;
     // Added to the list's newKeySet in clusterAddrTable's order; the encoder
     // builds the set's own order from that.
     let mut topics: Vec<String> = Vec::new();

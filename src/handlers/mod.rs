@@ -54,7 +54,7 @@ impl From<Result<WriteOp, Reply>> for Outcome {
 pub fn handle(snap: &Snapshot, cmd: &RemotingCommand, body: Option<Bytes>) -> Outcome {
     match cmd.code {
         rq::GET_ROUTEINFO_BY_TOPIC => route::get_route(snap, cmd).into(),
-        rq::GET_BROKER_CLUSTER_INFO => Reply::with_body(snap.cluster.body.clone()).into(),
+        rq::GET_BROKER_CLUSTER_INFO => Reply::with_body(snap.cluster.tables().body.clone()).into(),
         rq::GET_BROKER_MEMBER_GROUP => lists::broker_member_group(snap, cmd).into(),
         rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => lists::all_topics(snap).into(),
         rq::GET_TOPICS_BY_CLUSTER => lists::topics_by_cluster(snap, cmd).into(),

@@ -200,6 +200,16 @@ impl<S: Transport> Connection<S> {
                 let parsed = match next_request(&mut self.read_buf, self.max_frame) {
                     Ok(Some((cmd, ty, body))) => {
                         decoded = true;
+                        // The frame holds its bytes now: a grown buffer goes back
+                        // before the writer is awaited, so its allocation is freed
+                        // once the body is decoded. In a storm a thousand
+                        // registrations wait on the writer at once, each holding
+                        // a register body's worth of buffer otherwise.
+                        if self.read_grown
+                            && buffers::shrink(&mut self.read_buf, MIN_READ, MIN_READ)
+                        {
+                            self.read_grown = false;
+                        }
                         self.on_frame(cmd, ty, body).await
                     }
                     Ok(None) => break,

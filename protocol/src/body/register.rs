@@ -276,7 +276,7 @@ impl TopicConfig {
         }
         let int = |s: &str| s.parse::<i32>().map_err(|_| bad());
         let topic_filter_type = match parts[4] {
-            t @ ("SINGLE_TAG" | "MULTI_TAG") => t.to_string(),
+            t @ ("SINGLE_TAG" | "MULTI_TAG") => super::registration::filter_type(t),
             _ => return Err(bad()),
         };
         let mut tc = TopicConfig {

@@ -2,6 +2,7 @@
 //! `TopicConfigSerializeWrapper` of brokers before V3_0_11), as read by
 //! [`super::register::RegisterBrokerBody::decode_limited`].
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +11,7 @@ use serde::Deserialize;
 
 use super::error::BodyError;
 use super::lenient::{null_default, string_map};
-use super::registration::{RegisterBrokerBody, TopicConfig};
+use super::registration::{filter_type, RegisterBrokerBody, TopicConfig, SINGLE_TAG};
 use super::route::MappingInfoWire;
 use super::tables::{DataVersion, DataVersionWire};
 
@@ -100,11 +101,13 @@ impl<'de> Deserialize<'de> for TopicTableWire {
                 f.write_str("a topicConfigTable object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut index: HashMap<String, usize> = HashMap::new();
+                // Keys borrowed from the body where it has no escapes: only
+                // the duplicate check reads them.
+                let mut index: HashMap<BodyStr<'de>, usize> = HashMap::new();
                 let mut configs: Vec<TopicConfig> = Vec::new();
                 let cap = TOPIC_CAP.with(|c| c.get());
                 while let Some((key, value)) =
-                    map.next_entry::<String, Option<TopicConfigWire>>()?
+                    map.next_entry::<BodyStr<'de>, Option<TopicConfigWire>>()?
                 {
                     // Java's map could not hold a null value; skip it.
                     let Some(tc) = value else { continue };
@@ -127,6 +130,50 @@ impl<'de> Deserialize<'de> for TopicTableWire {
     }
 }
 
+/// A string of the body, borrowed when it holds no escape.
+#[derive(PartialEq, Eq, Hash)]
+struct BodyStr<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for BodyStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BodyStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                // As `String`'s visitor says it, so errors read as before.
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(BodyStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(BodyStr(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(BodyStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_string(V)
+    }
+}
+
+/// `topicFilterType`: the two Java names become static strings, anything else
+/// is kept as sent (the wire accepts any string here).
+struct FilterTypeWire(Cow<'static, str>);
+
+impl<'de> Deserialize<'de> for FilterTypeWire {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = BodyStr::deserialize(d)?;
+        Ok(FilterTypeWire(match s.0 {
+            Cow::Borrowed(b) => filter_type(b),
+            Cow::Owned(o) => match filter_type(&o) {
+                Cow::Borrowed(b) => Cow::Borrowed(b),
+                Cow::Owned(_) => Cow::Owned(o),
+            },
+        }))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct TopicConfigWire {
@@ -138,7 +185,7 @@ struct TopicConfigWire {
     write_queue_nums: i32,
     #[serde(deserialize_with = "null_default")]
     perm: i32,
-    topic_filter_type: Option<String>,
+    topic_filter_type: Option<FilterTypeWire>,
     #[serde(deserialize_with = "null_default")]
     topic_sys_flag: i32,
     #[serde(deserialize_with = "null_default")]
@@ -156,7 +203,7 @@ impl Default for TopicConfigWire {
             read_queue_nums: d.read_queue_nums,
             write_queue_nums: d.write_queue_nums,
             perm: d.perm,
-            topic_filter_type: Some(d.topic_filter_type),
+            topic_filter_type: Some(FilterTypeWire(d.topic_filter_type)),
             topic_sys_flag: d.topic_sys_flag,
             order: d.order,
             attributes: d.attributes,
@@ -173,7 +220,7 @@ impl From<TopicConfigWire> for TopicConfig {
             perm: w.perm,
             topic_filter_type: w
                 .topic_filter_type
-                .unwrap_or_else(|| "SINGLE_TAG".to_string()),
+                .map_or(Cow::Borrowed(SINGLE_TAG), |f| f.0),
             topic_sys_flag: w.topic_sys_flag,
             order: w.order,
             attributes: w.attributes,

@@ -1,10 +1,25 @@
 //! What a REGISTER_BROKER body carries, as plain data; [`super::register`] reads
 //! and writes its wire forms.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::route::TopicQueueMappingInfo;
 use super::tables::DataVersion;
+
+/// `TopicFilterType.SINGLE_TAG`, the field's default.
+pub const SINGLE_TAG: &str = "SINGLE_TAG";
+/// `TopicFilterType.MULTI_TAG`.
+pub const MULTI_TAG: &str = "MULTI_TAG";
+
+/// A filter type as a static string when it is one of the two Java knows.
+pub fn filter_type(s: &str) -> Cow<'static, str> {
+    match s {
+        SINGLE_TAG => Cow::Borrowed(SINGLE_TAG),
+        MULTI_TAG => Cow::Borrowed(MULTI_TAG),
+        other => Cow::Owned(other.to_string()),
+    }
+}
 
 /// One topic as a broker registers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +29,9 @@ pub struct TopicConfig {
     pub read_queue_nums: i32,
     pub write_queue_nums: i32,
     pub perm: i32,
-    /// "SINGLE_TAG" or "MULTI_TAG".
-    pub topic_filter_type: String,
+    /// "SINGLE_TAG" or "MULTI_TAG" (static: a storm's million topics allocate
+    /// no copy of it).
+    pub topic_filter_type: Cow<'static, str>,
     pub topic_sys_flag: i32,
     pub order: bool,
     pub attributes: BTreeMap<String, String>,
@@ -28,7 +44,7 @@ impl Default for TopicConfig {
             read_queue_nums: 16,
             write_queue_nums: 16,
             perm: 6,
-            topic_filter_type: "SINGLE_TAG".to_string(),
+            topic_filter_type: Cow::Borrowed(SINGLE_TAG),
             topic_sys_flag: 0,
             order: false,
             attributes: BTreeMap::new(),

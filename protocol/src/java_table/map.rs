@@ -173,6 +173,18 @@ where
         }
     }
 
+    /// Where `k` sits in the Java table's iteration order: (bucket, rank in its
+    /// chain). Entries sort by it as [`JavaMap::ordered`] lists them; every key's
+    /// changes when [`JavaMap::insert`] says it re-ranked.
+    pub fn order_key<Q>(&self, k: &Q) -> Option<(usize, u64)>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + JavaHash + ?Sized,
+    {
+        let (_, rank) = self.map.get(k)?;
+        Some((self.chains.bucket(k.java_hash()), *rank))
+    }
+
     /// Entries in the Java table's iteration order.
     pub fn ordered(&self) -> Vec<(&K, &V)> {
         let mut all: Vec<(usize, u64, &K, &V)> = self

@@ -127,7 +127,7 @@ pub struct SnapshotCounts {
 
 impl SnapshotCounts {
     pub fn of(snap: &Snapshot) -> SnapshotCounts {
-        let info = &snap.cluster.info;
+        let info = &snap.cluster.tables().info;
         SnapshotCounts {
             clusters: info.cluster_addr_table.len(),
             broker_groups: info.broker_addr_table.len(),

@@ -178,6 +178,7 @@ impl Registry {
     fn groups(&mut self) -> BTreeMap<String, BTreeMap<i64, String>> {
         let snap = self.snapshot();
         snap.cluster
+            .tables()
             .info
             .broker_addr_table
             .iter()
@@ -187,7 +188,12 @@ impl Registry {
 
     /// Every cluster's broker names, from the cluster view.
     fn clusters(&mut self) -> BTreeMap<String, BTreeSet<String>> {
-        self.snapshot().cluster.info.cluster_addr_table.clone()
+        self.snapshot()
+            .cluster
+            .tables()
+            .info
+            .cluster_addr_table
+            .clone()
     }
 }
 

@@ -1,19 +1,15 @@
 //! Building a snapshot's parts from the tables: a topic's route entry (upstream's
-//! `RouteInfoManager#pickupTopicRouteData`) and the cluster view
-//! (`RouteInfoManager#getAllClusterInfo`).
+//! `RouteInfoManager#pickupTopicRouteData`).
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use once_cell::race::OnceBox;
-use protocol::body::{BrokerData, ClusterInfo, ClusterOrder, QueueData};
+use protocol::body::{BrokerData, QueueData};
 use protocol::java_table::{
     java_bucket, java_hash_order_in, java_long_hash, java_string_hash, JavaTable,
 };
-use protocol::json::Dialect;
 
 use super::route::{BrokerFragments, FragmentCache, Route, RouteEntry, RouteExtras};
-use super::ClusterView;
 use crate::config::Config;
 use crate::kv::{KvNamespaces, ORDER_TOPIC_CONFIG};
 use crate::registry::tables::Tables;
@@ -197,34 +193,4 @@ pub(super) fn build_route_entry(
         chain_rank,
         name_hash,
     })
-}
-
-/// The cluster view: every broker group and cluster, and the 106 body.
-pub(super) fn build_cluster_view(t: &Tables) -> ClusterView {
-    let brokers = t.brokers();
-    let clusters = t.clusters();
-    let info = ClusterInfo {
-        broker_addr_table: brokers
-            .iter()
-            .map(|(k, v)| ((*k).clone(), (*v).clone()))
-            .collect(),
-        cluster_addr_table: clusters
-            .iter()
-            .map(|(c, names)| ((*c).clone(), names.iter().map(|n| (*n).clone()).collect()))
-            .collect(),
-    };
-    let order = ClusterOrder {
-        brokers: brokers.into_iter().map(|(k, _)| k.clone()).collect(),
-        clusters: clusters
-            .into_iter()
-            .map(|(c, names)| (c.clone(), names.into_iter().cloned().collect()))
-            .collect(),
-    };
-    let mut body = Vec::with_capacity(256);
-    info.encode_in(&order, Dialect::Legacy, &mut body);
-    ClusterView {
-        info,
-        order,
-        body: Bytes::from(body),
-    }
 }

@@ -12,18 +12,17 @@
 //! no JSON at all, and topics nobody looks up cost no body memory.
 //!
 //! - `route`: a topic's entry and the broker fragments its body is spliced from;
-//! - `build`: those entries and the cluster view, built from the tables.
+//! - `build`: those entries, built from the tables;
+//! - `cluster`: the cluster view, kept per changed group, built on first read.
 
 mod build;
+mod cluster;
 pub mod live;
 mod route;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-
-use bytes::Bytes;
-use protocol::body::{ClusterInfo, ClusterOrder};
 
 use super::list_cache::ListCache;
 use super::reregister::RegisterHints;
@@ -32,8 +31,11 @@ use super::{FastHasher, HashSet};
 use crate::config::Config;
 use crate::kv::KvNamespaces;
 
-use build::{build_cluster_view, build_route_entry};
+use build::build_route_entry;
+use cluster::ClusterParts;
 use route::FragmentCache;
+
+pub use cluster::{ClusterTables, ClusterView};
 
 pub use live::{LiveBoard, LiveInfo, LiveView};
 pub use route::RouteEntry;
@@ -44,16 +46,6 @@ const YIELD_EVERY: usize = 64;
 /// Topic → route, shared between snapshots (a persistent HAMT).
 pub type RouteMap =
     imbl::GenericHashMap<Arc<str>, Arc<RouteEntry>, FastHasher, imbl::shared_ptr::DefaultSharedPtr>;
-
-/// Brokers and clusters, for 106, 224, 304 and 901.
-#[derive(Debug, Default)]
-pub struct ClusterView {
-    pub info: ClusterInfo,
-    /// The iteration orders of upstream's brokerAddrTable and clusterAddrTable.
-    pub order: ClusterOrder,
-    /// The 106 body (always the legacy dialect).
-    pub body: Bytes,
-}
 
 /// Everything a read needs, frozen at one point of the writer's history.
 pub struct Snapshot {
@@ -104,6 +96,7 @@ impl Snapshot {
 pub struct SnapshotBuilder {
     routes: RouteMap,
     frags: FragmentCache,
+    cluster_parts: ClusterParts,
     cluster: Arc<ClusterView>,
     kv: Arc<KvNamespaces>,
     config: Arc<Config>,
@@ -121,7 +114,8 @@ impl SnapshotBuilder {
         SnapshotBuilder {
             routes: RouteMap::default(),
             frags: FragmentCache::default(),
-            cluster: Arc::new(build_cluster_view(&Tables::default())),
+            cluster_parts: ClusterParts::default(),
+            cluster: Arc::default(),
             kv,
             config,
             started,
@@ -207,7 +201,7 @@ impl SnapshotBuilder {
             self.kv = Arc::new(kv.clone());
         }
         if dirty.brokers {
-            self.frags.refresh(tables);
+            self.frags.refresh(&dirty.broker_names);
         }
         self.last_replaced = dirty.topics.len();
         if dirty.topic_ranks {
@@ -228,7 +222,7 @@ impl SnapshotBuilder {
             }
         }
         if dirty.brokers {
-            self.cluster = Arc::new(build_cluster_view(tables));
+            self.cluster = Arc::new(self.cluster_parts.refresh(tables, &dirty));
         }
         self.snapshot()
     }

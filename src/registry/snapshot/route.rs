@@ -9,8 +9,7 @@ use protocol::body::{write_route_json, BrokerData, QueueData, RouteRest, TopicQu
 use protocol::java_table::{java_string_hash, order_str_keys, JavaTable};
 use protocol::json::{Dialect, JsonOut};
 
-use crate::registry::tables::Tables;
-use crate::registry::HashMap;
+use crate::registry::{HashMap, HashSet};
 
 /// One topic as readers see it.
 ///
@@ -121,10 +120,12 @@ pub(super) struct FragmentCache {
 }
 
 impl FragmentCache {
-    /// Drops fragments whose BrokerData no longer matches the tables.
-    pub(super) fn refresh(&mut self, t: &Tables) {
-        self.by_name
-            .retain(|name, f| t.broker(name).is_some_and(|b| *b == f.data));
+    /// Drops the fragments of the groups the tables marked changed (every
+    /// change to a BrokerData marks its name), so they are encoded anew.
+    pub(super) fn refresh(&mut self, changed: &HashSet<String>) {
+        for name in changed {
+            self.by_name.remove(name);
+        }
     }
 
     /// The fragments of `bd` (valid after [`Self::refresh`] for this publish).

@@ -9,9 +9,10 @@ use super::*;
 use crate::kv::ORDER_TOPIC_CONFIG;
 use crate::registry::tables::{Registration, TableSettings};
 use crate::registry::ConnId;
+use bytes::Bytes;
 use futures_lite::future::block_on;
 use protocol::body::{write_route_json, QueueData, RouteRest};
-use protocol::body::{BrokerData, TopicQueueMappingInfo};
+use protocol::body::{BrokerData, ClusterInfo, ClusterOrder, TopicQueueMappingInfo};
 use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
 use protocol::java_table::{java_hash_order_in, java_string_hash};
 use protocol::json::{Dialect, JsonOut};
@@ -188,7 +189,109 @@ fn check_all(t: &Tables, snap: &Snapshot, cfg: &Config, kv: &KvNamespaces) -> us
         }
     }
     assert_eq!(snap.routes.len(), t.topic_count());
+    check_cluster(t, snap);
     checked
+}
+
+/// The cluster view, kept per changed group, must equal one built whole from
+/// the tables (as every publish built it before), body bytes included.
+fn check_cluster(t: &Tables, snap: &Snapshot) {
+    let brokers = t.brokers();
+    let clusters = t.clusters();
+    let info = ClusterInfo {
+        broker_addr_table: brokers
+            .iter()
+            .map(|(k, v)| ((*k).clone(), (*v).clone()))
+            .collect(),
+        cluster_addr_table: clusters
+            .iter()
+            .map(|(c, names)| ((*c).clone(), names.iter().map(|n| (*n).clone()).collect()))
+            .collect(),
+    };
+    let order = ClusterOrder {
+        brokers: brokers.into_iter().map(|(k, _)| k.clone()).collect(),
+        clusters: clusters
+            .into_iter()
+            .map(|(c, names)| (c.clone(), names.into_iter().cloned().collect()))
+            .collect(),
+    };
+    let mut body = Vec::new();
+    info.encode_in(&order, Dialect::Legacy, &mut body);
+    let view = snap.cluster.tables();
+    assert_eq!(view.info, info);
+    assert_eq!(view.order, order);
+    assert_eq!(
+        String::from_utf8_lossy(&view.body),
+        String::from_utf8_lossy(&body)
+    );
+}
+
+/// Hundreds of groups (brokerAddrTable resizes at 192 and 384), some leaving
+/// and whole clusters emptied, published every few changes: the view kept per
+/// changed group stays the one built whole.
+#[test]
+fn cluster_view_follows_groups_through_resizes_and_departures() {
+    let cfg = Config::default();
+    let kv = KvNamespaces::new();
+    let now = Instant::now();
+    let mut t = Tables::default();
+    let mut b = SnapshotBuilder::new(Arc::new(cfg.clone()), Arc::new(kv.clone()), now);
+    let settings = TableSettings::default();
+    let topics = |i: usize| vec![(format!("T{}", i % 7), 6), (name(i), 6)];
+    for i in 0..420usize {
+        let cluster = format!("c{}", i % 9);
+        let r = reg(
+            &cluster,
+            i,
+            0,
+            &format!("10.{}.{}.1:10911", i / 250, i % 250),
+            &topics(i),
+            1,
+        );
+        assert!(t
+            .register_broker(&r, ConnId(i as u64), now, settings)
+            .is_some());
+        if i % 2 == 1 {
+            let slave = reg(
+                &cluster,
+                i,
+                1,
+                &format!("10.{}.{}.2:10911", 8 + i / 250, i % 250),
+                &topics(i),
+                1,
+            );
+            t.register_broker(&slave, ConnId(1000 + i as u64), now, settings);
+        }
+        if i % 37 == 36 {
+            for j in (i - 30..i).step_by(7) {
+                let addr = format!("10.{}.{}.1:10911", j / 250, j % 250);
+                t.unregister_broker(&format!("c{}", j % 9), &addr, &name(j), 0);
+            }
+        }
+        if i % 13 == 0 || i > 380 {
+            let snap = block_on(b.publish(&mut t, &cfg, &kv));
+            check_cluster(&t, &snap);
+        }
+    }
+    // Cluster c3 empties: it leaves the view.
+    for i in (3..420usize).step_by(9) {
+        let addr = format!("10.{}.{}.1:10911", i / 250, i % 250);
+        t.unregister_broker("c3", &addr, &name(i), 0);
+        t.unregister_broker(
+            "c3",
+            &format!("10.{}.{}.2:10911", 8 + i / 250, i % 250),
+            &name(i),
+            1,
+        );
+    }
+    let snap = block_on(b.publish(&mut t, &cfg, &kv));
+    check_all(&t, &snap, &cfg, &kv);
+    assert!(!snap
+        .cluster
+        .tables()
+        .info
+        .cluster_addr_table
+        .contains_key("c3"));
 }
 
 #[test]

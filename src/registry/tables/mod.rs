@@ -63,6 +63,14 @@ pub struct Dirty {
     pub topic_ranks: bool,
     /// Broker or cluster membership changed: rebuild cluster views.
     pub brokers: bool,
+    /// The broker groups whose BrokerData changed, came or went: only their
+    /// fragments and cluster-view entries are re-read, so a publish in a storm
+    /// costs what changed, not the estate.
+    pub broker_names: HashSet<String>,
+    /// The clusters whose broker-name set changed, came or went.
+    pub cluster_names: HashSet<String>,
+    /// brokerAddrTable re-ranked (a resize): every group's place in its order moved.
+    pub broker_order: bool,
     /// The KV table changed: republish it.
     pub kv: bool,
     /// Config changed: republish it (and every route, since acting-master and
@@ -246,6 +254,27 @@ impl Tables {
     /// Every broker group in the iteration order of upstream's brokerAddrTable.
     pub fn brokers(&self) -> Vec<(&String, &BrokerData)> {
         self.broker_addr.ordered()
+    }
+
+    /// Where a group sits in brokerAddrTable's iteration order (see
+    /// [`JavaMap::order_key`]).
+    pub fn broker_order_key(&self, broker_name: &str) -> Option<(usize, u64)> {
+        self.broker_addr.order_key(broker_name)
+    }
+
+    /// Every cluster name in the iteration order of upstream's clusterAddrTable.
+    pub fn cluster_names(&self) -> Vec<&String> {
+        self.cluster_addr
+            .ordered()
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect()
+    }
+
+    /// One cluster's broker names in its HashSet's iteration order.
+    pub fn cluster_members(&self, cluster: &str) -> Option<Vec<&String>> {
+        let names = self.cluster_addr.get(cluster)?;
+        Some(names.ordered().into_iter().map(|(n, _)| n).collect())
     }
 
     /// Every cluster and its broker names, both in the iteration order of
@@ -457,9 +486,25 @@ impl Tables {
 
     /// A broker's data changed: every route that embeds it must be re-encoded.
     fn broker_changed(&mut self, broker_name: &str) {
-        self.dirty.brokers = true;
+        self.group_changed(broker_name);
         if let Some(topics) = self.broker_topics.get(broker_name) {
             self.dirty.topics.extend(topics.iter().cloned());
+        }
+    }
+
+    /// A group's BrokerData changed, came or went (its routes aside).
+    fn group_changed(&mut self, broker_name: &str) {
+        self.dirty.brokers = true;
+        if !self.dirty.broker_names.contains(broker_name) {
+            self.dirty.broker_names.insert(broker_name.to_string());
+        }
+    }
+
+    /// A cluster's broker-name set changed, came or went.
+    fn cluster_changed(&mut self, cluster: &str) {
+        self.dirty.brokers = true;
+        if !self.dirty.cluster_names.contains(cluster) {
+            self.dirty.cluster_names.insert(cluster.to_string());
         }
     }
 

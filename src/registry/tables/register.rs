@@ -148,7 +148,7 @@ impl Tables {
             .cluster_addr
             .get_or_insert_with(reg.cluster.clone(), NameSet::default);
         if names.insert(reg.name.clone(), ()).0.is_none() {
-            self.dirty.brokers = true;
+            self.cluster_changed(&reg.cluster);
         }
     }
 
@@ -158,7 +158,7 @@ impl Tables {
         if self.broker_addr.contains_key(&reg.name) {
             return false;
         }
-        self.broker_addr.insert(
+        let (_, reranked) = self.broker_addr.insert(
             reg.name.clone(),
             BrokerData {
                 cluster: reg.cluster.clone(),
@@ -169,7 +169,8 @@ impl Tables {
                 addr_order: Vec::new(),
             },
         );
-        self.dirty.brokers = true;
+        self.dirty.broker_order |= reranked;
+        self.group_changed(&reg.name);
         true
     }
 

@@ -62,7 +62,7 @@ impl Tables {
             }
         }
         if removed {
-            self.dirty.brokers = true;
+            self.cluster_changed(cluster);
             if let Some(names) = self.cluster_addr.get_mut(cluster) {
                 names.remove(broker_name);
                 if names.is_empty() {
