@@ -315,6 +315,29 @@ impl Tables {
         self.interned.len()
     }
 
+    /// Drops the tables part by part, calling `after(part)` once each is gone: a
+    /// heap profiler (`examples/mem_profile.rs`) reads its live-byte counter
+    /// there, so each part's bytes are measured, not estimated. The topic table
+    /// goes before the interned broker names it shares.
+    #[doc(hidden)]
+    pub fn dismantle(self, mut after: impl FnMut(&'static str)) {
+        let Tables {
+            topic_queue,
+            broker_topics,
+            interned,
+            dirty,
+            ..
+        } = self;
+        drop(dirty);
+        after("dirty set");
+        drop(broker_topics);
+        after("reverse index broker_topics");
+        drop(topic_queue);
+        after("writer topic table (keys, TopicQueues, slots)");
+        drop(interned);
+        after("interned broker names");
+    }
+
     // ----- small helpers that keep the reverse index and dirty set honest -----
 
     fn put_queue(&mut self, topic: &str, qd: QueueData) {
