@@ -237,10 +237,10 @@ fn main() {
 
     // Snapshot: the builder's parts first (its route map is shared with `snap`).
     let routes = std::mem::take(&mut snap.routes);
-    let mut m = mark();
+    let m = mark();
     drop(snap);
     drop(builder);
-    m = row(
+    row(
         "snapshot: everything but the route map (cluster view, fragments, ...)",
         m,
         topics,
@@ -249,12 +249,12 @@ fn main() {
     // alone; then the entries and keys themselves (`clear` keeps the vectors).
     let (mut keys, mut values): (Vec<_>, Vec<_>) =
         routes.iter().map(|(k, v)| (k.clone(), v.clone())).unzip();
-    m = mark();
+    let mut m = mark();
     drop(routes);
     m = row("snapshot: route map HAMT nodes", m, topics);
     values.clear();
     m = row(
-        "snapshot: route entries (RouteEntry, Route, queue_datas, brokers)",
+        "snapshot: route entries (RouteEntry and what it alone holds)",
         m,
         topics,
     );
