@@ -195,18 +195,26 @@ fn main() {
     let started = Instant::now();
     let fill = mark();
     PEAK.store(fill.chunks.max(0) as usize, Relaxed);
+    // MEM_SLICE=N: put each body's topics N at a time with a publish after each
+    // slice, as a busy writer does (its batches end mid-body); default: whole bodies.
+    let slice: usize = std::env::var("MEM_SLICE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(TOPICS_PER_BROKER);
     for g in 0..groups {
         let reg = registration(g, body(g, 1, prefix));
-        tables.register_broker(
-            &reg,
-            ConnId(g as u64),
-            Instant::now(),
-            TableSettings::default(),
-        );
+        let settings = TableSettings::default();
+        let (_, puts) = tables
+            .register_broker_except_topics(&reg, ConnId(g as u64), Instant::now(), settings)
+            .expect("registered");
+        for chunk in reg.body.topic_configs.chunks(slice) {
+            if let Some(puts) = &puts {
+                tables.put_topics(&reg, puts, chunk);
+            }
+            // The old snapshot goes once the new one is swapped in.
+            snap = block_on(builder.publish(&mut tables, &config, &kv));
+        }
         drop(reg);
-        let next = block_on(builder.publish(&mut tables, &config, &kv));
-        // The old snapshot goes once the new one is swapped in.
-        snap = next;
     }
     let filled = mark();
     let peak = PEAK.load(Relaxed);
