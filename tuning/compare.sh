@@ -396,7 +396,9 @@ step_memory() {
                 --set topics.count="$t" --set topics.groups_per_topic=1 --set topics.system_topics=false \
                 --set 'topics.queues=[8]' --set brokers.startup_concurrency=16 --set clients.mode=off \
                 --set sweep=brokers --set 'brokers.request_timeout="60s"'
-            echo "$idle $(awk '/VmRSS/{print $2}' "/proc/$SRV_PID/status" 2>/dev/null)" >"$RESULTS/mem-$s-$t.rss"
+            # idle VmRSS, VmRSS once loaded, VmHWM (the peak over the whole run), KiB
+            echo "$idle $(awk '/VmRSS/{r=$2} /VmHWM/{h=$2} END{print r, h}' "/proc/$SRV_PID/status" 2>/dev/null)" \
+                >"$RESULTS/mem-$s-$t.rss"
             stop "$SRV_PID"
         done
     done
@@ -530,27 +532,29 @@ for f in glob.glob(os.path.join(res, "mem-*-*.json")):
     r = load(f)
     if not m or not r: continue
     st = r.get("startup", {})
-    rss_idle = None
+    rss_idle = rss_end = hwm = None
     try:
-        rss_idle = int(open(f[:-5] + ".rss").read().split()[0]) / 1024
+        kib = [int(x) / 1024 for x in open(f[:-5] + ".rss").read().split()]
+        rss_idle, rss_end, hwm = (kib + [None, None, None])[:3]
     except Exception: pass
     mem[(m.group(1), int(m.group(2)))] = {
         "peak": ((r.get("servers") or [None])[0] or {}).get("rss_mib_peak"), "idle": rss_idle,
-        "reg": st.get("secs"), "served": st.get("served_secs"), "unserved": st.get("sweep_unserved", 0),
+        "end": rss_end, "hwm": hwm, "reg": st.get("secs"), "served": st.get("served_secs"), "unserved": st.get("sweep_unserved", 0),
         "errors": st.get("errors", 0)}
 if mem:
     print("## (d) memory — RSS with the topics registered (10,000 topics per broker)\n")
-    print("| server | topics | RSS MiB, tables loaded (peak in window) | RSS MiB at start (empty) | until every broker's routes served | unserved | this ÷ ours (RSS) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| server | topics | RSS MiB, tables loaded (peak in window) | VmRSS MiB at the end | VmHWM MiB (peak of the run) | RSS MiB at start (empty) | until every broker's routes served | unserved | this ÷ ours (RSS) | this ÷ ours (VmHWM) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for t in sorted({t for _, t in mem}):
         for s in ORDER:
             m = mem.get((s, t))
             if not m: continue
             o = mem.get(("ours", t), {})
             served = "-" if m["served"] is None else "%.1f s" % m["served"]
-            print(f"| {NAMES[s]} | {t:,} | {m['peak'] or 0:.0f} | {m['idle'] or 0:.0f} | "
-                  f"{served} | {m['unserved']} | "
-                  f"{'-' if s == 'ours' else ratio(m['peak'], o.get('peak'))} |")
+            print(f"| {NAMES[s]} | {t:,} | {m['peak'] or 0:.0f} | {m['end'] or 0:.0f} | {m['hwm'] or 0:.0f} | "
+                  f"{m['idle'] or 0:.0f} | {served} | {m['unserved']} | "
+                  f"{'-' if s == 'ours' else ratio(m['peak'], o.get('peak'))} | "
+                  f"{'-' if s == 'ours' else ratio(m['hwm'], o.get('hwm'))} |")
     print()
     summary["memory"] = {f"{s}-{t}": v for (s, t), v in mem.items()}
 

@@ -41,7 +41,7 @@ pub struct ServerView<'a> {
 /// `Arc` clones of the map's keys: cloning those would write the reference
 /// counts beside the key bytes every lookup compares, from another core.
 pub fn sorted_topics(snap: &Snapshot) -> Vec<Box<str>> {
-    let mut names: Vec<Box<str>> = snap.routes.keys().map(|k| Box::from(&**k)).collect();
+    let mut names: Vec<Box<str>> = snap.routes.iter().map(|(k, _)| Box::from(&**k)).collect();
     names.sort_unstable();
     names
 }
@@ -221,7 +221,7 @@ fn topic_row(view: &ServerView<'_>, name: &str) -> TopicRow {
         .snap
         .routes
         .get(name)
-        .map(|e| &e.queue_datas[..])
+        .map(|e| e.queue_datas())
         .unwrap_or_default();
     TopicRow {
         name: name.to_string(),
@@ -272,7 +272,7 @@ pub fn topic_route(view: &ServerView<'_>, topic: &str) -> Option<TopicRoute> {
     let legacy = entry.body(Dialect::Legacy)?;
     Some(TopicRoute {
         topic: topic.to_string(),
-        queue_datas: entry.queue_datas.iter().map(Queue::from).collect(),
+        queue_datas: entry.queue_datas().iter().map(Queue::from).collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
         legacy_body: String::from_utf8_lossy(&legacy).into_owned(),
     })

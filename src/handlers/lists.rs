@@ -110,7 +110,7 @@ fn cluster_topics_body(snap: &Snapshot, brokers: Vec<&str>) -> Bytes {
         let mut seen: HashSet<&str> = HashSet::new();
         for b in &brokers {
             for (t, e) in &table {
-                if e.queue_datas.iter().any(|q| q.broker_name == *b) && seen.insert(t) {
+                if e.queues.iter().any(|q| q.broker_name() == *b) && seen.insert(t) {
                     topics.push(t.to_string());
                 }
             }
@@ -182,11 +182,7 @@ fn unit_topics_body(snap: &Snapshot, which: usize) -> Bytes {
         snap.routes
             .iter()
             .map(|(t, e)| (&**t, &**e))
-            .filter(|(_, e)| {
-                e.queue_datas
-                    .first()
-                    .is_some_and(|q| wanted(q.topic_sys_flag))
-            }),
+            .filter(|(_, e)| e.queues.first().is_some_and(|q| wanted(q.topic_sys_flag()))),
     ));
     topic_list_body(TopicList {
         broker_addr: None,

@@ -1,5 +1,6 @@
-//! One topic's queue list as the writer's tables keep it: a compact, sorted slot
-//! per broker with the broker name interned (shared by every topic of that broker).
+//! One topic's queue list as the writer's tables keep it and snapshots share it: a
+//! compact slot per broker, in upstream's iteration order, with the broker name
+//! interned (shared by every topic of that broker).
 
 use std::sync::Arc;
 
@@ -8,22 +9,25 @@ use protocol::java_table::{java_bucket, java_string_hash};
 
 use super::HashSet;
 
-/// One topic's QueueData, by broker name, plus the topic's rank in its chain of
-/// upstream's topicQueueTable.
+/// One topic's QueueData, one slot per broker, plus the topic's rank in its chain
+/// of upstream's topicQueueTable.
 ///
-/// A short Vec sorted by broker name (so lookups binary-search): most topics live
-/// on a handful of brokers, and a BTreeMap's first node alone costs about 700
-/// bytes, which at a million topics was most of the tables. Upstream keeps them in
-/// a `new HashMap<>()` per topic (`RouteInfoManager#createAndUpdateQueueData`),
-/// whose iteration order routes show: each slot carries its rank in its bucket's
-/// chain, and the table's size (never shrinking) is kept as its log2.
-#[derive(Debug, Default, Clone)]
+/// Upstream keeps them in a `new HashMap<>()` per topic
+/// (`RouteInfoManager#createAndUpdateQueueData`), whose iteration order routes
+/// show. The slots are kept in that order: by bucket, each bucket's chain by
+/// rank (a new broker goes to the tail of its chain; the table's size, never
+/// shrinking, is kept as its log2). So publishing takes the slots as they are,
+/// without a sort or a copy: the snapshot's entry shares this `Arc` (the writer
+/// copies it on its next change, `Arc::make_mut`), and a topic's queue list
+/// exists once. A lookup by name is a binary search for the name's bucket, then
+/// a walk of its chain (mostly one slot).
+#[derive(Debug, Clone)]
 pub struct TopicQueues {
     /// The topic's rank in its chain of upstream's topicQueueTable (a
     /// ConcurrentHashMap; see `Tables::put_queue`), rewritten when that table
     /// resizes; the topic-list codes show it.
     pub chain_rank: u64,
-    queues: Vec<QueueSlot>,
+    slots: Arc<[QueueSlot]>,
     /// The rank the next new broker of this topic gets (appended to its chain).
     next_rank: u32,
     /// log2 of the per-topic HashMap's bucket count (0 read as 16).
@@ -31,10 +35,12 @@ pub struct TopicQueues {
 }
 
 /// A QueueData whose broker name is interned: one allocation per broker, not
-/// per (topic, broker), and the names a search compares stay in cache.
+/// per (topic, broker).
 #[derive(Debug, Clone)]
-struct QueueSlot {
+pub struct QueueSlot {
     broker: Arc<str>,
+    /// Java `hashCode` of the broker name (its bucket in the per-topic map).
+    hash: i32,
     /// Place in the per-topic HashMap's bucket chain (lower first).
     rank: u32,
     perm: i32,
@@ -44,7 +50,19 @@ struct QueueSlot {
 }
 
 impl QueueSlot {
-    fn to_queue_data(&self) -> QueueData {
+    pub fn broker_name(&self) -> &str {
+        &self.broker
+    }
+
+    pub fn perm(&self) -> i32 {
+        self.perm
+    }
+
+    pub fn topic_sys_flag(&self) -> i32 {
+        self.topic_sys_flag
+    }
+
+    pub fn to_queue_data(&self) -> QueueData {
         QueueData {
             broker_name: self.broker.to_string(),
             perm: self.perm,
@@ -54,28 +72,23 @@ impl QueueSlot {
         }
     }
 
-    /// Takes the numbers of `qd` (same broker); says whether any changed.
-    fn update(&mut self, qd: &QueueData) -> bool {
-        let new = (
-            qd.perm,
-            qd.read_queue_nums,
-            qd.topic_sys_flag,
-            qd.write_queue_nums,
-        );
-        let old = (
-            self.perm,
-            self.read_queue_nums,
-            self.topic_sys_flag,
-            self.write_queue_nums,
-        );
+    fn numbers(&self) -> (i32, i32, i32, i32) {
         (
             self.perm,
             self.read_queue_nums,
             self.topic_sys_flag,
             self.write_queue_nums,
-        ) = new;
-        new != old
+        )
     }
+}
+
+fn numbers_of(qd: &QueueData) -> (i32, i32, i32, i32) {
+    (
+        qd.perm,
+        qd.read_queue_nums,
+        qd.topic_sys_flag,
+        qd.write_queue_nums,
+    )
 }
 
 impl TopicQueues {
@@ -83,7 +96,7 @@ impl TopicQueues {
     pub(super) fn new(chain_rank: u64) -> TopicQueues {
         TopicQueues {
             chain_rank,
-            queues: Vec::with_capacity(1),
+            slots: Arc::new([]),
             next_rank: 0,
             cap_log2: 4,
         }
@@ -93,6 +106,10 @@ impl TopicQueues {
     /// it holds more than 3/4 of it; tables never shrink).
     fn capacity(&self) -> usize {
         1usize << self.cap_log2.max(4)
+    }
+
+    fn bucket(&self, hash: i32) -> usize {
+        java_bucket(hash, self.capacity())
     }
 
     /// A new broker goes to the tail of its chain: its rank.
@@ -107,105 +124,139 @@ impl TopicQueues {
 
     /// Renumbers ranks 0.. keeping their order (only after 4 billion re-adds).
     fn compact_ranks(&mut self) {
-        let mut order: Vec<usize> = (0..self.queues.len()).collect();
-        order.sort_unstable_by_key(|&i| self.queues[i].rank);
+        let mut slots = self.slots.to_vec();
+        let mut order: Vec<usize> = (0..slots.len()).collect();
+        order.sort_unstable_by_key(|&i| slots[i].rank);
         for (rank, i) in order.into_iter().enumerate() {
-            self.queues[i].rank = rank as u32;
+            slots[i].rank = rank as u32;
         }
-        self.next_rank = self.queues.len() as u32;
+        self.slots = slots.into();
+        self.next_rank = self.slots.len() as u32;
     }
 
     /// Sets one broker's QueueData; a new broker's name is taken from `interned`
     /// (added there on first sight).
     pub(super) fn put(&mut self, qd: &QueueData, interned: &mut HashSet<Arc<str>>) -> Put {
-        match self.find(&qd.broker_name) {
-            Ok(i) if self.queues[i].update(qd) => Put::Changed,
-            Ok(_) => Put::Same,
+        let hash = java_string_hash(&qd.broker_name);
+        match self.find_hashed(&qd.broker_name, hash) {
+            Ok(i) if self.slots[i].numbers() == numbers_of(qd) => Put::Same,
+            Ok(i) => {
+                // Copies the list only while a snapshot still shares it.
+                let slot = &mut Arc::make_mut(&mut self.slots)[i];
+                (
+                    slot.perm,
+                    slot.read_queue_nums,
+                    slot.topic_sys_flag,
+                    slot.write_queue_nums,
+                ) = numbers_of(qd);
+                Put::Changed
+            }
             Err(i) => {
                 let slot = QueueSlot {
                     broker: intern(interned, &qd.broker_name),
+                    hash,
                     rank: self.next_rank(),
                     perm: qd.perm,
                     read_queue_nums: qd.read_queue_nums,
                     topic_sys_flag: qd.topic_sys_flag,
                     write_queue_nums: qd.write_queue_nums,
                 };
-                self.queues.insert(i, slot);
+                let old = &self.slots;
+                self.slots = old[..i]
+                    .iter()
+                    .cloned()
+                    .chain(std::iter::once(slot))
+                    .chain(old[i..].iter().cloned())
+                    .collect();
                 // HashMap#putVal: `++size > threshold` doubles the table.
-                while self.queues.len() > self.capacity() * 3 / 4 && self.cap_log2 < 30 {
+                let cap_before = self.cap_log2;
+                while self.slots.len() > self.capacity() * 3 / 4 && self.cap_log2 < 30 {
                     self.cap_log2 = self.cap_log2.max(4) + 1;
+                }
+                if self.cap_log2 != cap_before {
+                    self.reorder();
                 }
                 Put::NewBroker
             }
         }
     }
 
-    fn find(&self, broker_name: &str) -> Result<usize, usize> {
-        self.queues
-            .binary_search_by(|q| q.broker.as_ref().cmp(broker_name))
+    /// The table doubled: slots move to their buckets in the new table, each
+    /// chain keeping its rank order (`HashMap#resize` splits chains in order).
+    fn reorder(&mut self) {
+        let cap = self.capacity();
+        let mut slots = self.slots.to_vec();
+        slots.sort_unstable_by_key(|q| (java_bucket(q.hash, cap), q.rank));
+        self.slots = slots.into();
+    }
+
+    /// The slot of `broker_name`, or where a new one goes (the tail of its
+    /// bucket's chain).
+    fn find_hashed(&self, broker_name: &str, hash: i32) -> Result<usize, usize> {
+        let bucket = self.bucket(hash);
+        let first = self.slots.partition_point(|q| self.bucket(q.hash) < bucket);
+        let mut i = first;
+        while i < self.slots.len() && self.bucket(self.slots[i].hash) == bucket {
+            if &*self.slots[i].broker == broker_name {
+                return Ok(i);
+            }
+            i += 1;
+        }
+        Err(i)
+    }
+
+    fn find(&self, broker_name: &str) -> Option<usize> {
+        self.find_hashed(broker_name, java_string_hash(broker_name))
+            .ok()
     }
 
     pub fn get(&self, broker_name: &str) -> Option<QueueData> {
         self.find(broker_name)
-            .ok()
-            .map(|i| self.queues[i].to_queue_data())
+            .map(|i| self.slots[i].to_queue_data())
     }
 
     pub fn contains_key(&self, broker_name: &str) -> bool {
-        self.find(broker_name).is_ok()
-    }
-
-    /// Broker names in ascending order.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.queues.iter().map(|q| q.broker.as_ref())
-    }
-
-    /// The slots in the iteration order of upstream's per-topic HashMap: by
-    /// bucket, each bucket's chain in insertion order.
-    fn java_ordered(&self) -> Vec<&QueueSlot> {
-        let cap = self.capacity();
-        let mut slots: Vec<(usize, u32, &QueueSlot)> = self
-            .queues
-            .iter()
-            .map(|q| (java_bucket(java_string_hash(&q.broker), cap), q.rank, q))
-            .collect();
-        slots.sort_unstable_by_key(|(b, r, _)| (*b, *r));
-        slots.into_iter().map(|(_, _, q)| q).collect()
+        self.find(broker_name).is_some()
     }
 
     /// Broker names in upstream's iteration order (`queueDataMap.keySet()`).
-    #[cfg(test)]
-    pub fn java_keys(&self) -> Vec<&str> {
-        self.java_ordered()
-            .into_iter()
-            .map(|q| q.broker.as_ref())
-            .collect()
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.slots.iter().map(|q| q.broker.as_ref())
     }
 
-    /// The QueueData in upstream's iteration order (`queueDataMap.values()`;
-    /// `keySet()` walks the same order, so their broker names are its keys).
+    /// Broker names in upstream's iteration order.
+    #[cfg(test)]
+    pub fn java_keys(&self) -> Vec<&str> {
+        self.keys().collect()
+    }
+
+    /// The slots in upstream's iteration order (`queueDataMap.values()`;
+    /// `keySet()` walks the same order), shared, not copied.
+    pub fn java_slots(&self) -> Arc<[QueueSlot]> {
+        self.slots.clone()
+    }
+
+    /// The QueueData in upstream's iteration order.
     pub fn java_queue_datas(&self) -> Vec<QueueData> {
-        self.java_ordered()
-            .into_iter()
-            .map(QueueSlot::to_queue_data)
-            .collect()
+        self.slots.iter().map(QueueSlot::to_queue_data).collect()
     }
 
     pub fn len(&self) -> usize {
-        self.queues.len()
+        self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.queues.is_empty()
+        self.slots.is_empty()
     }
 
     /// Removes a broker's queues; says whether it had any.
     pub(super) fn remove(&mut self, broker_name: &str) -> bool {
-        let Ok(i) = self.find(broker_name) else {
+        let Some(i) = self.find(broker_name) else {
             return false;
         };
         // An emptied list is dropped whole by the caller (`Tables::remove_queue`).
-        self.queues.remove(i);
+        let old = &self.slots;
+        self.slots = old[..i].iter().chain(&old[i + 1..]).cloned().collect();
         true
     }
 }
@@ -226,4 +277,45 @@ pub(super) enum Put {
     Same,
     Changed,
     NewBroker,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The order kept incrementally is the one a sort by (bucket, rank) gives,
+    /// through adds, updates, removals and re-adds across table resizes.
+    #[test]
+    fn kept_order_is_the_sorted_java_order() {
+        let mut q = TopicQueues::new(0);
+        let mut interned = HashSet::default();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for step in 0..4000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let name = format!("broker-{}", seed % 61);
+            if seed.is_multiple_of(5) {
+                q.remove(&name);
+            } else {
+                let qd = QueueData {
+                    broker_name: name,
+                    perm: (seed % 7) as i32,
+                    read_queue_nums: 8,
+                    topic_sys_flag: 0,
+                    write_queue_nums: 8,
+                };
+                q.put(&qd, &mut interned);
+            }
+            let cap = q.capacity();
+            let mut sorted = q.slots.to_vec();
+            sorted
+                .sort_unstable_by_key(|s| (java_bucket(java_string_hash(&s.broker), cap), s.rank));
+            let want: Vec<&str> = sorted.iter().map(|s| &*s.broker).collect();
+            assert_eq!(q.java_keys(), want, "step {step}");
+            for s in q.slots.iter() {
+                assert!(q.contains_key(&s.broker), "step {step}");
+            }
+        }
+    }
 }

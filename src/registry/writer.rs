@@ -326,7 +326,7 @@ impl Writer {
                 Reply::success()
             }
             WriteOp::WritePerm { broker_name, wipe } => {
-                let topics: Vec<String> = self
+                let topics: Vec<Arc<str>> = self
                     .tables
                     .topics_of_broker(&broker_name)
                     .cloned()

@@ -170,7 +170,7 @@ impl Registry {
         let snap = self.snapshot();
         snap.routes
             .get(topic)
-            .map(|e| e.queue_datas.to_vec())
+            .map(|e| e.queue_datas())
             .unwrap_or_default()
     }
 

@@ -3,24 +3,26 @@
 
 use std::sync::Arc;
 
-use once_cell::race::OnceBox;
-use protocol::body::{BrokerData, QueueData};
+use protocol::body::BrokerData;
 use protocol::java_table::{
     java_bucket, java_hash_order_in, java_long_hash, java_string_hash, JavaTable,
 };
 
-use super::route::{BrokerFragments, FragmentCache, Route, RouteEntry, RouteExtras};
+use super::route::{BrokerFragments, FragmentCache, RouteEntry, RouteExtras};
 use crate::config::Config;
 use crate::kv::{KvNamespaces, ORDER_TOPIC_CONFIG};
 use crate::registry::tables::Tables;
-use crate::registry::topic_queues::TopicQueues;
+use crate::registry::topic_queues::QueueSlot;
 
 /// Topics for broker-member sync never get acting-master rewriting.
 const SYNC_BROKER_MEMBER_PREFIX: &str = "rmq_sys_SYNC_BROKER_MEMBER_";
 
 /// A topic's QueueData in the order of upstream's per-topic HashMap
 /// (`new ArrayList<>(queueDataMap.values())`).
-pub(super) fn ordered_queue_datas(queues: &TopicQueues) -> Vec<QueueData> {
+#[cfg(test)]
+pub(super) fn ordered_queue_datas(
+    queues: &crate::registry::topic_queues::TopicQueues,
+) -> Vec<protocol::body::QueueData> {
     queues.java_queue_datas()
 }
 
@@ -83,7 +85,7 @@ pub(super) fn acting_master_applies(cfg: &Config, topic: &str) -> bool {
 
 /// A group with no master whose queues for this topic are read-only: its lowest id
 /// is shown as the master (id 0) so clients can still read from it.
-pub(super) fn apply_acting_master(broker_datas: &mut [BrokerData], queue_datas: &[QueueData]) {
+pub(super) fn apply_acting_master(broker_datas: &mut [BrokerData], queues: &[QueueSlot]) {
     let need = broker_datas
         .iter()
         .any(|b| !b.broker_addrs.is_empty() && !b.broker_addrs.contains_key(&0));
@@ -97,10 +99,10 @@ pub(super) fn apply_acting_master(broker_datas: &mut [BrokerData], queue_datas: 
         {
             continue;
         }
-        let Some(qd) = queue_datas.iter().find(|q| q.broker_name == bd.broker_name) else {
+        let Some(q) = queues.iter().find(|q| q.broker_name() == bd.broker_name) else {
             continue;
         };
-        if qd.perm & protocol::codes::perm::WRITE == 0 {
+        if q.perm() & protocol::codes::perm::WRITE == 0 {
             if let Some((&min_id, _)) = bd.broker_addrs.iter().next() {
                 if let Some(addr) = bd.remove_addr(min_id) {
                     bd.put_addr(0, addr);
@@ -141,23 +143,25 @@ pub(super) fn build_route_entry(
     frags: &mut FragmentCache,
 ) -> Option<RouteEntry> {
     let queues = t.queues(topic)?;
-    let queue_datas = ordered_queue_datas(queues);
+    // Shared with the tables: already in upstream's per-topic HashMap order.
+    let slots = queues.java_slots();
     let chain_rank = t.topic_chain_rank(topic);
     let name_hash = java_string_hash(topic);
     // `new HashSet<>(queueDataMap.keySet())`: filled in the map's order, which
     // `values()` (the QueueData above) walks too.
-    let mut brokers: Vec<Arc<BrokerFragments>> = queue_datas
+    let mut brokers: Vec<Arc<BrokerFragments>> = slots
         .iter()
-        .filter_map(|q| t.broker(&q.broker_name))
+        .filter_map(|q| t.broker(q.broker_name()))
         .map(|bd| frags.get(bd))
         .collect();
-    if queue_datas.is_empty() || brokers.is_empty() {
-        return Some(RouteEntry {
-            queue_datas: queue_datas.into(),
-            route: None,
+    if slots.is_empty() || brokers.is_empty() {
+        return Some(RouteEntry::new(
+            slots,
+            Vec::new(),
+            None,
             chain_rank,
             name_hash,
-        });
+        ));
     }
     java_hash_order_in(&mut brokers, broker_copy_table(queues.len()), |b| {
         b.name_hash
@@ -165,7 +169,7 @@ pub(super) fn build_route_entry(
     let filter_server_table = filter_server_table(t, brokers.iter().map(|b| &b.data));
     if acting_master_applies(cfg, topic) {
         let mut datas: Vec<BrokerData> = brokers.iter().map(|b| b.data.clone()).collect();
-        apply_acting_master(&mut datas, &queue_datas);
+        apply_acting_master(&mut datas, &slots);
         for (slot, data) in brokers.iter_mut().zip(datas) {
             if slot.data != data {
                 // Rewritten for this topic only: not shared, not cached.
@@ -182,15 +186,11 @@ pub(super) fn build_route_entry(
     let has_extras = !extras.filter_server_table.is_empty()
         || extras.order_topic_conf.is_some()
         || extras.mapping.is_some();
-    Some(RouteEntry {
-        queue_datas: queue_datas.into(),
-        route: Some(Arc::new(Route {
-            brokers,
-            extras: has_extras.then(|| Box::new(extras)),
-            legacy: OnceBox::new(),
-            standard: OnceBox::new(),
-        })),
+    Some(RouteEntry::new(
+        slots,
+        brokers,
+        has_extras.then(|| Box::new(extras)),
         chain_rank,
         name_hash,
-    })
+    ))
 }

@@ -58,7 +58,7 @@ impl LiveView {
             );
         }
         for (name, count) in tables.topic_counts() {
-            topics_by_group.insert(name.clone(), count);
+            topics_by_group.insert(name.to_string(), count);
         }
         LiveView {
             brokers,

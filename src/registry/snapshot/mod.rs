@@ -1,7 +1,7 @@
 //! The immutable view readers answer from, and how the writer builds it.
 //!
-//! Routes live in a persistent hash map (`imbl::GenericHashMap`) of per-topic `Arc`s, so a
-//! new snapshot shares every untouched topic with the previous one: publishing
+//! Routes live in a copy-on-write map of per-topic `Arc`s ([`route_map`]), so a
+//! new snapshot shares every untouched part with the previous one: publishing
 //! costs what changed, not the size of the tables.
 //!
 //! A route's body is not encoded when the writer publishes. Each broker group's
@@ -19,6 +19,7 @@ mod build;
 mod cluster;
 pub mod live;
 mod route;
+pub mod route_map;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use std::time::Instant;
 use super::list_cache::ListCache;
 use super::reregister::RegisterHints;
 use super::tables::Tables;
-use super::{FastHasher, HashSet};
+use super::HashSet;
 use crate::config::Config;
 use crate::kv::KvNamespaces;
 
@@ -43,9 +44,8 @@ pub use route::RouteEntry;
 /// Topics rebuilt between two checks for a pending yield while publishing.
 const YIELD_EVERY: usize = 64;
 
-/// Topic → route, shared between snapshots (a persistent HAMT).
-pub type RouteMap =
-    imbl::GenericHashMap<Arc<str>, Arc<RouteEntry>, FastHasher, imbl::shared_ptr::DefaultSharedPtr>;
+/// Topic → route, shared between snapshots (copy-on-write by part).
+pub type RouteMap = route_map::ShardedMap<Arc<RouteEntry>>;
 
 /// Everything a read needs, frozen at one point of the writer's history.
 pub struct Snapshot {
@@ -212,12 +212,12 @@ impl SnapshotBuilder {
                 glommio::yield_if_needed().await;
             }
             match build_route_entry(tables, &topic, config, &self.kv, &mut self.frags) {
+                // The key is the tables' own name allocation (see `Dirty::topics`).
                 Some(entry) => {
-                    self.routes
-                        .insert(Arc::from(topic.as_str()), Arc::new(entry));
+                    self.routes.insert(topic, Arc::new(entry));
                 }
                 None => {
-                    self.routes.remove(topic.as_str());
+                    self.routes.remove(&topic);
                 }
             }
         }
@@ -231,7 +231,7 @@ impl SnapshotBuilder {
     /// resized) a shallow copy at its new rank: no route is rebuilt and every
     /// encoded body is kept. Topics in `rebuilt` are left to the rebuild.
     /// Returns how many entries it replaced.
-    async fn rerank(&mut self, tables: &Tables, rebuilt: &HashSet<String>) -> usize {
+    async fn rerank(&mut self, tables: &Tables, rebuilt: &HashSet<Arc<str>>) -> usize {
         let mut replaced = 0;
         for (n, (topic, rank)) in tables.topic_chain_ranks().enumerate() {
             if n % YIELD_EVERY == YIELD_EVERY - 1 {
@@ -240,12 +240,12 @@ impl SnapshotBuilder {
             if rebuilt.contains(topic) {
                 continue;
             }
-            let Some(entry) = self.routes.get(topic.as_str()) else {
+            let Some(entry) = self.routes.get(topic) else {
                 continue;
             };
             if entry.chain_rank != rank {
                 let copy = Arc::new(entry.reranked(rank));
-                self.routes.insert(Arc::from(topic.as_str()), copy);
+                self.routes.insert(topic.clone(), copy);
                 replaced += 1;
             }
         }

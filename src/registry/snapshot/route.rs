@@ -9,19 +9,29 @@ use protocol::body::{write_route_json, BrokerData, QueueData, RouteRest, TopicQu
 use protocol::java_table::{java_string_hash, order_str_keys, JavaTable};
 use protocol::json::{Dialect, JsonOut};
 
+use crate::registry::topic_queues::QueueSlot;
 use crate::registry::{HashMap, HashSet};
 
-/// One topic as readers see it.
+/// One topic as readers see it: one allocation (behind the route map's `Arc`)
+/// besides the queue list it shares with the writer's tables.
 ///
-/// Its content sits behind `Arc`s, so a resize of upstream's topicQueueTable,
-/// which changes every topic's chain rank and nothing else, re-ranks an entry
-/// with a shallow copy that keeps its encoded bodies ([`RouteEntry::reranked`]).
+/// A resize of upstream's topicQueueTable, which changes every topic's chain
+/// rank and nothing else, re-ranks an entry with a shallow copy that keeps the
+/// bodies encoded so far ([`RouteEntry::reranked`]).
 #[derive(Debug)]
 pub struct RouteEntry {
-    /// In route order; used by the topic-list codes and the route body.
-    pub queue_datas: Arc<[QueueData]>,
-    /// `None` when no broker of the topic is known (a lookup answers 17).
-    pub(super) route: Option<Arc<Route>>,
+    /// In route order (upstream's per-topic HashMap), shared with the tables;
+    /// used by the topic-list codes and the route body.
+    pub queues: Arc<[QueueSlot]>,
+    /// In `brokerDatas` order; empty when no broker of the topic is known (a
+    /// lookup answers 17).
+    pub(super) brokers: Brokers,
+    /// Filter servers, `orderTopicConf`, static-topic mappings: rare, so boxed.
+    pub(super) extras: Option<Box<RouteExtras>>,
+    /// Filled at most once per dialect by the first reader (lock-free: racing
+    /// cores may both encode, one result wins, and the bytes are identical).
+    legacy: OnceBox<Bytes>,
+    standard: OnceBox<Bytes>,
     /// Rank in its bucket's chain of upstream's topicQueueTable (a bucket's
     /// topics iterate in it).
     pub chain_rank: u64,
@@ -29,20 +39,33 @@ pub struct RouteEntry {
     pub name_hash: i32,
 }
 
-/// What a route body is made of, and the body itself once somebody asked.
-#[derive(Debug)]
-pub(super) struct Route {
-    /// In `brokerDatas` order.
-    pub(super) brokers: Vec<Arc<BrokerFragments>>,
-    /// Filter servers, `orderTopicConf`, static-topic mappings: rare, so boxed.
-    pub(super) extras: Option<Box<RouteExtras>>,
-    /// Filled at most once per dialect by the first reader (lock-free: racing
-    /// cores may both encode, one result wins, and the bytes are identical).
-    pub(super) legacy: OnceBox<Bytes>,
-    pub(super) standard: OnceBox<Bytes>,
+/// A route's BrokerFragments: most topics live on one broker, which then costs
+/// no allocation of its own.
+#[derive(Debug, Clone)]
+pub(super) enum Brokers {
+    One(Arc<BrokerFragments>),
+    Many(Box<[Arc<BrokerFragments>]>),
 }
 
-#[derive(Debug, Default)]
+impl Brokers {
+    pub(super) fn new(mut brokers: Vec<Arc<BrokerFragments>>) -> Brokers {
+        if brokers.len() == 1 {
+            if let Some(b) = brokers.pop() {
+                return Brokers::One(b);
+            }
+        }
+        Brokers::Many(brokers.into_boxed_slice())
+    }
+
+    pub(super) fn as_slice(&self) -> &[Arc<BrokerFragments>] {
+        match self {
+            Brokers::One(b) => std::slice::from_ref(b),
+            Brokers::Many(bs) => bs,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
 pub(super) struct RouteExtras {
     /// In upstream's put order.
     pub(super) filter_server_table: Vec<(String, Option<Vec<String>>)>,
@@ -140,15 +163,48 @@ impl FragmentCache {
 }
 
 impl RouteEntry {
-    /// The same entry at another chain rank, sharing its queues, its route and
-    /// the bodies encoded so far (or later, by either copy).
-    pub(super) fn reranked(&self, chain_rank: u64) -> RouteEntry {
+    pub(super) fn new(
+        queues: Arc<[QueueSlot]>,
+        brokers: Vec<Arc<BrokerFragments>>,
+        extras: Option<Box<RouteExtras>>,
+        chain_rank: u64,
+        name_hash: i32,
+    ) -> RouteEntry {
         RouteEntry {
-            queue_datas: self.queue_datas.clone(),
-            route: self.route.clone(),
+            queues,
+            brokers: Brokers::new(brokers),
+            extras,
+            legacy: OnceBox::new(),
+            standard: OnceBox::new(),
+            chain_rank,
+            name_hash,
+        }
+    }
+
+    /// The same entry at another chain rank, sharing its queues, its brokers and
+    /// the bodies encoded so far.
+    pub(super) fn reranked(&self, chain_rank: u64) -> RouteEntry {
+        let copy = |cell: &OnceBox<Bytes>| {
+            let out = OnceBox::new();
+            if let Some(body) = cell.get() {
+                let _ = out.set(Box::new(body.clone()));
+            }
+            out
+        };
+        RouteEntry {
+            queues: self.queues.clone(),
+            brokers: self.brokers.clone(),
+            extras: self.extras.clone(),
+            legacy: copy(&self.legacy),
+            standard: copy(&self.standard),
             chain_rank,
             name_hash: self.name_hash,
         }
+    }
+
+    /// The QueueData in route order (owned copies, for encoding and tests).
+    pub fn queue_datas(&self) -> Vec<QueueData> {
+        self.queues.iter().map(QueueSlot::to_queue_data).collect()
     }
 
     /// The route as upstream's `ZoneRouteRPCHook#filterByZoneName` answers it:
@@ -159,7 +215,9 @@ impl RouteEntry {
     /// the order `listed` wrote it: the stored order (legacy) or sorted (standard,
     /// `MapSortField`). Built per request (zone mode is rare).
     pub fn zone_body(&self, zone: &str, listed: Dialect) -> Option<Bytes> {
-        let route = self.route.as_ref()?;
+        if !self.has_route() {
+            return None;
+        }
         let keep = |bd: &BrokerData| {
             !bd.broker_addrs.contains_key(&0)
                 || bd
@@ -167,20 +225,21 @@ impl RouteEntry {
                     .as_deref()
                     .is_some_and(|z| z.eq_ignore_ascii_case(zone))
         };
-        let (kept, removed): (Vec<&BrokerFragments>, Vec<&BrokerFragments>) = route
+        let (kept, removed): (Vec<&BrokerFragments>, Vec<&BrokerFragments>) = self
             .brokers
+            .as_slice()
             .iter()
             .map(|b| &**b)
             .partition(|b| keep(&b.data));
         let removed: Vec<&BrokerData> = removed.iter().map(|b| &b.data).collect();
         let gone = |name: &str| removed.iter().any(|b| b.broker_name == name);
         let queue_datas: Vec<QueueData> = self
-            .queue_datas
+            .queues
             .iter()
-            .filter(|qd| !gone(&qd.broker_name))
-            .cloned()
+            .filter(|q| !gone(q.broker_name()))
+            .map(QueueSlot::to_queue_data)
             .collect();
-        let extras = route.extras.as_deref();
+        let extras = self.extras.as_deref();
         // As listed: the stored table's iteration order (its null puts sized it)
         // or sorted; the decoded body has no null lists. `write_route_json` then
         // orders them as the fresh map iterates.
@@ -236,27 +295,25 @@ impl RouteEntry {
     }
 
     /// Whether a lookup finds a route (else it answers 17).
-    #[cfg(test)]
     pub(super) fn has_route(&self) -> bool {
-        self.route.is_some()
+        !self.brokers.as_slice().is_empty()
     }
 
     /// The route body in `dialect`, spliced on the first call and shared after.
     pub fn body(&self, dialect: Dialect) -> Option<Bytes> {
-        let route = self.route.as_ref()?;
+        if !self.has_route() {
+            return None;
+        }
         let cell = match dialect {
-            Dialect::Legacy => &route.legacy,
-            Dialect::Standard => &route.standard,
+            Dialect::Legacy => &self.legacy,
+            Dialect::Standard => &self.standard,
         };
-        Some(
-            cell.get_or_init(|| Box::new(route.encode(&self.queue_datas, dialect)))
-                .clone(),
-        )
+        Some(cell.get_or_init(|| Box::new(self.encode(dialect))).clone())
     }
-}
 
-impl Route {
-    fn encode(&self, queue_datas: &[QueueData], dialect: Dialect) -> Bytes {
+    fn encode(&self, dialect: Dialect) -> Bytes {
+        // Owned QueueData for the encoder: only the first read of a body pays.
+        let queue_datas = &self.queue_datas()[..];
         let no_filters = Vec::new();
         let extras = self.extras.as_deref();
         let rest = RouteRest {
@@ -267,6 +324,7 @@ impl Route {
         };
         let brokers_len: usize = self
             .brokers
+            .as_slice()
             .iter()
             .map(|b| b.bytes(dialect).len() + 1)
             .sum();
@@ -274,7 +332,7 @@ impl Route {
         write_route_json(
             &mut JsonOut::new(&mut out, dialect),
             |w| {
-                for b in &self.brokers {
+                for b in self.brokers.as_slice() {
                     w.raw_value(b.bytes(dialect));
                 }
             },

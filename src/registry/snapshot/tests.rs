@@ -66,7 +66,7 @@ fn assemble_route(t: &Tables, topic: &str, cfg: &Config, kv: &KvNamespaces) -> O
     let filter_server_table = filter_server_table(t, &broker_datas);
     let originals = broker_datas.clone();
     if acting_master_applies(cfg, topic) {
-        apply_acting_master(&mut broker_datas, &queue_datas);
+        apply_acting_master(&mut broker_datas, &queues.java_slots());
     }
     let broker_datas = broker_datas
         .into_iter()
@@ -169,7 +169,7 @@ fn topics_of(b: usize) -> Vec<(String, i32)> {
 fn check_all(t: &Tables, snap: &Snapshot, cfg: &Config, kv: &KvNamespaces) -> usize {
     let mut checked = 0;
     for topic in t.topic_names() {
-        let entry = snap.routes.get(topic.as_str()).expect("entry published");
+        let entry = snap.routes.get(topic).expect("entry published");
         let expected = assemble_route(t, topic, cfg, kv);
         assert_eq!(entry.has_route(), expected.is_some(), "{topic}");
         if let Some(route) = expected {

@@ -57,7 +57,8 @@ pub struct LiveBroker {
 /// What a batch of writes changed, so the publisher knows what to rebuild.
 #[derive(Debug, Default)]
 pub struct Dirty {
-    pub topics: HashSet<String>,
+    /// The topic names as the tables key them (one allocation per topic).
+    pub topics: HashSet<Arc<str>>,
     /// The topicQueueTable resized, so chain ranks changed (every route's, but
     /// nothing a route body shows).
     pub topic_ranks: bool,
@@ -92,8 +93,10 @@ pub type NameSet = OrderedMap<String, ()>;
 
 #[derive(Debug)]
 pub struct Tables {
-    /// topic → its QueueData by brokerName
-    topic_queue: HashMap<String, TopicQueues>,
+    /// topic → its QueueData by brokerName. The key is the topic's one name
+    /// allocation: the reverse index, the dirty set and the snapshot's route map
+    /// share it.
+    topic_queue: HashMap<Arc<str>, TopicQueues>,
     /// brokerName → BrokerData (upstream: `new ConcurrentHashMap<>(128)`)
     broker_addr: OrderedMap<String, BrokerData>,
     /// cluster → brokerNames (upstream: `new ConcurrentHashMap<>(32)`)
@@ -105,7 +108,7 @@ pub struct Tables {
     mapping: HashMap<String, OrderedMap<String, TopicQueueMappingInfo>>,
     /// brokerName → topics holding one of its QueueData (reverse index, so a broker
     /// change dirties exactly its topics).
-    broker_topics: HashMap<String, HashSet<String>>,
+    broker_topics: HashMap<Arc<str>, HashSet<Arc<str>>>,
     /// Broker names as shared by every [`TopicQueues`] entry.
     interned: HashSet<Arc<str>>,
     /// The bucket chains of upstream's topicQueueTable; each topic's rank in them
@@ -144,7 +147,7 @@ impl Default for TopicTableGrowth {
 #[derive(Debug)]
 struct Removal {
     broker: String,
-    topics: Vec<String>,
+    topics: Vec<Arc<str>>,
 }
 
 impl Default for Tables {
@@ -195,7 +198,11 @@ impl Tables {
     /// `ORDER_TOPIC_CONFIG` entry). Allocates only for a topic not yet marked.
     pub fn topic_changed(&mut self, topic: &str) {
         if !self.dirty.topics.contains(topic) {
-            self.dirty.topics.insert(topic.to_string());
+            let name = match self.topic_queue.get_key_value(topic) {
+                Some((name, _)) => name.clone(),
+                None => Arc::from(topic),
+            };
+            self.dirty.topics.insert(name);
         }
     }
 
@@ -222,7 +229,7 @@ impl Tables {
     }
 
     /// Every topic that has a queue list.
-    pub fn topic_names(&self) -> impl Iterator<Item = &String> {
+    pub fn topic_names(&self) -> impl Iterator<Item = &Arc<str>> {
         self.topic_queue.keys()
     }
 
@@ -237,7 +244,7 @@ impl Tables {
     }
 
     /// Every topic with its chain rank (see [`Self::topic_chain_rank`]).
-    pub fn topic_chain_ranks(&self) -> impl Iterator<Item = (&String, u64)> {
+    pub fn topic_chain_ranks(&self) -> impl Iterator<Item = (&Arc<str>, u64)> {
         self.topic_queue.iter().map(|(t, q)| (t, q.chain_rank))
     }
 
@@ -298,7 +305,7 @@ impl Tables {
     }
 
     /// Each broker group with how many topics hold one of its QueueData.
-    pub fn topic_counts(&self) -> impl Iterator<Item = (&String, usize)> {
+    pub fn topic_counts(&self) -> impl Iterator<Item = (&Arc<str>, usize)> {
         self.broker_topics.iter().map(|(b, t)| (b, t.len()))
     }
 
@@ -335,7 +342,7 @@ impl Tables {
         )
     }
 
-    pub fn topics_of_broker(&self, broker_name: &str) -> impl Iterator<Item = &String> {
+    pub fn topics_of_broker(&self, broker_name: &str) -> impl Iterator<Item = &Arc<str>> {
         self.broker_topics.get(broker_name).into_iter().flatten()
     }
 
@@ -344,13 +351,36 @@ impl Tables {
         self.interned.len()
     }
 
+    /// Drops the tables part by part, calling `after(part)` once each is gone: a
+    /// heap profiler (`examples/mem_profile.rs`) reads its live-byte counter
+    /// there, so each part's bytes are measured, not estimated. The topic table
+    /// goes before the interned broker names it shares.
+    #[doc(hidden)]
+    pub fn dismantle(self, mut after: impl FnMut(&'static str)) {
+        let Tables {
+            topic_queue,
+            broker_topics,
+            interned,
+            dirty,
+            ..
+        } = self;
+        drop(dirty);
+        after("dirty set");
+        drop(broker_topics);
+        after("reverse index broker_topics");
+        drop(topic_queue);
+        after("writer topic table (keys, TopicQueues, slots)");
+        drop(interned);
+        after("interned broker names");
+    }
+
     // ----- small helpers that keep the reverse index and dirty set honest -----
 
     fn put_queue(&mut self, topic: &str, qd: QueueData) {
         // Lookups first, so a storm of unchanged puts allocates nothing.
         if !self.topic_queue.contains_key(topic) {
             let fresh = TopicQueues::new(self.topic_chains.0.next_rank());
-            self.topic_queue.insert(topic.to_string(), fresh);
+            self.topic_queue.insert(Arc::from(topic), fresh);
             while let Some(old_cap) = self.topic_chains.0.grow() {
                 self.rerank_topics(old_cap);
             }
@@ -359,25 +389,32 @@ impl Tables {
             return;
         };
         let put = queues.put(&qd, &mut self.interned);
-        let name = qd.broker_name;
-        if put != Put::Same {
-            self.topic_changed(topic);
+        if put == Put::Same {
+            return;
         }
+        self.topic_changed(topic);
         // A broker already holding this topic is in the reverse index already
         // (put_queue and remove_queue keep the two in step).
         if put != Put::NewBroker {
             return;
         }
-        match self.broker_topics.get_mut(&name) {
+        let Some((topic, _)) = self.topic_queue.get_key_value(topic) else {
+            return;
+        };
+        let topic = topic.clone();
+        match self.broker_topics.get_mut(qd.broker_name.as_str()) {
             Some(set) => {
-                if !set.contains(topic) {
-                    set.insert(topic.to_string());
-                }
+                set.insert(topic);
             }
             None => {
+                let broker = self
+                    .interned
+                    .get(qd.broker_name.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from(qd.broker_name.as_str()));
                 let mut set = HashSet::default();
-                set.insert(topic.to_string());
-                self.broker_topics.insert(name, set);
+                set.insert(topic);
+                self.broker_topics.insert(broker, set);
             }
         }
     }
@@ -413,10 +450,10 @@ impl Tables {
             let names: Vec<String> = queues.keys().map(str::to_string).collect();
             drop(queues);
             for name in &names {
-                if let Some(set) = self.broker_topics.get_mut(name) {
+                if let Some(set) = self.broker_topics.get_mut(name.as_str()) {
                     set.remove(topic);
                     if set.is_empty() {
-                        self.broker_topics.remove(name);
+                        self.broker_topics.remove(name.as_str());
                     }
                 }
                 self.release_name(name);

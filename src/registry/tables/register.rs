@@ -223,9 +223,9 @@ impl Tables {
             .iter()
             .map(|t| t.topic_name.as_str())
             .collect();
-        let stale: Vec<String> = self
+        let stale: Vec<std::sync::Arc<str>> = self
             .topics_of_broker(&reg.name)
-            .filter(|t| !keep.contains(t.as_str()))
+            .filter(|t| !keep.contains(&***t))
             .cloned()
             .collect();
         for t in stale {
@@ -240,7 +240,7 @@ impl Tables {
             let per_topic = self.mapping.entry(topic.clone()).or_default();
             if per_topic.get(&bname) != Some(info) {
                 per_topic.insert(bname, info.clone());
-                self.dirty.topics.insert(topic.clone());
+                self.topic_changed(topic);
             }
         }
     }
@@ -391,7 +391,7 @@ impl Tables {
             let lacks = || {
                 !self
                     .topic_queue
-                    .get(&tc.topic_name)
+                    .get(tc.topic_name.as_str())
                     .is_some_and(|q| q.contains_key(&reg.name))
             };
             if puts.all || lacks() {

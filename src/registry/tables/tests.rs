@@ -112,7 +112,7 @@ fn deferred_removals_settle_in_slices_to_the_same_tables() {
         slices += 1;
     }
     assert_eq!(slices, 7, "51 removals in slices of 7");
-    let mut left: Vec<&String> = t.topic_queue.keys().collect();
+    let mut left: Vec<&str> = t.topic_queue.keys().map(|k| &**k).collect();
     left.sort();
     assert_eq!(left, ["T3", "kept"]);
     assert!(t
@@ -135,7 +135,7 @@ fn table_order(t: &Tables) -> Vec<String> {
         .topic_names()
         .map(|n| {
             let b = protocol::java_table::java_bucket(n.java_hash(), cap);
-            (b, t.topic_chain_rank(n), n.clone())
+            (b, t.topic_chain_rank(n), n.to_string())
         })
         .collect();
     all.sort();

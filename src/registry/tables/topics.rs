@@ -2,6 +2,8 @@
 //! `RouteInfoManager#registerTopic`, `#deleteTopic`, `#wipeWritePermOfBrokerByLock`
 //! and `#addWritePermOfBrokerByLock`).
 
+use std::sync::Arc;
+
 use protocol::body::QueueData;
 use protocol::codes::perm;
 
@@ -55,7 +57,7 @@ impl Tables {
     /// 205 (`wipe`) and 327: changes the perm of every topic of a broker.
     /// Returns how many topics were touched.
     pub fn change_write_perm(&mut self, broker_name: &str, wipe: bool) -> i32 {
-        let topics: Vec<String> = self.topics_of_broker(broker_name).cloned().collect();
+        let topics: Vec<Arc<str>> = self.topics_of_broker(broker_name).cloned().collect();
         self.change_write_perm_of(broker_name, wipe, &topics)
     }
 
@@ -65,11 +67,11 @@ impl Tables {
         &mut self,
         broker_name: &str,
         wipe: bool,
-        topics: &[String],
+        topics: &[Arc<str>],
     ) -> i32 {
         let mut count = 0;
         for t in topics {
-            if let Some(mut qd) = self.topic_queue.get(t).and_then(|q| q.get(broker_name)) {
+            if let Some(mut qd) = self.topic_queue.get(&**t).and_then(|q| q.get(broker_name)) {
                 qd.perm = if wipe {
                     qd.perm & !perm::WRITE
                 } else {

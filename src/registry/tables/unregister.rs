@@ -2,6 +2,7 @@
 //! the expiry scan (upstream's `RouteInfoManager#updateBrokerInfoUpdateTimestamp`,
 //! `#unRegisterBroker`, `#onChannelDestroy` and `#scanNotActiveBroker`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use protocol::body::DataVersion;
@@ -87,9 +88,9 @@ impl Tables {
                 .get(broker_name)
                 .is_some_and(|bd| bd.enable_acting_master && !bd.broker_addrs.contains_key(&0));
             if acting_without_master {
-                let topics: Vec<String> = self.topics_of_broker(broker_name).cloned().collect();
+                let topics: Vec<Arc<str>> = self.topics_of_broker(broker_name).cloned().collect();
                 for t in topics {
-                    if let Some(mut qd) = self.topic_queue.get(&t).and_then(|q| q.get(broker_name))
+                    if let Some(mut qd) = self.topic_queue.get(&*t).and_then(|q| q.get(broker_name))
                     {
                         qd.perm &= !perm::WRITE;
                         self.put_queue(&t, qd);
