@@ -6,7 +6,9 @@
 //! view then cost every group's BrokerData clone and JSON per publish: O(estate)
 //! per registration, so the storm grew with the square of the estate. Now a
 //! publish costs what changed (a persistent-map insert per group), and the
-//! O(estate) build is paid once per snapshot that is read, by the reader.
+//! O(estate) build is paid once per snapshot that is read, by the reader: 106
+//! and the console. 901 (each broker's, every second with acting master), 224,
+//! 304 and the metrics read the parts directly and never pay it.
 
 use std::sync::Arc;
 
