@@ -42,7 +42,7 @@ fn topic_list_body(list: TopicList) -> Bytes {
 /// 901: the addresses of one broker group, looked up by name only.
 pub fn broker_member_group(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
     let name = cmd.ext("brokerName");
-    let bd = name.and_then(|n| snap.cluster.tables().info.broker_addr_table.get(n));
+    let bd = name.and_then(|n| snap.cluster.group(n));
     let group = BrokerMemberGroup {
         cluster: cmd.ext("clusterName").map(str::to_string),
         broker_name: name.map(str::to_string),
@@ -82,16 +82,7 @@ pub fn topics_by_cluster(snap: &Snapshot, cmd: &RemotingCommand) -> Reply {
         return Reply::system_error("disable");
     }
     let cluster = cmd.ext("cluster");
-    let members = cluster.and_then(|c| {
-        let (_, names) = snap
-            .cluster
-            .tables()
-            .order
-            .clusters
-            .iter()
-            .find(|(n, _)| n == c)?;
-        Some((c, names))
-    });
+    let members = cluster.and_then(|c| Some((c, snap.cluster.members(c)?)));
     let Some((cluster, members)) = members else {
         return Reply::with_body(topic_list_body(TopicList::default()));
     };
@@ -129,21 +120,18 @@ pub fn system_topics(snap: &Snapshot) -> Reply {
 }
 
 fn system_topics_body(snap: &Snapshot) -> Bytes {
-    let info = &snap.cluster.tables().info;
-    let order = &snap.cluster.tables().order;
     // Added to the list's newKeySet in clusterAddrTable's order; the encoder
     // builds the set's own order from that.
     let mut topics: Vec<String> = Vec::new();
-    for (cluster, names) in &order.clusters {
-        topics.push(cluster.clone());
+    for (cluster, names) in snap.cluster.clusters() {
+        topics.push(cluster.to_string());
         topics.extend(names.iter().cloned());
     }
     // The first BrokerData of brokerAddrTable with an address, and the first key
     // of its brokerAddrs (`RouteInfoManager#getSystemTopicList`:
     // `keySet().iterator().next()` of the live `new HashMap<>()`, whose chains
     // keep put order).
-    let broker_addr = order.brokers.iter().find_map(|n| {
-        let bd = info.broker_addr_table.get(n)?;
+    let broker_addr = snap.cluster.first_addressed_group().and_then(|bd| {
         let addrs = long_map_order(&bd.broker_addrs, &bd.addr_order, JavaTable::HashMap);
         addrs.first().map(|(_, a)| (*a).clone())
     });

@@ -205,11 +205,7 @@ impl<S: Transport> Connection<S> {
                         // once the body is decoded. In a storm a thousand
                         // registrations wait on the writer at once, each holding
                         // a register body's worth of buffer otherwise.
-                        if self.read_grown
-                            && buffers::shrink(&mut self.read_buf, MIN_READ, MIN_READ)
-                        {
-                            self.read_grown = false;
-                        }
+                        self.shrink_read_buf();
                         self.on_frame(cmd, ty, body).await
                     }
                     Ok(None) => break,
@@ -293,12 +289,17 @@ impl<S: Transport> Connection<S> {
         }
     }
 
-    /// Bookkeeping between a batch's replies and the next read: give back a grown
-    /// read buffer and keep the frame deadline.
-    fn after_batch(&mut self, decoded: bool) -> Result<(), End> {
+    /// Gives back a grown read buffer (once what it held is taken out).
+    fn shrink_read_buf(&mut self) {
         if self.read_grown && buffers::shrink(&mut self.read_buf, MIN_READ, MIN_READ) {
             self.read_grown = false;
         }
+    }
+
+    /// Bookkeeping between a batch's replies and the next read: give back a grown
+    /// read buffer and keep the frame deadline.
+    fn after_batch(&mut self, decoded: bool) -> Result<(), End> {
+        self.shrink_read_buf();
         let Some(limit) = self.frame_timeout else {
             return Ok(());
         };

@@ -91,20 +91,20 @@ where
     }
 
     /// `put`: a present key keeps its place; a new one goes to its chain's tail.
-    /// Returns the old value, and whether a ConcurrentHashMap resize re-ranked
-    /// every key (iteration order may have changed for all of them).
+    /// Returns the old value, and whether the table resized: then every key's
+    /// [`JavaMap::order_key`] may have moved (a HashMap's keys change bucket, a
+    /// ConcurrentHashMap's are re-ranked as well).
     pub fn insert(&mut self, k: K, v: V) -> (Option<V>, bool) {
         if let Some((old, _)) = self.map.get_mut(&k) {
             return (Some(std::mem::replace(old, v)), false);
         }
         let rank = self.chains.next_rank();
         self.map.insert(k, (v, rank));
-        let mut reranked = false;
+        let cap = self.chains.capacity();
         while let Some(old_cap) = self.chains.grow() {
             self.rerank(old_cap);
-            reranked = true;
         }
-        (None, reranked)
+        (None, self.chains.capacity() != cap)
     }
 
     /// The value of `k`, put with `make()` first if absent (see [`JavaMap::insert`]).
@@ -174,8 +174,9 @@ where
     }
 
     /// Where `k` sits in the Java table's iteration order: (bucket, rank in its
-    /// chain). Entries sort by it as [`JavaMap::ordered`] lists them; every key's
-    /// changes when [`JavaMap::insert`] says it re-ranked.
+    /// chain). Entries sort by it as [`JavaMap::ordered`] lists them. It stays
+    /// put until [`JavaMap::insert`] reports a resize (any table kind), when
+    /// every key's may move; removals move no other key.
     pub fn order_key<Q>(&self, k: &Q) -> Option<(usize, u64)>
     where
         K: std::borrow::Borrow<Q>,
@@ -285,5 +286,62 @@ where
     /// Puts in array order into `new HashMap<>()`.
     fn from(entries: [(K, W); N]) -> Self {
         entries.into_iter().map(|(k, w)| (k, w.into())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fills `table` one key at a time; at each insert, checks that every other
+    /// key's `order_key` stayed unless the insert reported a resize. Returns the
+    /// inserts that reported one.
+    fn resizes_reported(table: JavaTable, n: usize) -> Vec<usize> {
+        let mut m: JavaMap<String, usize> = JavaMap::new(table);
+        let mut reported = Vec::new();
+        for i in 0..n {
+            let before: Vec<(String, Option<(usize, u64)>)> =
+                m.keys().map(|k| (k.clone(), m.order_key(k))).collect();
+            let cap = m.capacity();
+            let (old, resized) = m.insert(format!("broker-{i}"), i);
+            assert_eq!(old, None);
+            assert_eq!(resized, m.capacity() != cap, "insert {i}");
+            if resized {
+                reported.push(i);
+                // Some key really moved: why a reader must rebuild every place.
+                assert!(before.iter().any(|(k, key)| m.order_key(k) != *key));
+            } else {
+                for (k, key) in &before {
+                    assert_eq!(m.order_key(k), *key, "{k} moved at insert {i}");
+                }
+            }
+        }
+        reported
+    }
+
+    #[test]
+    fn insert_reports_every_resize_that_moves_order_keys() {
+        // `new HashMap<>()`: 16 → 32 at the 13th key, → 64 at the 25th. Its
+        // ranks stand, but the buckets move: still a resize to report.
+        assert_eq!(resizes_reported(JavaTable::HashMap, 50), vec![12, 24, 48]);
+        // `new ConcurrentHashMap<>()`: one key earlier, and re-ranked.
+        assert_eq!(
+            resizes_reported(JavaTable::ConcurrentHashMap, 50),
+            vec![11, 23, 47]
+        );
+    }
+
+    #[test]
+    fn a_present_key_and_a_removal_move_no_key() {
+        let mut m: JavaMap<String, usize> = JavaMap::new(JavaTable::HashMap);
+        for i in 0..12 {
+            m.insert(format!("b{i}"), i);
+        }
+        let keys: Vec<_> = (0..12).map(|i| m.order_key(&format!("b{i}"))).collect();
+        assert_eq!(m.insert("b3".to_string(), 99), (Some(3), false));
+        assert_eq!(m.remove("b5"), Some(5));
+        for (i, key) in keys.iter().enumerate().filter(|(i, _)| *i != 5) {
+            assert_eq!(m.order_key(&format!("b{i}")), *key);
+        }
     }
 }

@@ -127,10 +127,10 @@ pub struct SnapshotCounts {
 
 impl SnapshotCounts {
     pub fn of(snap: &Snapshot) -> SnapshotCounts {
-        let info = &snap.cluster.tables().info;
+        // Read from the view's parts: building its tables is O(estate).
         SnapshotCounts {
-            clusters: info.cluster_addr_table.len(),
-            broker_groups: info.broker_addr_table.len(),
+            clusters: snap.cluster.cluster_count(),
+            broker_groups: snap.cluster.group_count(),
             brokers: snap.live_count.load(std::sync::atomic::Ordering::Relaxed),
             topics: snap.routes.len(),
             kv_entries: snap.kv.iter().map(|(_, keys)| keys.len()).sum(),

@@ -6,7 +6,9 @@
 //! view then cost every group's BrokerData clone and JSON per publish: O(estate)
 //! per registration, so the storm grew with the square of the estate. Now a
 //! publish costs what changed (a persistent-map insert per group), and the
-//! O(estate) build is paid once per snapshot that is read, by the reader.
+//! O(estate) build is paid once per snapshot that is read, by the reader: 106
+//! and the console. 901 (each broker's, every second with acting master), 224,
+//! 304 and the metrics read the parts directly and never pay it.
 
 use std::sync::Arc;
 
@@ -59,6 +61,46 @@ impl ClusterView {
     /// cores may both build, one result wins, and they are identical).
     pub fn tables(&self) -> &ClusterTables {
         self.built.get_or_init(|| Box::new(self.build()))
+    }
+
+    /// One group's BrokerData (901), read from the parts without building.
+    pub fn group(&self, name: &str) -> Option<&BrokerData> {
+        self.groups.get(name).map(|(bd, _)| &**bd)
+    }
+
+    /// How many groups brokerAddrTable holds (the metrics).
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// How many clusters clusterAddrTable holds (the metrics).
+    pub fn cluster_count(&self) -> usize {
+        self.clusters.len()
+    }
+
+    /// One cluster's broker names in its HashSet's order (224).
+    pub fn members(&self, cluster: &str) -> Option<&[String]> {
+        self.clusters
+            .iter()
+            .find(|(c, _)| c == cluster)
+            .map(|(_, names)| &**names)
+    }
+
+    /// Every cluster with its broker names, in clusterAddrTable's order (304).
+    pub fn clusters(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.clusters
+            .iter()
+            .map(|(c, names)| (c.as_str(), &**names))
+    }
+
+    /// The first group in brokerAddrTable's order that lists an address (304),
+    /// found by one pass without the sort.
+    pub fn first_addressed_group(&self) -> Option<&BrokerData> {
+        self.groups
+            .values()
+            .filter(|(bd, _)| !bd.broker_addrs.is_empty())
+            .min_by_key(|(_, key)| *key)
+            .map(|(bd, _)| &**bd)
     }
 
     fn build(&self) -> ClusterTables {
@@ -145,6 +187,19 @@ impl ClusterParts {
             groups: self.groups.clone(),
             clusters: self.clusters.clone(),
             built: OnceBox::new(),
+        }
+    }
+
+    /// The parts equal the tables, each group at its place in brokerAddrTable's
+    /// order: what [`Self::refresh`] trusts the Dirty marks for (debug builds).
+    #[cfg(debug_assertions)]
+    pub(super) fn check(&self, t: &Tables) {
+        debug_assert_eq!(self.groups.len(), t.brokers().len(), "group count");
+        for (name, (bd, key)) in &self.groups {
+            debug_assert!(
+                t.broker(name) == Some(&**bd) && t.broker_order_key(name) == Some(*key),
+                "group {name} is stale: a brokerAddrTable change went unmarked"
+            );
         }
     }
 

@@ -224,6 +224,14 @@ impl SnapshotBuilder {
         if dirty.brokers {
             self.cluster = Arc::new(self.cluster_parts.refresh(tables, &dirty));
         }
+        // O(estate), so debug builds only: a change the tables forgot to mark
+        // fails the tests instead of serving stale groups.
+        #[cfg(debug_assertions)]
+        {
+            self.frags.check(tables);
+            self.cluster_parts.check(tables);
+            debug_assert_eq!(self.cluster.group_count(), tables.brokers().len());
+        }
         self.snapshot()
     }
 

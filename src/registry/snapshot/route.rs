@@ -151,6 +151,18 @@ impl FragmentCache {
         }
     }
 
+    /// Every cached fragment holds its group's current BrokerData: what
+    /// [`Self::refresh`] trusts the Dirty marks for (debug builds, per publish).
+    #[cfg(debug_assertions)]
+    pub(super) fn check(&self, t: &crate::registry::tables::Tables) {
+        for (name, f) in &self.by_name {
+            debug_assert!(
+                t.broker(name) == Some(&f.data),
+                "fragment of {name} is stale: a BrokerData change went unmarked"
+            );
+        }
+    }
+
     /// The fragments of `bd` (valid after [`Self::refresh`] for this publish).
     pub(super) fn get(&mut self, bd: &BrokerData) -> Arc<BrokerFragments> {
         if let Some(f) = self.by_name.get(&bd.broker_name) {

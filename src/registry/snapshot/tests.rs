@@ -218,12 +218,41 @@ fn check_cluster(t: &Tables, snap: &Snapshot) {
     let mut body = Vec::new();
     info.encode_in(&order, Dialect::Legacy, &mut body);
     let view = snap.cluster.tables();
+    check_accessors(&snap.cluster, view);
     assert_eq!(view.info, info);
     assert_eq!(view.order, order);
     assert_eq!(
         String::from_utf8_lossy(&view.body),
         String::from_utf8_lossy(&body)
     );
+}
+
+/// The accessors that read the view's parts (901, 224, 304, the metrics) agree
+/// with the tables it builds.
+fn check_accessors(cluster: &ClusterView, view: &ClusterTables) {
+    assert_eq!(cluster.group_count(), view.info.broker_addr_table.len());
+    assert_eq!(cluster.cluster_count(), view.info.cluster_addr_table.len());
+    for (name, bd) in &view.info.broker_addr_table {
+        assert_eq!(cluster.group(name), Some(bd));
+    }
+    assert_eq!(cluster.group("no-such-group"), None);
+    let listed: Vec<(&str, &[String])> = cluster.clusters().collect();
+    let ordered: Vec<(&str, &[String])> = view
+        .order
+        .clusters
+        .iter()
+        .map(|(c, names)| (c.as_str(), names.as_slice()))
+        .collect();
+    assert_eq!(listed, ordered);
+    for (c, names) in &ordered {
+        assert_eq!(cluster.members(c), Some(*names));
+    }
+    assert_eq!(cluster.members("no-such-cluster"), None);
+    let first = view.order.brokers.iter().find_map(|n| {
+        let bd = &view.info.broker_addr_table[n];
+        (!bd.broker_addrs.is_empty()).then_some(bd)
+    });
+    assert_eq!(cluster.first_addressed_group(), first);
 }
 
 /// Hundreds of groups (brokerAddrTable resizes at 192 and 384), some leaving

@@ -70,7 +70,7 @@ pub struct Dirty {
     pub broker_names: HashSet<String>,
     /// The clusters whose broker-name set changed, came or went.
     pub cluster_names: HashSet<String>,
-    /// brokerAddrTable re-ranked (a resize): every group's place in its order moved.
+    /// brokerAddrTable resized: every group's place in its order may have moved.
     pub broker_order: bool,
     /// The KV table changed: republish it.
     pub kv: bool,
@@ -285,7 +285,9 @@ impl Tables {
     }
 
     /// Every cluster and its broker names, both in the iteration order of
-    /// upstream's clusterAddrTable and its HashSets.
+    /// upstream's clusterAddrTable and its HashSets (tests compare the
+    /// snapshot's cluster view with it).
+    #[cfg(test)]
     pub fn clusters(&self) -> Vec<(&String, Vec<&String>)> {
         self.cluster_addr
             .ordered()
