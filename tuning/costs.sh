@@ -38,14 +38,10 @@ STEP_TIMEOUT=${STEP_TIMEOUT:-120}
 RESULTS=${RESULTS:-.cache/costs/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$RESULTS/logs"
 WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -- "-$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$RESULTS/run.log" >&2; }
+# spawn/stop: own process groups, TERM then KILL, the EXIT trap stops what is left.
+# shellcheck source=SCRIPTDIR/procs.sh
+source tuning/procs.sh
 
 if [[ -z ${NO_BUILD:-} ]]; then
     cargo build --release -j2 -p loadgen -p namesrv
@@ -68,16 +64,15 @@ lookups() {
     mkdir -p "$dir"
     printf 'listenPort=0\nbindAddress=127.0.0.1\ncores=1\nhttpPort=-1\nkvConfigPath=%s/kv.json\nconfigStorePath=%s/ns.properties\n' \
         "$dir" "$dir" >"$dir/ns.properties"
-    setsid taskset -c "$SERVER_CPUS" "$NS" -c "$dir/ns.properties" >"$RESULTS/logs/ns-$r.log" 2>&1 &
-    local pid=$!
-    PIDS+=("$pid")
+    spawn "$RESULTS/logs/ns-$r.log" taskset -c "$SERVER_CPUS" "$NS" -c "$dir/ns.properties"
+    local pid=$SPAWNED
     local port="" i
     for ((i = 0; i < 100; i++)); do
         port=$(grep -o 'address 127.0.0.1:[0-9]*' "$RESULTS/logs/ns-$r.log" | head -1 | cut -d: -f2 || true)
         [[ -n $port ]] && break
         sleep 0.1
     done
-    [[ -n $port ]] || { log "server did not boot"; return 1; }
+    [[ -n $port ]] || { log "server did not boot"; stop "$pid"; return 1; }
     # No cluster info and no data changes: the window holds lookups (and the brokers'
     # 30 s re-registrations, a few per second).
     local sets=(--set "warmup=\"$WARMUP\"" --set 'brokers.cluster_info_period="0s"'
@@ -91,16 +86,19 @@ lookups() {
         --set clients.topics_per_client=4 --set 'clients.refresh_period="1s"' \
         --set clients.connections="$CONNS" --json "$RESULTS/lookup-open-r$r.json" \
         >"$RESULTS/lookup-open-r$r.txt" 2>&1 || log "  open loop exit $?"
-    kill -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    stop "$pid"
 }
 
 writes() {
-    local r=$1
-    COSTS_TOPICS="$TOPICS" COSTS_ROUNDS="$WRITE_ROUNDS" COSTS_SERVER_CPUS="$SERVER_CPUS" \
-        COSTS_OUT="$RESULTS/writes-r$r.json" timeout -k 5 $((STEP_TIMEOUT * 3)) \
-        taskset -c "$LOADGEN_CPUS" "$BENCH" --bench >"$RESULTS/logs/writes-r$r.log" 2>&1 ||
-        log "  writes exit $? ($(tail -3 "$RESULTS/logs/writes-r$r.log" | tr '\n' ' '))"
+    local r=$1 bp rc=0
+    # Spawned (own group, in PIDS): an interrupt stops the bench and its server too.
+    spawn "$RESULTS/logs/writes-r$r.log" env COSTS_TOPICS="$TOPICS" COSTS_ROUNDS="$WRITE_ROUNDS" \
+        COSTS_SERVER_CPUS="$SERVER_CPUS" COSTS_OUT="$RESULTS/writes-r$r.json" \
+        timeout -k 5 $((STEP_TIMEOUT * 3)) taskset -c "$LOADGEN_CPUS" "$BENCH" --bench
+    bp=$SPAWNED
+    wait "$bp" || rc=$?
+    forget "$bp"
+    ((rc == 0)) || log "  writes exit $rc ($(tail -3 "$RESULTS/logs/writes-r$r.log" | tr '\n' ' '))"
 }
 
 for ((r = 0; r < ROUNDS; r++)); do

@@ -16,7 +16,7 @@ NS_BIN=${NS_BIN:-target/release/namesrv}
 LG_BIN=${LG_BIN:-target/release/loadgen}
 RESULTS=${RESULTS:-.cache/estate/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$RESULTS"
-[[ -n ${NO_BUILD:-} ]] || cargo build --release -p loadgen -p namesrv
+[[ -n ${NO_BUILD:-} ]] || cargo build --release -j2 -p loadgen -p namesrv
 
 # 10,000 broker sockets plus the clients': the server needs the descriptors too.
 ulimit -n "$(ulimit -Hn)"
@@ -38,6 +38,10 @@ for _ in $(seq 100); do
   grep -q "boot success" "$RESULTS/server.log" && break
   sleep 0.1
 done
+grep -q "boot success" "$RESULTS/server.log" || {
+  echo "server did not boot in 10 s: $(tail -3 "$RESULTS/server.log")" >&2
+  exit 1
+}
 
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 # Nanoseconds the server's threads waited for a CPU while runnable (run queue):

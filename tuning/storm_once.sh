@@ -32,8 +32,8 @@ PORT=$(grep -o 'address 127.0.0.1:[0-9]*' "$WORK/log" | head -1 | cut -d: -f2)
 C=$(((N + 49) / 50))
 PP=
 if [[ -n ${PERF:-} ]]; then
-    perf record -F 499 --call-graph dwarf,16384 -p "$SP" -o "$OUT.perf.data" >/dev/null 2>&1 &
-    PP=$!
+    spawn "$WORK/perf.log" perf record -F 499 --call-graph dwarf,16384 -p "$SP" -o "$OUT.perf.data"
+    PP=$SPAWNED
     sleep 0.5
 fi
 cpu0=$(awk '{print $14+$15}' "/proc/$SP/stat")
@@ -47,7 +47,11 @@ cpu1=$(awk '{print $14+$15}' "/proc/$SP/stat")
 flt=$(awk '{print $10}' "/proc/$SP/stat")
 hwm=$(awk '/VmHWM/{print $2}' "/proc/$SP/status")
 for t in /proc/"$SP"/task/*; do echo "$(cat "$t/comm") $(awk '{print $14+$15}' "$t/stat")"; done >"$OUT.threads"
-if [[ -n $PP ]]; then kill -INT "$PP"; wait "$PP" || true; fi
+if [[ -n $PP ]]; then
+    kill -INT "$PP"
+    wait "$PP" || true
+    forget "$PP"
+fi
 python3 - "$OUT.json" "$cpu0" "$cpu1" "$(getconf CLK_TCK)" "$flt" "$hwm" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))["startup"]

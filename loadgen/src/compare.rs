@@ -19,7 +19,12 @@ pub struct RoundResult {
     pub p50_us: u64,
     pub p99_us: u64,
     pub p999_us: u64,
+    /// Every registration (changed and unchanged, merged).
     pub register_p99_us: u64,
+    /// Registrations whose body changed (the server rewrote its tables).
+    pub register_changed_p99_us: u64,
+    /// Registrations that resent the last body (liveness refresh only).
+    pub register_unchanged_p99_us: u64,
     pub errors: u64,
     pub server_cores: Option<f64>,
     pub server_rss_mib: Option<f64>,
@@ -33,7 +38,12 @@ pub struct TargetSummary {
     pub p50_us: u64,
     pub p99_us: u64,
     pub p999_us: u64,
+    /// Every registration (changed and unchanged, merged).
     pub register_p99_us: u64,
+    /// Registrations whose body changed (the server rewrote its tables).
+    pub register_changed_p99_us: u64,
+    /// Registrations that resent the last body (liveness refresh only).
+    pub register_unchanged_p99_us: u64,
     pub errors: u64,
     pub server_cores: Option<f64>,
     pub server_rss_mib: Option<f64>,
@@ -101,10 +111,9 @@ pub async fn compare(
                 p50_us: route.map(|o| o.p50_us).unwrap_or(0),
                 p99_us: route.map(|o| o.p99_us).unwrap_or(0),
                 p999_us: route.map(|o| o.p999_us).unwrap_or(0),
-                register_p99_us: r
-                    .op(0, crate::stats::Op::Register)
-                    .map(|o| o.p99_us)
-                    .unwrap_or(0),
+                register_p99_us: r.reg_p99(0).all_us,
+                register_changed_p99_us: r.reg_p99(0).changed_us,
+                register_unchanged_p99_us: r.reg_p99(0).unchanged_us,
                 errors: r.total_errors(),
                 server_cores: r.servers.first().cloned().flatten().map(|s| s.cores_avg),
                 server_rss_mib: r.servers.first().cloned().flatten().map(|s| s.rss_mib_peak),
@@ -124,6 +133,12 @@ pub async fn compare(
                 p99_us: median_u(rs.iter().map(|r| r.p99_us).collect()),
                 p999_us: median_u(rs.iter().map(|r| r.p999_us).collect()),
                 register_p99_us: median_u(rs.iter().map(|r| r.register_p99_us).collect()),
+                register_changed_p99_us: median_u(
+                    rs.iter().map(|r| r.register_changed_p99_us).collect(),
+                ),
+                register_unchanged_p99_us: median_u(
+                    rs.iter().map(|r| r.register_unchanged_p99_us).collect(),
+                ),
                 errors: rs.iter().map(|r| r.errors).sum(),
                 server_cores: (!cores.is_empty()).then(|| median_f(cores)),
                 server_rss_mib: (!rss.is_empty()).then(|| median_f(rss)),

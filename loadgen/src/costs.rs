@@ -16,6 +16,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::scenario::{ClientMode, Scenario};
+use crate::topology::SHARED_SYSTEM_TOPICS;
 use crate::units::fmt_count;
 
 /// A cost that grows with the topics of the registration: `fixed + per_topic × n`.
@@ -98,7 +99,11 @@ pub const MEASURED: Costs = Costs {
 /// What an estate asks of the server per second.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Load {
+    /// Open loop: the offered rate. Closed loop: 0 (see `lookups_modelled`).
     pub lookups_per_sec: f64,
+    /// False for a closed loop: its lookups take whatever CPU is left, so the
+    /// model has no rate to cost.
+    pub lookups_modelled: bool,
     /// Registrations with a new DataVersion (data changes, rejoins).
     pub changed_per_sec: f64,
     /// Periodic re-registrations with the same DataVersion.
@@ -120,9 +125,15 @@ impl Load {
         let clusters = b.clusters.clamp(1, b.groups.max(1));
         let per_cluster = (b.groups / clusters).max(1);
         let spread = t.groups_per_topic.clamp(1, per_cluster) as f64;
-        // user topics + the cluster-name and broker-name topics + the shared system ones
-        let system = if t.system_topics { 4.0 } else { 0.0 };
-        let topics = t.count as f64 * spread / groups + 2.0 + system;
+        // user topics + the cluster-name topic, the broker-name one (if on) and
+        // the shared system ones (if on), as `Topology::build` lays them out
+        let system = if t.system_topics {
+            SHARED_SYSTEM_TOPICS.len() as f64
+        } else {
+            0.0
+        };
+        let broker = if t.broker_topics { 1.0 } else { 0.0 };
+        let topics = t.count as f64 * spread / groups + 1.0 + broker + system;
         let members = 1.0 + b.slaves as f64;
         let period = sc.period(b.register_period).0.as_secs_f64();
         let periodic = if period > 0.0 {
@@ -136,6 +147,7 @@ impl Load {
                 ClientMode::Open => sc.lookup_rate(),
                 _ => 0.0,
             },
+            lookups_modelled: sc.clients.mode != ClientMode::Closed,
             changed_per_sec: b.data_changes_per_sec * members + churn,
             unchanged_per_sec: periodic,
             expiries_per_sec: churn,
@@ -151,7 +163,8 @@ pub struct Demand {
     pub lookups: f64,
     /// Registrations on the receiving cores (spread over the cores).
     pub registrations_shard: f64,
-    /// The writer core: changed registrations and expiries (one core at most).
+    /// The writer core: changed and unchanged registrations (the header's part
+    /// of `registerBroker`) and expiries; one core at most.
     pub writer: f64,
     /// Changed registrations per second of this size that fill the writer core.
     pub writer_limit_per_sec: f64,

@@ -79,8 +79,39 @@ fn time_scale_and_closed_loops() {
     let l = Load::of(&sc);
     close(l.unchanged_per_sec, 20.0 / 3.0);
     close(l.lookups_per_sec, 4000.0);
+    assert!(l.lookups_modelled);
     sc.clients.mode = ClientMode::Closed;
     close(Load::of(&sc).lookups_per_sec, 0.0);
+    assert!(!Load::of(&sc).lookups_modelled);
+}
+
+#[test]
+fn topics_per_registration_follow_the_topic_switches() {
+    // 400 user topics each + the cluster-name topic, then the broker-name one
+    // and the 4 shared system topics only when on
+    let mut sc = estate();
+    sc.topics.broker_topics = false;
+    close(Load::of(&sc).topics_per_registration, 405.0);
+    sc.topics.system_topics = false;
+    close(Load::of(&sc).topics_per_registration, 401.0);
+    sc.topics.broker_topics = true;
+    close(Load::of(&sc).topics_per_registration, 402.0);
+}
+
+#[test]
+fn closed_loop_sentence_leaves_lookups_out() {
+    let mut sc = estate();
+    sc.time_scale = 0.01;
+    sc.clients.mode = ClientMode::Closed;
+    // shard 4,587 µs/s + writer 2,232 µs/s = 0.0068 cores
+    assert_eq!(
+        crate::plan::model_sentence(&TEST, &Load::of(&sc)),
+        "By the measured per-operation costs (test), this estate needs 0.007 cores of server \
+         CPU besides lookups (a closed loop's lookups take whatever is left, so they are not \
+         modelled): registrations 66.7/s unchanged and 1.2/s changed, 406 topics each; the \
+         writer: 0.2 % of one core; the writer saturates at 1,096 changed registrations/s of \
+         406 topics."
+    );
 }
 
 #[test]

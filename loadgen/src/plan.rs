@@ -13,7 +13,6 @@ use crate::report::{esc, html, plots};
 use crate::result::RunResult;
 use crate::run::{self, RunOptions};
 use crate::scenario::{ClientMode, Scenario};
-use crate::stats::Op;
 use crate::units::{fmt_count, fmt_rate, fmt_us, Dur};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -48,7 +47,11 @@ pub struct PlanStep {
     pub offered_lookups_per_sec: f64,
     pub route_ops_per_sec: f64,
     pub route_p99_us: u64,
+    /// Every registration (changed and unchanged, merged), worst target.
     pub register_p99_us: u64,
+    /// Registrations whose body changed / that resent the last body.
+    pub register_changed_p99_us: u64,
+    pub register_unchanged_p99_us: u64,
     pub error_rate: f64,
     pub server_cores: Option<f64>,
     pub server_rss_mib: Option<f64>,
@@ -98,11 +101,7 @@ pub fn step_scenario(base: &Scenario, scale: f64, vary: Vary) -> Scenario {
 
 fn evaluate(r: &RunResult, step: u32, scale: f64, opts: &PlanOptions) -> PlanStep {
     let (count, _, ops, p99) = r.route_totals();
-    let reg_p99 = (0..r.targets.len())
-        .filter_map(|t| r.op(t, Op::Register))
-        .map(|o| o.p99_us)
-        .max()
-        .unwrap_or(0);
+    let reg = r.reg_p99_worst();
     let total = r.total_count().max(1);
     let error_rate = r.total_errors() as f64 / total as f64;
     let server = r.servers.iter().flatten().next();
@@ -150,7 +149,9 @@ fn evaluate(r: &RunResult, step: u32, scale: f64, opts: &PlanOptions) -> PlanSte
         offered_lookups_per_sec: r.scenario.lookup_rate(),
         route_ops_per_sec: ops,
         route_p99_us: p99,
-        register_p99_us: reg_p99,
+        register_p99_us: reg.all_us,
+        register_changed_p99_us: reg.changed_us,
+        register_unchanged_p99_us: reg.unchanged_us,
         error_rate,
         server_cores: server.map(|s| s.cores_avg),
         server_rss_mib: server.map(|s| s.rss_mib_peak),
@@ -228,6 +229,27 @@ fn fmt_cores(x: f64) -> String {
 pub fn model_sentence(c: &Costs, load: &Load) -> String {
     let d = c.demand(load);
     let topics = load.topics_per_registration.round() as u64;
+    if !load.lookups_modelled {
+        let mut out = format!(
+            "By the measured per-operation costs ({}), this estate needs {} cores of server \
+             CPU besides lookups (a closed loop's lookups take whatever is left, so they are \
+             not modelled): registrations {}/s unchanged and {}/s changed, {} topics each; \
+             the writer: {:.1} % of one core",
+            c.source,
+            fmt_cores(d.registrations_shard + d.writer),
+            fmt_rate(load.unchanged_per_sec),
+            fmt_rate(load.changed_per_sec),
+            fmt_count(topics),
+            d.writer * 100.0
+        );
+        let _ = write!(
+            out,
+            "; the writer saturates at {} changed registrations/s of {} topics.",
+            fmt_rate(d.writer_limit_per_sec),
+            fmt_count(topics)
+        );
+        return out;
+    }
     let mut out = format!(
         "By the measured per-operation costs ({}), this estate needs {} cores of server CPU: \
          {} for lookups ({}/s), {} for registrations ({}/s unchanged and {}/s changed, \
@@ -285,6 +307,8 @@ pub async fn plan(
                 route_ops_per_sec: 0.0,
                 route_p99_us: 0,
                 register_p99_us: 0,
+                register_changed_p99_us: 0,
+                register_unchanged_p99_us: 0,
                 error_rate: 1.0,
                 server_cores: None,
                 server_rss_mib: None,

@@ -18,7 +18,9 @@ use crate::error::{Error, Result};
 use crate::expected::Expected;
 use crate::monitor::Monitor;
 use crate::procstat;
-use crate::result::{summarize_proc, OpSummary, ProcUse, RunResult, Startup, Verification};
+use crate::result::{
+    reg_p99s, summarize_proc, OpSummary, ProcUse, RunResult, Startup, Verification,
+};
 use crate::scenario::{ClientMode, Scenario, Sweep};
 use crate::stats::{Hub, Op};
 use crate::sweep;
@@ -169,7 +171,13 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         }
     }
     startup.secs = t_start.elapsed().as_secs_f64();
-    startup.register_bodies = env.bodies.lock().map(|b| b.len() as u64).unwrap_or(0);
+    // One body per class: its first group (the class's index) encodes it.
+    startup.register_bodies = topo
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(g, grp)| grp.body_class == *g as u32)
+        .count() as u64;
     let mut warnings = Vec::new();
     if reported < groups.len() {
         warnings.push(format!("only {reported} of {} broker groups finished their first registration in {startup_limit:?}", groups.len()));
@@ -256,7 +264,7 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
     let window_secs = (window.1 - window.0).max(1e-3);
     let end_sec = window.1.floor() as u64;
     let system: Vec<_> = system.into_iter().filter(|p| p.t < end_sec).collect();
-    let (ops, lag) = hub.with_series(|series, lag| {
+    let (ops, register_p99, lag) = hub.with_series(|series, lag| {
         let ops: Vec<OpSummary> = series
             .iter()
             .map(|((t, op), s)| OpSummary::from_series(*t, *op, s, window_secs, end_sec))
@@ -264,7 +272,7 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         let lag = lag
             .map(|h| (h.value_at_quantile(0.99), h.max()))
             .unwrap_or((0, 0));
-        (ops, lag)
+        (ops, reg_p99s(series, targets.len()), lag)
     });
     let loadgen = summarize_proc(&system, window, |p| {
         Some((p.loadgen_cores, p.loadgen_rss_mib))
@@ -326,6 +334,7 @@ pub async fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunResult> {
         verification,
         churn: churn_counts,
         registrations,
+        register_p99,
         loadgen,
         send_lag_p99_us: lag.0,
         send_lag_max_us: lag.1,

@@ -24,6 +24,9 @@ pub struct Group {
     /// Groups with the same class register the same topics (same queues at
     /// startup): one register body serves all of them.
     pub body_class: u32,
+    /// Groups in this body class (1: the body is the group's own, so
+    /// loadgen does not cache it).
+    pub class_size: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -47,7 +50,7 @@ pub struct Topology {
 }
 
 /// Shared system topics real brokers register (prefixed, so runs never collide).
-const SHARED_SYSTEM_TOPICS: &[(&str, i32, i32)] = &[
+pub const SHARED_SYSTEM_TOPICS: &[(&str, i32, i32)] = &[
     ("TBW102", 8, 7),
     ("SCHEDULE_TOPIC_XXXX", 18, 6),
     ("RMQ_SYS_TRANS_HALF_TOPIC", 1, 6),
@@ -86,6 +89,7 @@ impl Topology {
                     members,
                     topics: Vec::new(),
                     body_class: g,
+                    class_size: 1,
                 }
             })
             .collect();
@@ -155,8 +159,13 @@ impl Topology {
             .enumerate()
             .map(|(g, grp)| *classes.entry(&grp.topics[..]).or_insert(g as u32))
             .collect();
+        let mut sizes = vec![0u32; groups.len()];
+        for &c in &first {
+            sizes[c as usize] += 1;
+        }
         for (grp, class) in groups.iter_mut().zip(first) {
             grp.body_class = class;
+            grp.class_size = sizes[class as usize];
         }
         Topology {
             prefix: prefix.to_string(),
@@ -227,7 +236,7 @@ mod tests {
             .groups
             .iter()
             .enumerate()
-            .all(|(g, x)| x.body_class == g as u32));
+            .all(|(g, x)| x.body_class == g as u32 && x.class_size == 1));
     }
 
     #[test]
@@ -247,6 +256,7 @@ mod tests {
         for g in &t.groups {
             assert_eq!(g.topics.len(), 10 + 1 + 4);
             assert_eq!(t.groups[g.body_class as usize].topics, g.topics);
+            assert_eq!(g.class_size, 4);
         }
     }
 }

@@ -78,6 +78,13 @@ async fn idle_estate_reregisters_the_same_bytes_and_routes_verify() {
         .expect("unchanged registrations");
     assert_eq!(same.count, 80 * 3);
     assert!(r.registrations.unchanged >= same.count);
+    // `reg p99` (plan, compare) covers the unchanged ones: no changed
+    // registration in the window, so it is theirs exactly, not 0.
+    let reg = r.reg_p99(0);
+    assert_eq!(reg.changed_us, 0);
+    assert_eq!(reg.all_us, reg.unchanged_us);
+    assert_eq!(reg.all_us, r.reg_p99_worst().all_us);
+    assert!(reg.all_us > 0 && reg.all_us <= same.max_us, "{reg:?}");
     // 400 clients x 4 topics x 3 periods; only the ±2 ms timer slack (a lookup
     // sent that late counts from its send) moves a few across the window edges.
     let route = r.op(0, Op::Route).expect("routes");

@@ -130,6 +130,21 @@ struct GroupSim {
     totals: RegTotals,
 }
 
+/// What the server holds for a member after one registration reply, as far
+/// as the next one's changed/unchanged split goes (`prev`: before it).
+fn sent_after(prev: Option<i64>, outcome: Outcome, counter: i64) -> Option<i64> {
+    match outcome {
+        // SUCCESS (a wrong masterAddr still means the body was taken).
+        Outcome::Ok | Outcome::InTransition | Outcome::Err(ErrKind::WrongReply) => Some(counter),
+        // No verdict: the server may or may not have taken it; what it held
+        // before is still the best guess.
+        Outcome::Err(ErrKind::Timeout | ErrKind::Decode) => prev,
+        // Dropped connection (the server forgets its registrations) or a
+        // refusal (non-SUCCESS code): the next send is new to the server.
+        Outcome::Err(_) => None,
+    }
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -268,7 +283,9 @@ impl GroupSim {
                 &self.env.sc.brokers,
             )
         };
-        let b = if self.own_body {
+        // A body no other group shares (a data change, or a class of one as
+        // with broker-name topics) stays out of the cache, which never evicts.
+        let b = if self.own_body || grp.class_size == 1 {
             encode()
         } else {
             // Held while encoding: the class's other groups wait for this body
@@ -317,10 +334,10 @@ impl GroupSim {
         for (m, t, op, rx) in waits {
             let res = rx.await.unwrap_or(Err(ErrKind::Closed));
             let (outcome, example) = self.check_register(m, res.as_ref());
+            self.sent[m][t] = sent_after(self.sent[m][t], outcome, self.dv.counter);
             if let Outcome::Err(k) = outcome {
                 err += 1;
                 self.totals.errors += 1;
-                self.sent[m][t] = None;
                 if matches!(k, ErrKind::Closed | ErrKind::Send) {
                     self.conns[m][t] = None;
                 }
@@ -330,7 +347,6 @@ impl GroupSim {
                     Op::RegisterUnchanged => self.totals.unchanged += 1,
                     _ => self.totals.changed += 1,
                 }
-                self.sent[m][t] = Some(self.dv.counter);
             }
             let at = res
                 .as_ref()
@@ -532,5 +548,25 @@ impl GroupSim {
                 self.shutdown(m, unregister).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only a dropped connection or a refusal makes the next identical body
+    /// count as changed; a timeout or a wrong-content SUCCESS does not.
+    #[test]
+    fn sent_resets_only_when_the_server_dropped_it() {
+        let e = |k| Outcome::Err(k);
+        assert_eq!(sent_after(Some(3), Outcome::Ok, 4), Some(4));
+        assert_eq!(sent_after(None, e(ErrKind::WrongReply), 4), Some(4));
+        assert_eq!(sent_after(Some(3), e(ErrKind::Timeout), 4), Some(3));
+        assert_eq!(sent_after(Some(4), e(ErrKind::Timeout), 4), Some(4));
+        assert_eq!(sent_after(Some(4), e(ErrKind::Decode), 4), Some(4));
+        assert_eq!(sent_after(Some(4), e(ErrKind::Closed), 4), None);
+        assert_eq!(sent_after(Some(4), e(ErrKind::Send), 4), None);
+        assert_eq!(sent_after(Some(4), e(ErrKind::Code(1)), 4), None);
     }
 }
