@@ -4,7 +4,7 @@
 //! It replaced `imbl`'s HAMT, whose nodes allocate their full width (32 slots)
 //! however few entries they hold: at 100k and 1M topics most leaf nodes held two
 //! or three, and the nodes cost more than the entries (measured with
-//! `examples/mem_profile.rs`; see docs/PERFORMANCE.md, "issue 15: memory"). Here
+//! `examples/mem_profile.rs`; see docs/performance/issue15.md, "issue 15: memory"). Here
 //! an entry costs its slot in a plain hash map, and a publish copies what it
 //! touches: the top array (64 pointers), one middle array (64) and one leaf per
 //! changed topic (about topics / 4,096 entries), each at most once per publish.
