@@ -228,50 +228,36 @@ fn fmt_cores(x: f64) -> String {
 /// measured per-operation costs, and where the single writer saturates.
 pub fn model_sentence(c: &Costs, load: &Load) -> String {
     let d = c.demand(load);
-    let topics = load.topics_per_registration.round() as u64;
-    if !load.lookups_modelled {
-        let mut out = format!(
-            "By the measured per-operation costs ({}), this estate needs {} cores of server \
-             CPU besides lookups (a closed loop's lookups take whatever is left, so they are \
-             not modelled): registrations {}/s unchanged and {}/s changed, {} topics each; \
-             the writer: {:.1} % of one core",
-            c.source,
-            fmt_cores(d.registrations_shard + d.writer),
-            fmt_rate(load.unchanged_per_sec),
-            fmt_rate(load.changed_per_sec),
-            fmt_count(topics),
-            d.writer * 100.0
-        );
-        let _ = write!(
-            out,
-            "; the writer saturates at {} changed registrations/s of {} topics.",
-            fmt_rate(d.writer_limit_per_sec),
-            fmt_count(topics)
-        );
-        return out;
-    }
-    let mut out = format!(
-        "By the measured per-operation costs ({}), this estate needs {} cores of server CPU: \
-         {} for lookups ({}/s), {} for registrations ({}/s unchanged and {}/s changed, \
-         {} topics each; the writer: {:.1} % of one core)",
-        c.source,
-        fmt_cores(d.total()),
-        fmt_cores(d.lookups),
-        fmt_rate(load.lookups_per_sec),
-        fmt_cores(d.registrations_shard + d.writer),
+    let topics = fmt_count(load.topics_per_registration.round() as u64);
+    let registrations = format!(
+        "{}/s unchanged and {}/s changed, {topics} topics each; the writer: {:.1} % of one core",
         fmt_rate(load.unchanged_per_sec),
         fmt_rate(load.changed_per_sec),
-        fmt_count(topics),
         d.writer * 100.0
     );
-    let _ = write!(
-        out,
-        "; the writer saturates at {} changed registrations/s of {} topics",
+    let head = if load.lookups_modelled {
+        format!(
+            "this estate needs {} cores of server CPU: {} for lookups ({}/s), {} for \
+             registrations ({registrations})",
+            fmt_cores(d.total()),
+            fmt_cores(d.lookups),
+            fmt_rate(load.lookups_per_sec),
+            fmt_cores(d.registrations_shard + d.writer),
+        )
+    } else {
+        format!(
+            "this estate needs {} cores of server CPU besides lookups (a closed loop's \
+             lookups take whatever is left, so they are not modelled): registrations \
+             {registrations}",
+            fmt_cores(d.registrations_shard + d.writer),
+        )
+    };
+    format!(
+        "By the measured per-operation costs ({}), {head}; the writer saturates at {} changed \
+         registrations/s of {topics} topics.",
+        c.source,
         fmt_rate(d.writer_limit_per_sec),
-        fmt_count(topics)
-    );
-    out.push('.');
-    out
+    )
 }
 
 pub async fn plan(
