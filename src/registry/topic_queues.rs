@@ -236,7 +236,9 @@ impl TopicQueues {
         self.slots.clone()
     }
 
-    /// The QueueData in upstream's iteration order.
+    /// The QueueData in upstream's iteration order (`new
+    /// ArrayList<>(queueDataMap.values())`), owned: the reference encoder's input.
+    #[cfg(test)]
     pub fn java_queue_datas(&self) -> Vec<QueueData> {
         self.slots.iter().map(QueueSlot::to_queue_data).collect()
     }

@@ -17,15 +17,6 @@ use crate::registry::topic_queues::QueueSlot;
 /// Topics for broker-member sync never get acting-master rewriting.
 const SYNC_BROKER_MEMBER_PREFIX: &str = "rmq_sys_SYNC_BROKER_MEMBER_";
 
-/// A topic's QueueData in the order of upstream's per-topic HashMap
-/// (`new ArrayList<>(queueDataMap.values())`).
-#[cfg(test)]
-pub(super) fn ordered_queue_datas(
-    queues: &crate::registry::topic_queues::TopicQueues,
-) -> Vec<protocol::body::QueueData> {
-    queues.java_queue_datas()
-}
-
 /// How Java sizes the HashSet of a topic's broker names that `brokerDatas` follow:
 /// copied from the topic's map, so sized differently from the map itself (orders
 /// differ from 12 brokers up).

@@ -3,7 +3,7 @@
 
 use super::build::{
     acting_master_applies, acting_master_order, apply_acting_master, broker_copy_table,
-    filter_server_table, order_topic_conf, ordered_queue_datas,
+    filter_server_table, order_topic_conf,
 };
 use super::*;
 use crate::kv::ORDER_TOPIC_CONFIG;
@@ -53,7 +53,7 @@ impl Reference {
 
 fn assemble_route(t: &Tables, topic: &str, cfg: &Config, kv: &KvNamespaces) -> Option<Reference> {
     let queues = t.queues(topic)?;
-    let queue_datas = ordered_queue_datas(queues);
+    let queue_datas = queues.java_queue_datas();
     let mut names: Vec<&str> = queues.java_keys();
     java_hash_order_in(&mut names, broker_copy_table(queues.len()), |n| {
         java_string_hash(n)
