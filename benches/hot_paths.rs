@@ -6,7 +6,6 @@
 //! `NAMESRV_BENCH_1M=1` adds 1,000,000-topic tables to the lookup and publish
 //! groups (building one takes several seconds and about a GiB, so it is opt-in).
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,10 +17,13 @@ use namesrv::config::Config;
 use namesrv::handlers::{self, Outcome};
 use namesrv::kv::KvNamespaces;
 use namesrv::registry::snapshot::{Snapshot, SnapshotBuilder};
-use namesrv::registry::tables::{Registration, TableSettings, Tables};
+use namesrv::registry::tables::{TableSettings, Tables};
 use namesrv::registry::ConnId;
-use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
+use protocol::body::RegisterBrokerBody;
 use protocol::codes::request;
+
+mod fixtures;
+use fixtures::{body_with, registration};
 use protocol::{frame, header};
 use protocol::{RemotingCommand, SerializeType};
 
@@ -40,41 +42,6 @@ fn topic_name(i: usize) -> String {
     format!("topic-{i:07}")
 }
 
-fn body_with(topics: impl Iterator<Item = String>, counter: i64) -> RegisterBrokerBody {
-    RegisterBrokerBody {
-        data_version: DataVersion {
-            counter,
-            state_version: 0,
-            timestamp: 1_700_000_000_000,
-        },
-        topic_configs: topics
-            .map(|t| TopicConfig {
-                topic_name: t,
-                read_queue_nums: 8,
-                write_queue_nums: 8,
-                ..TopicConfig::default()
-            })
-            .collect(),
-        mapping_infos: BTreeMap::new(),
-        filter_server_list: Some(Vec::new()),
-    }
-}
-
-fn registration(broker: usize, body: RegisterBrokerBody) -> Registration {
-    Registration {
-        cluster: "DefaultCluster".into(),
-        addr: format!("10.0.0.{broker}:10911"),
-        name: format!("broker-{broker}"),
-        broker_id: 0,
-        ha_server_addr: None,
-        heartbeat_timeout_ms: None,
-        enable_acting_master: Some(false),
-        peer: None,
-        zone_name: None,
-        body,
-    }
-}
-
 /// Tables with `topics` topics spread over `BROKERS` brokers, and their snapshot.
 fn registry(topics: usize) -> (Tables, SnapshotBuilder, Snapshot) {
     let mut tables = Tables::default();
@@ -82,7 +49,7 @@ fn registry(topics: usize) -> (Tables, SnapshotBuilder, Snapshot) {
     for b in 0..BROKERS {
         let body = body_with((b..topics).step_by(BROKERS).map(topic_name), 1);
         tables.register_broker(
-            &registration(b, body),
+            &registration(b, format!("10.0.0.{b}:10911"), body),
             ConnId(b as u64),
             now,
             TableSettings::default(),
@@ -183,7 +150,7 @@ fn publish(c: &mut Criterion) {
                     counter,
                 );
                 tables.register_broker(
-                    &registration(0, body),
+                    &registration(0, "10.0.0.0:10911".into(), body),
                     ConnId(0),
                     Instant::now(),
                     TableSettings::default(),
@@ -222,7 +189,7 @@ fn unchanged_reregister(c: &mut Criterion) {
     let config = Config::default();
     let kv = KvNamespaces::new();
     let body = body_with((0..10_000).step_by(BROKERS).map(topic_name), 1);
-    let reg = registration(0, body);
+    let reg = registration(0, "10.0.0.0:10911".into(), body);
     c.bench_function("reregister_unchanged_10k_topics", |b| {
         b.iter(|| {
             tables.register_broker(&reg, ConnId(0), Instant::now(), TableSettings::default());

@@ -15,7 +15,6 @@
 //! rounded up to 16, at least 32): that, not the requested size, is what RSS sees.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,7 +25,10 @@ use namesrv::kv::KvNamespaces;
 use namesrv::registry::snapshot::SnapshotBuilder;
 use namesrv::registry::tables::{Registration, TableSettings, Tables};
 use namesrv::registry::ConnId;
-use protocol::body::{DataVersion, RegisterBrokerBody, TopicConfig};
+use protocol::body::RegisterBrokerBody;
+
+#[path = "../benches/fixtures/mod.rs"]
+mod fixtures;
 
 struct Counting;
 
@@ -102,38 +104,12 @@ fn row(what: &str, from: Mark, topics: usize) -> Mark {
 
 fn body(group: usize, counter: i64, prefix: &str) -> RegisterBrokerBody {
     let first = group * TOPICS_PER_BROKER;
-    RegisterBrokerBody {
-        data_version: DataVersion {
-            counter,
-            state_version: 0,
-            timestamp: 1_700_000_000_000,
-        },
-        topic_configs: (first..first + TOPICS_PER_BROKER)
-            .map(|i| TopicConfig {
-                topic_name: format!("{prefix}Topic{i}"),
-                read_queue_nums: 8,
-                write_queue_nums: 8,
-                ..TopicConfig::default()
-            })
-            .collect(),
-        mapping_infos: BTreeMap::new(),
-        filter_server_list: Some(Vec::new()),
-    }
+    let topics = (first..first + TOPICS_PER_BROKER).map(|i| format!("{prefix}Topic{i}"));
+    fixtures::body_with(topics, counter)
 }
 
 fn registration(group: usize, body: RegisterBrokerBody) -> Registration {
-    Registration {
-        cluster: "DefaultCluster".into(),
-        addr: format!("127.0.0.1:{}", 20000 + group),
-        name: format!("broker-{group}"),
-        broker_id: 0,
-        ha_server_addr: None,
-        heartbeat_timeout_ms: None,
-        enable_acting_master: Some(false),
-        peer: None,
-        zone_name: None,
-        body,
-    }
+    fixtures::registration(group, format!("127.0.0.1:{}", 20000 + group), body)
 }
 
 #[cfg(target_env = "gnu")]
