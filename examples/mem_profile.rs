@@ -235,7 +235,11 @@ fn main() {
         routes.iter().map(|(k, v)| (k.clone(), v.clone())).unzip();
     let mut m = mark();
     drop(routes);
-    m = row("snapshot: route map HAMT nodes", m, topics);
+    m = row(
+        "snapshot: route map nodes (fan-out arrays and leaves)",
+        m,
+        topics,
+    );
     values.clear();
     m = row(
         "snapshot: route entries (RouteEntry and what it alone holds)",
