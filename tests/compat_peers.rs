@@ -28,23 +28,34 @@ fn run_script(script: &str, args: &[&str], limit_secs: u64) {
     let t0 = Instant::now();
     eprintln!("compat_peers: running {script} {}", args.join(" "));
     // `timeout` stops a hung run; the scripts trap TERM and stop everything they started.
+    // compat/run writes the names of the failed checks here, for the message below.
+    let failures = std::env::temp_dir().join(format!("compat-failures-{}", std::process::id()));
+    let _ = std::fs::remove_file(&failures);
     let status = Command::new("timeout")
         .args(["-k", "60", &limit_secs.to_string(), "bash"])
         .arg(root.join(script))
         .args(args)
         .current_dir(root)
         .env("NAMESRV_BIN", env!("CARGO_BIN_EXE_namesrv"))
+        .env("COMPAT_FAILURES_FILE", &failures)
         .status()
         .unwrap_or_else(|e| panic!("cannot run {script} through timeout(1) and bash: {e}"));
     eprintln!(
         "compat_peers: {script} finished in {:.0}s with {status}",
         t0.elapsed().as_secs_f64()
     );
+    let failed = std::fs::read_to_string(&failures).unwrap_or_default();
+    let _ = std::fs::remove_file(&failures);
     assert!(
         status.success(),
-        "{script} {} failed ({status}); its output above names the failed checks \
-         (logs are kept in the temp dir it printed)",
-        args.join(" ")
+        "{script} {} failed ({status}); failed checks:\n{}(each with its log's last lines \
+         under \"=== failed checks\" above; logs are kept in the temp dir it printed)",
+        args.join(" "),
+        if failed.is_empty() {
+            "(not named)\n"
+        } else {
+            failed.as_str()
+        }
     );
 }
 
