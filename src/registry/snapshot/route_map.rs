@@ -164,13 +164,7 @@ impl<V: Clone> ShardedMap<V> {
         *slot = if leaf.len() == 1 {
             None
         } else {
-            Some(
-                leaf[..i]
-                    .iter()
-                    .chain(&leaf[i + 1..])
-                    .cloned()
-                    .collect(),
-            )
+            Some(leaf[..i].iter().chain(&leaf[i + 1..]).cloned().collect())
         };
         self.len -= 1;
     }
@@ -244,10 +238,8 @@ mod tests {
         kept.push((m, model));
         for (m, model) in &kept {
             assert_eq!(m.len(), model.len());
-            let mut seen: Vec<(String, u64)> =
-                m.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-            let mut want: Vec<(String, u64)> =
-                model.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            let mut seen: Vec<(String, u64)> = m.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+            let mut want: Vec<(String, u64)> = model.iter().map(|(k, v)| (k.clone(), *v)).collect();
             seen.sort();
             want.sort();
             assert_eq!(seen, want);
