@@ -224,14 +224,14 @@ mod tests {
         for round in 0..300_000u64 {
             let r = next(&mut state);
             let key = format!("topic-{}", r % 200_000);
-            if r % 5 == 0 {
+            if r.is_multiple_of(5) {
                 m.remove(&key);
                 model.remove(&key);
             } else {
                 m.insert(Arc::from(key.as_str()), round);
                 model.insert(key, round);
             }
-            if round % 100_000 == 0 {
+            if round.is_multiple_of(100_000) {
                 kept.push((m.clone(), model.clone()));
             }
         }
