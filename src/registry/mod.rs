@@ -14,6 +14,7 @@
 
 pub mod list_cache;
 pub mod notify;
+mod reaper;
 pub mod reregister;
 pub mod scan_tick;
 pub mod snapshot;

@@ -20,6 +20,7 @@ use protocol::codes::response;
 mod register;
 
 use super::notify::{self, Notifier};
+use super::reaper::Reaper;
 use super::snapshot::{Snapshot, SnapshotBuilder};
 use super::tables::{TableSettings, Tables};
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
@@ -53,6 +54,8 @@ pub struct Writer {
     config: Config,
     builder: SnapshotBuilder,
     published: Arc<ArcSwap<Snapshot>>,
+    /// Frees large old snapshots off this core (see [`Reaper`]).
+    reaper: Reaper,
     shards: Vec<Rc<ConnectedSender<ShardControl>>>,
     /// Only the writer writes `metrics.writer`.
     metrics: MetricsHandle,
@@ -100,6 +103,7 @@ impl Writer {
                 .sharing_hints(snap.register_hints.clone()),
             config,
             published: published.clone(),
+            reaper: Reaper::spawn(),
             shards,
             metrics,
             live: LiveTick {
@@ -461,13 +465,10 @@ impl Writer {
         let changed = self.builder.last_replaced();
         // The previous snapshot is dropped here, on the writer, unless a reader
         // still holds it. After a large change it alone owns thousands of routes:
-        // freeing them is left to the blocking thread.
+        // freeing them is left to the reaper thread.
         let old = self.published.swap(Arc::new(snap));
         if changed >= LARGE_CHANGE {
-            glommio::spawn_local(async move {
-                glommio::executor().spawn_blocking(move || drop(old)).await;
-            })
-            .detach();
+            self.reaper.drop_later(old);
         } else {
             drop(old);
         }
