@@ -56,7 +56,10 @@ impl fmt::Debug for TopicTable {
 
 fn slot(chunks: &[Vec<Option<Entry>>], id: TopicId) -> Option<&Entry> {
     let id = id as usize;
-    chunks.get(id >> CHUNK_LOG2)?.get(id & (CHUNK - 1))?.as_ref()
+    chunks
+        .get(id >> CHUNK_LOG2)?
+        .get(id & (CHUNK - 1))?
+        .as_ref()
 }
 
 fn slot_mut(chunks: &mut [Vec<Option<Entry>>], id: TopicId) -> Option<&mut Option<Entry>> {
@@ -79,7 +82,9 @@ impl TopicTable {
         let hash = self.hasher.hash_one(topic);
         let chunks = &self.chunks;
         self.index
-            .find(hash, |&i| slot(chunks, i).is_some_and(|(n, _)| &**n == topic))
+            .find(hash, |&i| {
+                slot(chunks, i).is_some_and(|(n, _)| &**n == topic)
+            })
             .copied()
     }
 
