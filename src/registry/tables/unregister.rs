@@ -95,7 +95,7 @@ impl Tables {
             if acting_without_master {
                 let topics: Vec<Arc<str>> = self.topics_of_broker(broker_name).cloned().collect();
                 for t in topics {
-                    if let Some(mut qd) = self.topic_queue.get(&*t).and_then(|q| q.get(broker_name))
+                    if let Some(mut qd) = self.topic_queue.get(&t).and_then(|q| q.get(broker_name))
                     {
                         qd.perm &= !perm::WRITE;
                         self.put_queue(&t, qd);
