@@ -16,6 +16,7 @@
 //! reads the rest through the accessors below.
 
 mod register;
+mod topic_table;
 mod topics;
 mod unregister;
 
@@ -27,6 +28,7 @@ use protocol::java_table::{transfer, JavaHash, JavaMap, JavaTable, TableGrowth};
 
 use super::topic_queues::{Put, TopicQueues};
 use super::{FastHasher, HashMap, HashSet};
+use topic_table::{TopicId, TopicTable};
 
 pub use super::reregister::AppliedBody;
 pub use super::ConnId;
@@ -95,8 +97,9 @@ pub type NameSet = OrderedMap<String, ()>;
 pub struct Tables {
     /// topic → its QueueData by brokerName. The key is the topic's one name
     /// allocation: the reverse index, the dirty set and the snapshot's route map
-    /// share it.
-    topic_queue: HashMap<Arc<str>, TopicQueues>,
+    /// share it. Entries keep their [`TopicId`] while they live (see
+    /// [`TopicTable`]).
+    topic_queue: TopicTable,
     /// brokerName → BrokerData (upstream: `new ConcurrentHashMap<>(128)`)
     broker_addr: OrderedMap<String, BrokerData>,
     /// cluster → brokerNames (upstream: `new ConcurrentHashMap<>(32)`)
@@ -106,9 +109,9 @@ pub struct Tables {
     /// topic → brokerName → mapping
     /// (upstream: a `new HashMap<>()` per topic)
     mapping: HashMap<String, OrderedMap<String, TopicQueueMappingInfo>>,
-    /// brokerName → topics holding one of its QueueData (reverse index, so a broker
-    /// change dirties exactly its topics).
-    broker_topics: HashMap<Arc<str>, HashSet<Arc<str>>>,
+    /// brokerName → ids of the topics holding one of its QueueData (reverse
+    /// index, so a broker change dirties exactly its topics).
+    broker_topics: HashMap<Arc<str>, HashSet<TopicId>>,
     /// Broker names as shared by every [`TopicQueues`] entry.
     interned: HashSet<Arc<str>>,
     /// The bucket chains of upstream's topicQueueTable; each topic's rank in them
@@ -153,7 +156,7 @@ struct Removal {
 impl Default for Tables {
     fn default() -> Self {
         Tables {
-            topic_queue: HashMap::default(),
+            topic_queue: TopicTable::default(),
             broker_addr: JavaMap::new(JavaTable::ConcurrentHashMapWith(128)),
             cluster_addr: JavaMap::new(JavaTable::ConcurrentHashMapWith(32)),
             live: HashMap::default(),
@@ -307,7 +310,7 @@ impl Tables {
     }
 
     /// Each broker group with how many topics hold one of its QueueData.
-    pub fn topic_counts(&self) -> impl Iterator<Item = (&Arc<str>, usize)> {
+    pub fn topic_counts(&self) -> impl Iterator<Item = (&Arc<str>, usize)> + '_ {
         self.broker_topics.iter().map(|(b, t)| (b, t.len()))
     }
 
@@ -345,7 +348,11 @@ impl Tables {
     }
 
     pub fn topics_of_broker(&self, broker_name: &str) -> impl Iterator<Item = &Arc<str>> {
-        self.broker_topics.get(broker_name).into_iter().flatten()
+        self.broker_topics
+            .get(broker_name)
+            .into_iter()
+            .flatten()
+            .filter_map(|&id| self.topic_queue.name(id))
     }
 
     /// How many broker names are interned (for tests and diagnostics).
@@ -379,34 +386,36 @@ impl Tables {
     // ----- small helpers that keep the reverse index and dirty set honest -----
 
     fn put_queue(&mut self, topic: &str, qd: QueueData) {
-        // Lookups first, so a storm of unchanged puts allocates nothing.
-        if !self.topic_queue.contains_key(topic) {
-            let fresh = TopicQueues::new(self.topic_chains.0.next_rank());
-            self.topic_queue.insert(Arc::from(topic), fresh);
-            while let Some(old_cap) = self.topic_chains.0.grow() {
-                self.rerank_topics(old_cap);
+        // One lookup, and none that allocates for a storm of unchanged puts.
+        let id = match self.topic_queue.id(topic) {
+            Some(id) => id,
+            None => {
+                let fresh = TopicQueues::new(self.topic_chains.0.next_rank());
+                let id = self.topic_queue.insert_new(Arc::from(topic), fresh);
+                while let Some(old_cap) = self.topic_chains.0.grow() {
+                    self.rerank_topics(old_cap);
+                }
+                id
             }
-        }
-        let Some(queues) = self.topic_queue.get_mut(topic) else {
+        };
+        let Some((name, queues)) = self.topic_queue.entry_mut(id) else {
             return;
         };
         let put = queues.put(&qd, &mut self.interned);
         if put == Put::Same {
             return;
         }
-        self.topic_changed(topic);
+        if !self.dirty.topics.contains(topic) {
+            self.dirty.topics.insert(name.clone());
+        }
         // A broker already holding this topic is in the reverse index already
         // (put_queue and remove_queue keep the two in step).
         if put != Put::NewBroker {
             return;
         }
-        let Some((topic, _)) = self.topic_queue.get_key_value(topic) else {
-            return;
-        };
-        let topic = topic.clone();
         match self.broker_topics.get_mut(qd.broker_name.as_str()) {
             Some(set) => {
-                set.insert(topic);
+                set.insert(id);
             }
             None => {
                 let broker = self
@@ -415,7 +424,7 @@ impl Tables {
                     .cloned()
                     .unwrap_or_else(|| Arc::from(qd.broker_name.as_str()));
                 let mut set = HashSet::default();
-                set.insert(topic);
+                set.insert(id);
                 self.broker_topics.insert(broker, set);
             }
         }
@@ -423,44 +432,52 @@ impl Tables {
 
     /// Removes one broker's QueueData from a topic; drops the topic when emptied.
     fn remove_queue(&mut self, topic: &str, broker_name: &str) -> bool {
-        let Some(queues) = self.topic_queue.get_mut(topic) else {
+        let Some(id) = self.topic_queue.id(topic) else {
+            return false;
+        };
+        let Some((_, queues)) = self.topic_queue.entry_mut(id) else {
             return false;
         };
         if !queues.remove(broker_name) {
             return false;
         }
+        let emptied = queues.is_empty();
         self.queue_removals += 1;
-        if queues.is_empty() {
+        // Marked while the table still holds the name (the dirty set shares it).
+        self.topic_changed(topic);
+        if emptied {
             self.topic_queue.remove(topic);
             self.topic_chains.0.removed();
         }
         self.release_name(broker_name);
+        self.unindex(broker_name, id);
+        true
+    }
+
+    /// Takes a topic out of a broker's reverse-index set.
+    fn unindex(&mut self, broker_name: &str, id: TopicId) {
         if let Some(set) = self.broker_topics.get_mut(broker_name) {
-            set.remove(topic);
+            set.remove(&id);
             if set.is_empty() {
                 self.broker_topics.remove(broker_name);
             }
         }
-        self.topic_changed(topic);
-        true
     }
 
     fn remove_topic(&mut self, topic: &str) {
-        if let Some(queues) = self.topic_queue.remove(topic) {
+        if !self.topic_queue.contains_key(topic) {
+            return;
+        }
+        self.topic_changed(topic);
+        if let Some((id, queues)) = self.topic_queue.remove(topic) {
             self.queue_removals += 1;
             self.topic_chains.0.removed();
             let names: Vec<String> = queues.keys().map(str::to_string).collect();
             drop(queues);
             for name in &names {
-                if let Some(set) = self.broker_topics.get_mut(name.as_str()) {
-                    set.remove(topic);
-                    if set.is_empty() {
-                        self.broker_topics.remove(name.as_str());
-                    }
-                }
+                self.unindex(name, id);
                 self.release_name(name);
             }
-            self.topic_changed(topic);
         }
     }
 
@@ -527,7 +544,8 @@ impl Tables {
     fn broker_changed(&mut self, broker_name: &str) {
         self.group_changed(broker_name);
         if let Some(topics) = self.broker_topics.get(broker_name) {
-            self.dirty.topics.extend(topics.iter().cloned());
+            let names = topics.iter().filter_map(|&id| self.topic_queue.name(id));
+            self.dirty.topics.extend(names.cloned());
         }
     }
 

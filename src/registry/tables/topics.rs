@@ -71,7 +71,7 @@ impl Tables {
     ) -> i32 {
         let mut count = 0;
         for t in topics {
-            if let Some(mut qd) = self.topic_queue.get(&**t).and_then(|q| q.get(broker_name)) {
+            if let Some(mut qd) = self.topic_queue.get(t).and_then(|q| q.get(broker_name)) {
                 qd.perm = if wipe {
                     qd.perm & !perm::WRITE
                 } else {

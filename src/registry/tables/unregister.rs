@@ -71,10 +71,15 @@ impl Tables {
                 }
             }
             // Its queues go in slices (see `settle`): a broker may hold 200k topics.
-            if let Some(topics) = self.broker_topics.remove(broker_name) {
+            if let Some(ids) = self.broker_topics.remove(broker_name) {
+                // By name: a slot id may be reused before its removal applies.
+                let topics = ids
+                    .into_iter()
+                    .filter_map(|id| self.topic_queue.name(id).cloned())
+                    .collect();
                 self.removals.push(Removal {
                     broker: broker_name.to_string(),
-                    topics: topics.into_iter().collect(),
+                    topics,
                 });
             }
             if !self.defer_removals {
@@ -90,7 +95,7 @@ impl Tables {
             if acting_without_master {
                 let topics: Vec<Arc<str>> = self.topics_of_broker(broker_name).cloned().collect();
                 for t in topics {
-                    if let Some(mut qd) = self.topic_queue.get(&*t).and_then(|q| q.get(broker_name))
+                    if let Some(mut qd) = self.topic_queue.get(&t).and_then(|q| q.get(broker_name))
                     {
                         qd.perm &= !perm::WRITE;
                         self.put_queue(&t, qd);
