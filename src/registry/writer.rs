@@ -22,6 +22,7 @@ mod register;
 use super::notify::{self, Notifier};
 use super::snapshot::{Snapshot, SnapshotBuilder};
 use super::tables::{TableSettings, Tables};
+use super::trim::Trim;
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::{Config, UpdateError};
 use crate::http::metrics::{CloseReason, MetricsHandle, Unregistration};
@@ -36,7 +37,8 @@ const COSTLY_PUBLISH: Duration = Duration::from_millis(1);
 const MAX_GATHER: Duration = Duration::from_millis(50);
 /// Topics of one registration put between two checks for a pending yield.
 const PUT_SLICE: usize = 256;
-/// Routes replaced by one publish from which the old snapshot is freed off the core.
+/// Routes replaced by one publish from which the old snapshot is freed off the
+/// core, and the freed memory then given back to the OS.
 const LARGE_CHANGE: usize = 4096;
 
 /// A write's answer, held until the snapshot holding the write is published.
@@ -60,6 +62,8 @@ pub struct Writer {
     live: LiveTick,
     /// Sends the 905s the writer decides on (see [`super::notify`]).
     notifier: Notifier,
+    /// Asked after a large publish (see [`super::trim`]).
+    trim: Trim,
 }
 
 /// When the writer rebuilds the console's live view: never without a console
@@ -93,6 +97,7 @@ impl Writer {
         let snap = published.load();
         warn_if_over_limits(&kv, &config);
         let console = config.http_port >= 0;
+        let trim = Trim::new(config.memory_trim_interval_seconds);
         Writer {
             tables: Tables::deferring_removals(),
             kv,
@@ -107,6 +112,7 @@ impl Writer {
                 ..LiveTick::default()
             },
             notifier: Notifier::default(),
+            trim,
         }
     }
 
@@ -464,8 +470,13 @@ impl Writer {
         // freeing them is left to the blocking thread.
         let old = self.published.swap(Arc::new(snap));
         if changed >= LARGE_CHANGE {
+            let trim = self.trim.clone();
             glommio::spawn_local(async move {
-                glommio::executor().spawn_blocking(move || drop(old)).await;
+                let free = move || {
+                    drop(old);
+                    trim.request();
+                };
+                glommio::executor().spawn_blocking(free).await;
             })
             .detach();
         } else {
