@@ -424,12 +424,18 @@ mod tests {
         let mut b = p.frame_charge();
         assert!(a.try_reserve(2 * UNCHARGED_BYTES));
         assert!(!b.try_reserve(2 * UNCHARGED_BYTES));
-        assert_eq!(l.reserved_bytes.load(Ordering::Relaxed), 2 * UNCHARGED_BYTES);
+        assert_eq!(
+            l.reserved_bytes.load(Ordering::Relaxed),
+            2 * UNCHARGED_BYTES
+        );
         // Held bytes are charged as before: reservations take nothing from them.
         b.set(3 * UNCHARGED_BYTES).unwrap();
         // A new reservation replaces the old one.
         assert!(a.try_reserve(3 * UNCHARGED_BYTES));
-        assert_eq!(l.reserved_bytes.load(Ordering::Relaxed), 3 * UNCHARGED_BYTES);
+        assert_eq!(
+            l.reserved_bytes.load(Ordering::Relaxed),
+            3 * UNCHARGED_BYTES
+        );
         a.unreserve();
         assert!(b.try_reserve(UNCHARGED_BYTES));
         drop(b);
