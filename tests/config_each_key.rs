@@ -155,6 +155,7 @@ fn rows() -> Vec<(&'static str, &'static str, Expect)> {
             LiveTestedIn("tests/auth.rs (anonymous_route_read_false_via_318)"),
         ),
         ("proxyProtocolTrustedAddresses", "127.0.0.1", Refused),
+        ("memoryTrimIntervalSeconds", "0", Refused),
     ]
 }
 

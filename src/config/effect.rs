@@ -113,6 +113,7 @@ pub static EFFECTS: &[(&str, Effect)] = &[
     ("authConfigPath", Effect::Used),
     ("anonymousRouteRead", Effect::Used),
     ("proxyProtocolTrustedAddresses", Effect::Used),
+    ("memoryTrimIntervalSeconds", Effect::Used),
 ];
 
 /// The fields of upstream's `NettyClientConfig`: Java's `NamesrvStartup` applies a

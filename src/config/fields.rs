@@ -320,4 +320,9 @@ config_table! {
     /// (the load balancers); from any other peer the whitelists see the socket's
     /// own address. Fixed at start: a 318 must not widen who is believed.
     proxy_protocol_trusted_addresses: crate::auth::address::AddressList = Default::default(), "proxyProtocolTrustedAddresses", protected = true;
+    // -- memory (issue 15) --
+    /// After a publish that replaced many routes, give the memory the process
+    /// freed back to the OS (glibc `malloc_trim`, on its own thread), at most once
+    /// per this many seconds; 0 = never (VmRSS then stays at its peak).
+    memory_trim_interval_seconds: i64 = 10, "memoryTrimIntervalSeconds", protected = true;
 }

@@ -10,7 +10,8 @@
 //!   lowest id changed (`notifyMinBrokerIdChanged`).
 //! - [`writer`]: the writer loop: applies writes in batches, persists KV and config
 //!   changes, publishes one snapshot per batch, then acknowledges; [`scan_tick`]:
-//!   the liveness scan's timer.
+//!   the liveness scan's timer; [`trim`]: freed memory back to the OS after a large
+//!   publish.
 
 pub mod list_cache;
 pub mod notify;
@@ -20,6 +21,7 @@ pub mod scan_tick;
 pub mod snapshot;
 pub mod tables;
 pub mod topic_queues;
+pub mod trim;
 pub mod writer;
 
 use bytes::Bytes;

@@ -23,6 +23,7 @@ use super::notify::{self, Notifier};
 use super::reaper::Reaper;
 use super::snapshot::{Snapshot, SnapshotBuilder};
 use super::tables::{TableSettings, Tables};
+use super::trim::Trim;
 use super::{ConnId, ShardControl, WriteOp, WriteRequest};
 use crate::config::{Config, UpdateError};
 use crate::http::metrics::{CloseReason, MetricsHandle, Unregistration};
@@ -37,7 +38,8 @@ const COSTLY_PUBLISH: Duration = Duration::from_millis(1);
 const MAX_GATHER: Duration = Duration::from_millis(50);
 /// Topics of one registration put between two checks for a pending yield.
 const PUT_SLICE: usize = 256;
-/// Routes replaced by one publish from which the old snapshot is freed off the core.
+/// Routes replaced by one publish from which the old snapshot is freed off the
+/// core, and the freed memory then given back to the OS.
 const LARGE_CHANGE: usize = 4096;
 
 /// A write's answer, held until the snapshot holding the write is published.
@@ -63,6 +65,8 @@ pub struct Writer {
     live: LiveTick,
     /// Sends the 905s the writer decides on (see [`super::notify`]).
     notifier: Notifier,
+    /// Asked after a large publish (see [`super::trim`]).
+    trim: Trim,
 }
 
 /// When the writer rebuilds the console's live view: never without a console
@@ -96,6 +100,7 @@ impl Writer {
         let snap = published.load();
         warn_if_over_limits(&kv, &config);
         let console = config.http_port >= 0;
+        let trim = Trim::new(config.memory_trim_interval_seconds);
         Writer {
             tables: Tables::deferring_removals(),
             kv,
@@ -111,6 +116,7 @@ impl Writer {
                 ..LiveTick::default()
             },
             notifier: Notifier::default(),
+            trim,
         }
     }
 
@@ -469,6 +475,9 @@ impl Writer {
         let old = self.published.swap(Arc::new(snap));
         if changed >= LARGE_CHANGE {
             self.reaper.drop_later(old);
+            // The trim waits out its settle time (seconds), by when the reaper has
+            // freed this snapshot.
+            self.trim.request();
         } else {
             drop(old);
         }

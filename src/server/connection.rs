@@ -6,8 +6,9 @@
 //! the output is sent, so TCP pushes back on the peer); sending has a deadline
 //! (`connectionWriteTimeoutMillis`) and yields to a forced close at the end of a
 //! shutdown's drain; a started frame has a deadline (`frameReadTimeoutMillis`) and
-//! a share of the process-wide incomplete-frame budget ([`super::limits`]); and
-//! buffers that grew for a large frame or reply are given back ([`super::buffers`]).
+//! a share of the process-wide incomplete-frame budget ([`super::limits`]); a large
+//! frame is read into one block of its length ([`super::read_buf`]); and buffers
+//! that grew for a large frame or reply are given back ([`super::buffers`]).
 //! Deadlines are checked per read batch, and only while a frame is pending; the
 //! socket timeouts they set arm a timer only when an operation has to wait.
 //!
@@ -34,6 +35,7 @@ use super::conn_end::End;
 use super::context::ShardContext;
 use super::handshake::Peer;
 use super::limits::{ConnPermit, FrameCharge};
+use super::read_buf;
 use super::signal::CloseSignal;
 use super::transport::Transport;
 use crate::auth::policy::Denial;
@@ -44,7 +46,8 @@ use crate::reply::Reply;
 
 /// Bytes asked of the socket per read, adapted between these bounds: small for
 /// lookups (the read window is zero-filled first, so its size is paid per read),
-/// large while a big frame such as a registration streams in.
+/// large while a big frame such as a registration streams in (into room reserved
+/// for its whole length, [`read_buf`]).
 pub(super) const MIN_READ: usize = 2 * 1024;
 const MAX_READ: usize = 64 * 1024;
 
@@ -206,6 +209,7 @@ impl<S: Transport> Connection<S> {
                         // registrations wait on the writer at once, each holding
                         // a register body's worth of buffer otherwise.
                         self.shrink_read_buf();
+                        self.frame_charge.unreserve();
                         self.on_frame(cmd, ty, body).await
                     }
                     Ok(None) => break,
@@ -245,7 +249,14 @@ impl<S: Transport> Connection<S> {
             }
             // Wait for bytes, or for a close/shutdown while idle.
             let len = self.read_buf.len();
-            self.read_buf.resize(len + self.read_size, 0);
+            let (window, reserved) = read_buf::make_room(
+                &mut self.read_buf,
+                self.read_size,
+                self.max_frame,
+                &mut self.frame_charge,
+            );
+            self.read_grown |= reserved;
+            self.read_buf.resize(len + window, 0);
             let read = {
                 let stream = &mut self.stream;
                 let buf = &mut self.read_buf[len..];

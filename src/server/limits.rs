@@ -16,6 +16,14 @@
 //! frees it at once; a broker whose registration is refused this way retries on its
 //! next 30 s cycle. Peers that trickle a frame to hold budget for long are cut by
 //! the frame deadline (`frameReadTimeoutMillis`).
+//!
+//! Reservations: a connection may allocate a large frame's whole length once its
+//! length prefix is in ([`super::read_buf`]), so the buffer is not grown by
+//! doubling. A prefix is 4 bytes a peer can send for free, so what those
+//! reservations hold together is bounded by the same budget, separately from the
+//! bytes held: a reservation the pool cannot cover is simply not made (the frame
+//! then grows with its reads, as before), and never closes a connection. So
+//! prefixes alone never take budget from frames whose bytes are arriving.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -60,6 +68,8 @@ pub struct ConnLimits {
     per_address: Mutex<HashMap<IpAddr, usize>>,
     frame_budget: usize,
     frame_bytes: AtomicUsize,
+    /// Bytes reserved ahead of their arrival (at most `frame_budget`, if set).
+    reserved_bytes: AtomicUsize,
 }
 
 impl ConnLimits {
@@ -98,6 +108,7 @@ impl ConnLimits {
             per_address: Mutex::new(HashMap::new()),
             frame_budget: config.max_incomplete_frame_bytes,
             frame_bytes: AtomicUsize::new(0),
+            reserved_bytes: AtomicUsize::new(0),
         })
     }
 
@@ -174,6 +185,7 @@ impl ConnPermit {
         FrameCharge {
             limits: self.limits.clone(),
             charged: 0,
+            reserved: 0,
         }
     }
 }
@@ -189,6 +201,8 @@ impl Drop for ConnPermit {
 pub struct FrameCharge {
     limits: Arc<ConnLimits>,
     charged: usize,
+    /// This connection's reservation in the pool (see the module comment).
+    reserved: usize,
 }
 
 impl FrameCharge {
@@ -232,8 +246,36 @@ impl FrameCharge {
         Ok(())
     }
 
-    /// Returns the whole charge (the connection holds no frame any more).
+    /// Takes `bytes` from the reservation pool for the pending frame, in place of
+    /// this connection's earlier reservation. False, reserving nothing, if the pool
+    /// cannot cover it: the caller then grows the buffer with its reads.
+    pub fn try_reserve(&mut self, bytes: usize) -> bool {
+        self.unreserve();
+        let pool = &self.limits.reserved_bytes;
+        let before = pool.fetch_add(bytes, Ordering::Relaxed);
+        let budget = self.limits.frame_budget;
+        if budget > 0 && before + bytes > budget {
+            pool.fetch_sub(bytes, Ordering::Relaxed);
+            return false;
+        }
+        self.reserved = bytes;
+        true
+    }
+
+    /// Returns the reservation (its frame was taken off the buffer).
+    pub fn unreserve(&mut self) {
+        if self.reserved > 0 {
+            self.limits
+                .reserved_bytes
+                .fetch_sub(self.reserved, Ordering::Relaxed);
+            self.reserved = 0;
+        }
+    }
+
+    /// Returns the whole charge and reservation (the connection holds no frame any
+    /// more).
     pub fn release(&mut self) {
+        self.unreserve();
         if self.charged > 0 {
             self.limits
                 .frame_bytes
@@ -371,6 +413,33 @@ mod tests {
         a.set(0).unwrap();
         b.set(2 * UNCHARGED_BYTES).unwrap();
         drop(b);
+        assert_eq!(l.frame_bytes.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn reservations_are_bounded_by_the_budget_apart_from_held_bytes() {
+        let l = limits(10, 0, 3 * UNCHARGED_BYTES);
+        let p = l.admit(None).unwrap();
+        let mut a = p.frame_charge();
+        let mut b = p.frame_charge();
+        assert!(a.try_reserve(2 * UNCHARGED_BYTES));
+        assert!(!b.try_reserve(2 * UNCHARGED_BYTES));
+        assert_eq!(
+            l.reserved_bytes.load(Ordering::Relaxed),
+            2 * UNCHARGED_BYTES
+        );
+        // Held bytes are charged as before: reservations take nothing from them.
+        b.set(3 * UNCHARGED_BYTES).unwrap();
+        // A new reservation replaces the old one.
+        assert!(a.try_reserve(3 * UNCHARGED_BYTES));
+        assert_eq!(
+            l.reserved_bytes.load(Ordering::Relaxed),
+            3 * UNCHARGED_BYTES
+        );
+        a.unreserve();
+        assert!(b.try_reserve(UNCHARGED_BYTES));
+        drop(b);
+        assert_eq!(l.reserved_bytes.load(Ordering::Relaxed), 0);
         assert_eq!(l.frame_bytes.load(Ordering::Relaxed), 0);
     }
 

@@ -23,6 +23,7 @@ pub mod going_away;
 pub mod handshake;
 pub mod limits;
 pub mod proxy;
+mod read_buf;
 pub mod shard;
 pub mod signal;
 pub mod tls;
