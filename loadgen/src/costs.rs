@@ -62,37 +62,37 @@ pub struct Costs {
 
 /// Measured by `tuning/costs.sh` (see [`Costs::source`]): the medians of its
 /// `summary.md`, net of the idle floor. The registration costs are straight lines
-/// through the 100- and 10,000-topic medians (the 1,000-topic one is within 10 %,
-/// except the expiry's: 1.76 ms measured, 2.5 ms here).
+/// through the 100- and 10,000-topic medians (the 1,000-topic one is within 15 %,
+/// except the unchanged writer's, which is flat and taken at its 100-topic median).
 pub const MEASURED: Costs = Costs {
-    source: "tuning/costs.sh at 31db8bb, a shared 2-vCPU VM, server on cpu0",
-    // closed loop 64 x 16: 1.60-1.80 µs; open loop at 20,000/s: 6.6-7.1 µs
-    lookup_saturated_us: 1.7,
-    lookup_open_us: 6.7,
-    // changed_one: receiving shard 275 / 934 / 8,231 µs at 100 / 1,000 / 10,000 topics
+    source: "tuning/costs.sh at 17c8259, a 2-vCPU VM (quiet), server on cpu0",
+    // closed loop 64 x 16: 1.28 µs; open loop at 20,000/s: 6.9 µs
+    lookup_saturated_us: 1.28,
+    lookup_open_us: 6.9,
+    // changed_one: receiving shard 287 / 879 / 7,108 µs at 100 / 1,000 / 10,000 topics
     changed_shard: Linear {
-        fixed_us: 194.0,
-        per_topic_us: 0.80,
-    },
-    // changed_one: writer core 138 / 766 / 6,954 µs
-    changed_writer: Linear {
-        fixed_us: 70.0,
+        fixed_us: 218.0,
         per_topic_us: 0.69,
     },
-    // unchanged: receiving shard 232 / 266 / 826 µs
-    unchanged_shard: Linear {
-        fixed_us: 226.0,
-        per_topic_us: 0.06,
+    // changed_one: writer core 95 / 409 / 3,352 µs
+    changed_writer: Linear {
+        fixed_us: 62.0,
+        per_topic_us: 0.33,
     },
-    // unchanged: writer core 70 / 100 / 83 µs
+    // unchanged: receiving shard 275 / 248 / 753 µs
+    unchanged_shard: Linear {
+        fixed_us: 270.0,
+        per_topic_us: 0.048,
+    },
+    // unchanged: writer core 79 / 87 / 30 µs
     unchanged_writer: Linear {
-        fixed_us: 83.0,
+        fixed_us: 79.0,
         per_topic_us: 0.0,
     },
-    // expiry (connection closed): 219 / 1,763 / 25,133 µs, nearly all the writer's
+    // expiry (connection closed): 329 / 1,443 / 12,651 µs, nearly all the writer's
     expiry: Linear {
-        fixed_us: 0.0,
-        per_topic_us: 2.5,
+        fixed_us: 204.0,
+        per_topic_us: 1.24,
     },
 };
 
