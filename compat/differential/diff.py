@@ -62,7 +62,9 @@ OURS_ONLY_CONFIG_KEYS = (b"cores", b"maxFrameLength", b"replySerializeType",
                          b"httpPort", b"statsLogIntervalSeconds",
                          # issue 14: authentication (docs/SECURITY.md)
                          b"authenticationEnabled", b"authConfigPath", b"anonymousRouteRead",
-                         b"proxyProtocolTrustedAddresses")
+                         b"proxyProtocolTrustedAddresses",
+                         # issue 15: returning freed memory after large publishes
+                         b"memoryTrimIntervalSeconds")
 
 
 def _drop_ours_only_keys(java, ours):
