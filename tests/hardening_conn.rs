@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::codes::request as rq;
 use common::*;
-use protocol::body::{BrokerData, QueueData};
+use protocol::body::BrokerData;
 use protocol::frame;
 use protocol::SerializeType;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -184,13 +184,7 @@ fn assert_known_route(client: &mut Client, n: usize) {
         .unwrap_or_else(|| panic!("lookup {n}: no route"));
     assert_eq!(
         route.queue_datas,
-        vec![QueueData {
-            broker_name: "b1".into(),
-            perm: 6,
-            read_queue_nums: 8,
-            topic_sys_flag: 0,
-            write_queue_nums: 8,
-        }],
+        vec![queue_data("b1", 6, 8)],
         "lookup {n}"
     );
     assert_eq!(

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use common::codes::request as rq;
 use common::*;
-use protocol::body::QueueData;
 use protocol::frame;
 use protocol::SerializeType;
 
@@ -62,13 +61,7 @@ fn a_registration_split_across_many_writes_is_decoded_whole() {
         let route = reader.route(name).expect("route registered");
         assert_eq!(
             route.queue_datas,
-            vec![QueueData {
-                broker_name: "b1".into(),
-                perm: 6,
-                read_queue_nums: 8,
-                topic_sys_flag: 0,
-                write_queue_nums: 8,
-            }]
+            vec![queue_data("b1", 6, 8)]
         );
         assert_eq!(route.broker_datas.len(), 1);
         assert_eq!(

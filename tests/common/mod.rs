@@ -17,7 +17,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use protocol::body::{body_crc32, DataVersion, RegisterBrokerBody, TopicConfig, TopicRouteData};
+use protocol::body::{
+    body_crc32, DataVersion, QueueData, RegisterBrokerBody, TopicConfig, TopicRouteData,
+};
 use protocol::codes::{request as rq, response, version};
 use protocol::frame;
 use protocol::{RemotingCommand, SerializeType};
@@ -381,6 +383,17 @@ pub fn topic(name: &str, perm: i32, queues: i32) -> TopicConfig {
         write_queue_nums: queues,
         perm,
         ..TopicConfig::default()
+    }
+}
+
+/// The QueueData a route lists for a plain topic of `topic(_, perm, queues)`.
+pub fn queue_data(broker_name: &str, perm: i32, queues: i32) -> QueueData {
+    QueueData {
+        broker_name: broker_name.into(),
+        perm,
+        read_queue_nums: queues,
+        topic_sys_flag: 0,
+        write_queue_nums: queues,
     }
 }
 
