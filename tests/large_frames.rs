@@ -59,10 +59,7 @@ fn a_registration_split_across_many_writes_is_decoded_whole() {
     let mut reader = server.client();
     for name in ["split-frame-topic-00000", "split-frame-topic-03999"] {
         let route = reader.route(name).expect("route registered");
-        assert_eq!(
-            route.queue_datas,
-            vec![queue_data("b1", 6, 8)]
-        );
+        assert_eq!(route.queue_datas, vec![queue_data("b1", 6, 8)]);
         assert_eq!(route.broker_datas.len(), 1);
         assert_eq!(
             route.broker_datas[0].broker_addrs,
