@@ -236,16 +236,6 @@ fn route_body(queue_datas: Vec<QueueData>) -> Vec<u8> {
     out
 }
 
-fn qd(broker: &str, perm: i32, queues: i32) -> QueueData {
-    QueueData {
-        broker_name: broker.into(),
-        perm,
-        read_queue_nums: queues,
-        write_queue_nums: queues,
-        topic_sys_flag: 0,
-    }
-}
-
 #[test]
 fn register_topic_in_namesrv() {
     let server = TestServer::start(&[]);
@@ -253,7 +243,7 @@ fn register_topic_in_namesrv() {
     populate(&mut c);
 
     // New topic on known brokers: stored as sent.
-    let body = route_body(vec![qd("a", 6, 2), qd("x", 4, 3)]);
+    let body = route_body(vec![queue_data("a", 6, 2), queue_data("x", 4, 3)]);
     let r = c.ask(
         rq::REGISTER_TOPIC_IN_NAMESRV,
         &[("topic", "Admin")],
@@ -263,11 +253,11 @@ fn register_topic_in_namesrv() {
     for route in routes_on_fresh_connections(server.addr, "Admin", 6) {
         let mut qds = route.expect("registered topic visible").queue_datas;
         qds.sort_by(|l, r| l.broker_name.cmp(&r.broker_name));
-        assert_eq!(qds, [qd("a", 6, 2), qd("x", 4, 3)]);
+        assert_eq!(qds, [queue_data("a", 6, 2), queue_data("x", 4, 3)]);
     }
 
     // New topic with an unknown broker: nothing stored, still 0.
-    let body = route_body(vec![qd("a", 6, 2), qd("ghost", 6, 2)]);
+    let body = route_body(vec![queue_data("a", 6, 2), queue_data("ghost", 6, 2)]);
     let r = c.ask(
         rq::REGISTER_TOPIC_IN_NAMESRV,
         &[("topic", "Ghostly")],
@@ -277,7 +267,11 @@ fn register_topic_in_namesrv() {
     assert!(c.route("Ghostly").is_none());
 
     // Existing topic: put per broker until the first unknown broker.
-    let body = route_body(vec![qd("b", 6, 7), qd("ghost", 6, 2), qd("x", 6, 9)]);
+    let body = route_body(vec![
+        queue_data("b", 6, 7),
+        queue_data("ghost", 6, 2),
+        queue_data("x", 6, 9),
+    ]);
     assert_eq!(
         c.ask(
             rq::REGISTER_TOPIC_IN_NAMESRV,
@@ -290,7 +284,14 @@ fn register_topic_in_namesrv() {
     );
     let mut qds = c.route("Admin").unwrap().queue_datas;
     qds.sort_by(|l, r| l.broker_name.cmp(&r.broker_name));
-    assert_eq!(qds, [qd("a", 6, 2), qd("b", 6, 7), qd("x", 4, 3)]);
+    assert_eq!(
+        qds,
+        [
+            queue_data("a", 6, 2),
+            queue_data("b", 6, 7),
+            queue_data("x", 4, 3)
+        ]
+    );
 
     // No body, or no queues: a no-op answered 0.
     assert_eq!(

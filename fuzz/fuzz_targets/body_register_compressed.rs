@@ -20,12 +20,11 @@ use flate2::write::ZlibEncoder;
 use flate2::Compression;
 use libfuzzer_sys::fuzz_target;
 use namesrv_fuzz::by_name;
-use protocol::body::{DecodeLimits, RegisterBrokerBody};
+use protocol::body::{DataVersion, DecodeLimits, RegisterBrokerBody};
 
+/// The clock a missing timestamp is read from (`DataVersion::fresh`).
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    DataVersion::fresh().timestamp
 }
 
 /// Versions on both sides of V3_0_11 (37, from which the compressed form is read)
